@@ -1,0 +1,84 @@
+# nanofed — one build for everything.
+#   make            library + build/nanofed (CUDA backend when nvcc is found)
+#   make test       every Boost.Test suite; ends with "N passed, N failed, N skipped"
+#   make run        the main job (for now: the engine demo)
+#   make deps       installs what is missing with apt-get (idempotent)
+#   make gpu-test   the CUDA suite (+ compute-sanitizer) from a prebuilt build/ — see tests/run_gpu.sh
+# Overrides: CUDA=0|1, CUDA_ARCH="80 86 89 90" (SASS for each, PTX for the last), JOBS=N.
+
+NVCC_FOUND := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA ?= $(if $(NVCC_FOUND),1,0)
+NVCC ?= $(if $(NVCC_FOUND),$(NVCC_FOUND),nvcc)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_ARCH ?= 80 86 89 90
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD := build
+
+CXX ?= g++
+OPT ?= -O2
+CPPFLAGS := -I. -DNANOFED_CUDA=$(CUDA)
+CXXFLAGS := -std=c++17 $(OPT) -g -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter -MMD -MP
+LDLIBS := -lopenblas -lz -fopenmp -lpthread
+LDFLAGS := -Wl,-rpath,'$$ORIGIN/lib'
+
+LIB_DIRS := engine engine/ops engine/cuda nn datasets fl attacks certify
+CPP_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp))
+CU_SRC :=
+ifeq ($(CUDA),1)
+  CU_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cu))
+  CPPFLAGS += -I$(CUDA_HOME)/include
+  LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcurand -lcudart_static -ldl -lrt
+  GENCODE := $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+             -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
+  NVCCFLAGS := -std=c++17 -O3 -lineinfo $(GENCODE) -Xcompiler -fPIC -MMD -MP \
+               --expt-relaxed-constexpr -Xcudafe --diag_suppress=177
+endif
+
+LIB_OBJ := $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
+TEST_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/*.cpp))
+LIB := $(BUILD)/libnanofed.a
+
+.PHONY: all build deps test run gpu-test bench clean backends
+all: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build
+build: $(BUILD)/nanofed $(BUILD)/nanofed_tests backends
+backends:
+	@echo "nanofed backends: cpu (OpenBLAS)$(if $(filter 1,$(CUDA)), + cuda (nvcc $(NVCC), arch $(CUDA_ARCH)),; cuda not built (no nvcc; CUDA=1 to force))"
+
+deps:
+	@bash tools/install_deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed_tests backends
+	@$(BUILD)/nanofed_tests
+
+run: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed
+	@$(BUILD)/nanofed demo
+
+# Runs the prebuilt CUDA suite (no Boost or compiler needed where it runs).
+gpu-test:
+	@bash tests/run_gpu.sh
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/nanofed: $(BUILD)/obj/tools/nanofed.o $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/nanofed_tests: $(TEST_OBJ) $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(CPPFLAGS) $(NVCCFLAGS) -c $< -o $@
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/tools/nanofed.d

@@ -1,0 +1,67 @@
+// test_util.h — the three tools every op test uses:
+//   gradcheck(...)          finite differences vs autograd on the CPU reference
+//   check_cuda_parity(...)  CPU reference vs CUDA kernels, forward and backward
+//   expect_close(...)       elementwise |a-b| <= atol + rtol*|b| with a readable report
+// and NF_CUDA_TEST_CASE, a test case labelled "cuda" that is reported as skipped when no GPU
+// answers (so `make test` on a GPU-less machine says "N skipped" instead of failing).
+#pragma once
+#include <boost/test/unit_test.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/random.h"
+#include "engine/tensor.h"
+
+namespace nanofed::test {
+
+// Precondition for CUDA cases.
+struct GpuPresent {
+  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const;
+};
+
+#define NF_CUDA_TEST_CASE(name)                                                   \
+  BOOST_AUTO_TEST_CASE(name, *boost::unit_test::label("cuda") *                   \
+                                 boost::unit_test::precondition(::nanofed::test::GpuPresent()))
+
+// Random f32 tensor on the CPU: N(0,1)*scale + shift, seeded. Never all zeros.
+Tensor random_tensor(const Shape& shape, uint64_t seed, float scale = 1.0f, float shift = 0.0f);
+// Uniform in [low, high), seeded.
+Tensor random_uniform(const Shape& shape, uint64_t seed, float low, float high);
+
+// Passes (BOOST_CHECK) iff every |actual - expected| <= atol + rtol * |expected|; on failure
+// prints `what`, the max error, and the first few mismatching indices with both values.
+void expect_close(const Tensor& actual, const Tensor& expected, float atol, float rtol,
+                  const std::string& what);
+void expect_close(const std::vector<float>& actual, const std::vector<float>& expected,
+                  float atol, float rtol, const std::string& what);
+
+using TensorFn = std::function<Tensor(const std::vector<Tensor>& inputs)>;
+
+struct GradcheckOptions {
+  float step = 1e-2f;   // central-difference step (float reference: keep it large-ish)
+  float atol = 1e-2f;
+  float rtol = 1e-2f;
+  // Elements whose value is within kink_range of a kink point (e.g. relu at 0) are skipped.
+  std::vector<float> kinks;
+  float kink_range = 2e-2f;
+  int64_t max_elements = 400;  // per input: at most this many (evenly strided) are probed
+};
+
+// For every input with requires_grad(): compares autograd's d<R, f(x)>/dx (R a fixed random
+// weighting of the output) with the central difference. Fails through BOOST_CHECK.
+void gradcheck(const std::string& what, const TensorFn& f, const std::vector<Tensor>& inputs,
+               const GradcheckOptions& options = GradcheckOptions());
+
+// Runs f on the CPU inputs and on CUDA copies of them (requires_grad kept), compares the
+// outputs, then backpropagates the same random R on both devices and compares the input
+// gradients. Call only inside NF_CUDA_TEST_CASE.
+void check_cuda_parity(const std::string& what, const TensorFn& f,
+                       const std::vector<Tensor>& cpu_inputs, float atol = 1e-4f,
+                       float rtol = 1e-4f);
+
+// Expects `fn` to throw nanofed::Error whose message contains every fragment.
+void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments);
+
+}  // namespace nanofed::test
