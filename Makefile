@@ -12,7 +12,7 @@ NVCC ?= $(if $(NVCC_FOUND),$(NVCC_FOUND),nvcc)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH ?= 80 86 89 90
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-BUILD := build
+BUILD ?= build
 
 CXX ?= g++
 OPT ?= -O2
