@@ -1,6 +1,7 @@
 // softmax family: softmax, log_softmax, cross_entropy (hard / soft / weighted / smoothed /
 // sample-weighted, every reduction), nll_loss.
 #include <cmath>
+#include <limits>
 
 #include "engine/ops/softmax.h"
 #include "tests/test_util.h"
@@ -236,6 +237,23 @@ BOOST_AUTO_TEST_CASE(cross_entropy_sample_weights) {
                "sample- and class-weighted mean");
 }
 
+BOOST_AUTO_TEST_CASE(cross_entropy_masked_logit_is_harmless) {
+  // A -inf logit in a class with no target weight: l = -log p_y over the other classes.
+  // Row [1, -inf, 3], label 2: l = log(e + e^3) - 3 = log(1 + e^-2) = 0.12692801.
+  const float inf = std::numeric_limits<float>::infinity();
+  const Tensor x = values({1, -inf, 3}, {1, 3});
+  expect_close(loss_values(x, labels({2}), ce(Reduction::sum)), {0.12692801f}, 1e-6f, 1e-5f,
+               "hard label, masked logit");
+  expect_close(loss_values(x, values({0.5f, 0.0f, 0.5f}, {1, 3}), ce(Reduction::sum)),
+               {0.5f * 2.12692801f + 0.5f * 0.12692801f}, 1e-6f, 1e-5f,
+               "soft target, masked logit");
+  Tensor xg = x.detach().requires_grad_();
+  cross_entropy(xg, labels({2})).backward();
+  // softmax = [e^-2, 0, 1] / (1 + e^-2) = [0.11920292, 0, 0.88079708]; minus onehot(2).
+  expect_close(xg.grad().to_vector<float>(), {0.11920292f, 0.0f, -0.11920292f}, 1e-6f, 1e-5f,
+               "gradient with masked logit");
+}
+
 BOOST_AUTO_TEST_CASE(cross_entropy_gradient_is_softmax_minus_onehot) {
   // mean over N = 2: dlogits = (softmax - onehot) / 2.
   Tensor x = values(kLogits, {2, 3}).requires_grad_();
@@ -408,6 +426,14 @@ NF_CUDA_TEST_CASE(cuda_out_of_range_label_poisons_the_row) {
   BOOST_TEST(std::isnan(none[1]));
   BOOST_TEST(std::isnan(cross_entropy(x, y).item()));
   BOOST_TEST(std::isnan(nll_loss(x, y).item()));
+  // A masked (-inf) logit with zero target weight stays harmless on the GPU too.
+  const float inf = std::numeric_limits<float>::infinity();
+  const Tensor xm = values({1, -inf, 3}, {1, 3}).cuda();
+  BOOST_TEST(std::fabs(cross_entropy(xm, labels({2}).cuda()).item() - 0.12692801f) < 1e-5f);
+  BOOST_TEST(std::fabs(cross_entropy(xm, values({0.5f, 0.0f, 0.5f}, {1, 3}).cuda()).item() -
+                       1.12692801f) < 1e-5f);
+  BOOST_TEST(std::fabs(cross_entropy(xm, labels({2}).cuda(), ce(Reduction::mean, Tensor(), 0.1f))
+                           .item()) == inf);  // smoothing puts weight on -inf: PyTorch gives inf
 }
 
 BOOST_AUTO_TEST_SUITE_END()

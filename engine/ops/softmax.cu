@@ -169,8 +169,10 @@ __global__ void cross_entropy_forward_kernel(
         const float w = class_weight ? class_weight[c] : 1.0f;
         // Soft: a = w * ((1 - eps) t + eps / C). Hard: only the eps/C part here (w * 1).
         const float a = soft ? w * ((1.0f - eps) * soft[n * C + c] + smooth) : w;
-        dot += a * (x[c] - m);
-        mass += a;
+        if (a != 0.0f) {  // 0 * log 0 = 0 (a masked -inf logit with no target weight)
+          dot += a * (x[c] - m);
+          mass += a;
+        }
       }
       dot = warp_sum(dot);
       mass = warp_sum(mass);

@@ -35,6 +35,8 @@
 //   On the GPU labels are NOT checked against C with an error (that would need a host sync);
 //   an out-of-range label makes that row's loss (and its gradient row) NaN instead, which the
 //   training loop's NaN check reports. No out-of-bounds memory is ever read.
+//   Classes with zero target weight contribute nothing (0 * log 0 = 0), so a masked -inf
+//   logit is harmless wherever its target weight is 0 (PyTorch gives NaN for soft targets).
 //   Not supported (vs PyTorch): ignore_index, inputs of rank > 2 ([N, C, d1, ...]).
 //
 // nll_loss(log_probs [N, C], target i32 [N], options) — torch.nn.functional.nll_loss:

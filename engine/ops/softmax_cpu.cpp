@@ -84,6 +84,7 @@ void cross_entropy_forward(const float* logits, const int32_t* labels, const flo
     double loss = 0, mass = 0;
     for (int64_t c = 0; c < C; ++c) {
       const double a = target_weight(labels, soft, class_weight, label_smoothing, n, c, C);
+      if (a == 0) continue;  // 0 * log 0 = 0: a masked (-inf) logit with no target weight
       loss -= a * ((double)x[c] - lse);  // -a_nc * log p_nc
       mass += a;
     }
