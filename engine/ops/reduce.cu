@@ -89,7 +89,7 @@ __global__ void reduce_kernel(Load load, Store store, int64_t outer, int64_t r, 
     const int64_t it = t % inner_tiles, c = (t / inner_tiles) % chunks,
                   o = t / (inner_tiles * chunks);
     const int64_t i = it * TX + tx;
-    const int64_t k_end = min(r, (c + 1) * chunk_len);
+    const int64_t k_end = (c + 1) * chunk_len < r ? (c + 1) * chunk_len : r;
     Acc acc = Op::identity();
     if (i < inner)
       for (int64_t k = c * chunk_len + ty; k < k_end; k += TY)
@@ -162,11 +162,7 @@ __global__ void norm_backward_kernel(const float* x, const float* g, const float
 
 void reduce_sum_f32(const float* x, float* y, int64_t outer, int64_t r, int64_t inner,
                     bool square, float scale) {
-  if (outer * inner == 0) return;
-  if (r == 0) {
-    CUDA_CHECK(cudaMemsetAsync(y, 0, sizeof(float) * outer * inner, stream()));
-    return;
-  }
+  if (outer * inner == 0) return;  // r == 0 runs the kernel: 0 * scale, like the CPU
   Plan p = plan_reduction(outer, r, inner, true);
   if (p.chunks == 1) {
     launch<SumOp>(p, LoadValue{x, square}, StoreScaled{y, scale}, outer, r, inner);
