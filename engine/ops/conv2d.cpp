@@ -2,6 +2,7 @@
 #include "engine/ops/conv2d.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
@@ -11,7 +12,7 @@ namespace nanofed {
 namespace {
 
 // Upper bound for one chunk's column matrix; larger batches are processed in chunks.
-constexpr int64_t kColumnBudgetBytes = int64_t(256) << 20;
+std::atomic<int64_t> column_budget_bytes{int64_t(256) << 20};
 
 std::string pair_str(const std::array<int64_t, 2>& v) {
   return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")";
@@ -67,10 +68,15 @@ bool is_pointwise(const ConvGeometry& g) {
 // within the budget.
 int64_t images_per_chunk(const ConvGeometry& g, int64_t N, int64_t rows) {
   const int64_t per_image = std::max<int64_t>(1, rows * g.out_hw() * (int64_t)sizeof(float));
-  return std::max<int64_t>(1, std::min<int64_t>(N, kColumnBudgetBytes / per_image));
+  return std::max<int64_t>(1, std::min<int64_t>(N, column_budget_bytes.load() / per_image));
 }
 
 }  // namespace
+
+int64_t set_conv2d_column_budget(int64_t bytes) {
+  NF_CHECK(bytes > 0, "set_conv2d_column_budget: budget " << bytes << " must be positive");
+  return column_budget_bytes.exchange(bytes);
+}
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
               std::array<int64_t, 2> stride, std::array<int64_t, 2> padding) {

@@ -29,6 +29,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride,
               int64_t padding = 0);
 
+// The column-buffer budget (bytes, default 256 MiB) that decides how many images share one
+// im2col + GEMM; returns the previous value. Tests shrink it to exercise the chunked path.
+int64_t set_conv2d_column_budget(int64_t bytes);
+
 // Sizes of one convolution, passed by value to the raw kernels.
 struct ConvGeometry {
   int64_t C, H, W;      // input channels and spatial size
