@@ -34,8 +34,9 @@ using BackwardFn = std::function<void(const Tensor& grad_output, Grads& grads)>;
 
 struct Node {
   std::string name;                 // the op, for error messages
-  std::vector<Tensor> inputs;       // as given to record(); undefined entries allowed
-  std::vector<bool> needs_grad;     // inputs[i].requires_grad() at record time
+  std::vector<Tensor> inputs;       // inputs that require grad; undefined where they do not
+  std::vector<Shape> input_shapes;  // every input's shape, to check what a closure returns
+  std::vector<Device> input_devices;
   Shape output_shape;
   Device output_device;
   BackwardFn backward;              // reset after it ran (the graph is freed)
@@ -62,5 +63,10 @@ Tensor record(const char* op, Tensor output, std::vector<Tensor> inputs, Backwar
 
 // The engine behind Tensor::backward().
 void run_backward(const Tensor& root, const Tensor& grad_output);
+
+// Anomaly mode: after every backward closure, gradients are checked for NaN/Inf and the first
+// offender is reported with the op's name and the input index (slow: copies to the host).
+void set_detect_anomaly(bool on);
+bool detect_anomaly();
 
 }  // namespace nanofed

@@ -47,11 +47,13 @@ struct GradcheckOptions {
   std::vector<float> kinks;
   float kink_range = 2e-2f;
   int64_t max_elements = 400;  // per input: at most this many (evenly strided) are probed
+  bool report = true;          // false: only return the count (to test the checker itself)
 };
 
 // For every input with requires_grad(): compares autograd's d<R, f(x)>/dx (R a fixed random
-// weighting of the output) with the central difference. Fails through BOOST_CHECK.
-void gradcheck(const std::string& what, const TensorFn& f, const std::vector<Tensor>& inputs,
+// weighting of the output) with the central difference. Fails through BOOST_CHECK; returns
+// the number of mismatching elements.
+int64_t gradcheck(const std::string& what, const TensorFn& f, const std::vector<Tensor>& inputs,
                const GradcheckOptions& options = GradcheckOptions());
 
 // Runs f on the CPU inputs and on CUDA copies of them (requires_grad kept), compares the
