@@ -6,13 +6,16 @@
 
 #include "engine/ops/batchnorm.h"
 
+// Tiny calls stay serial: waking a thread team costs more than the work.
+#define NF_BN_PARALLEL_MIN (int64_t(1) << 15)
+
 namespace nanofed::cpu {
 
 void batch_norm_stats(const float* x, int64_t N, int64_t C, int64_t HW, float eps,
                       float momentum, float* mean, float* invstd, float* running_mean,
                       float* running_var) {
   const int64_t M = N * HW;
-#pragma omp parallel for
+#pragma omp parallel for if (N * C * HW >= NF_BN_PARALLEL_MIN)
   for (int64_t c = 0; c < C; ++c) {
     double sum = 0.0;
     for (int64_t n = 0; n < N; ++n)
@@ -41,7 +44,7 @@ void batch_norm_invstd(const float* var, float* invstd, int64_t C, float eps) {
 
 void batch_norm_apply(const float* x, const float* mean, const float* invstd, const float* gamma,
                       const float* beta, float* y, int64_t N, int64_t C, int64_t HW) {
-#pragma omp parallel for
+#pragma omp parallel for if (N * C * HW >= NF_BN_PARALLEL_MIN)
   for (int64_t nc = 0; nc < N * C; ++nc) {
     const int64_t c = nc % C;
     const float scale = invstd[c] * (gamma ? gamma[c] : 1.0f);
@@ -53,7 +56,7 @@ void batch_norm_apply(const float* x, const float* mean, const float* invstd, co
 void batch_norm_backward_reduce(const float* dy, const float* x, const float* mean,
                                 const float* invstd, float* sum_dy, float* sum_dy_xhat,
                                 int64_t N, int64_t C, int64_t HW) {
-#pragma omp parallel for
+#pragma omp parallel for if (N * C * HW >= NF_BN_PARALLEL_MIN)
   for (int64_t c = 0; c < C; ++c) {
     double s = 0.0, sx = 0.0;
     for (int64_t n = 0; n < N; ++n)
@@ -72,7 +75,7 @@ void batch_norm_backward_dx(const float* dy, const float* x, const float* mean,
                             const float* sum_dy_xhat, float* dx, int64_t N, int64_t C,
                             int64_t HW, bool training) {
   const float M = (float)(N * HW);
-#pragma omp parallel for
+#pragma omp parallel for if (N * C * HW >= NF_BN_PARALLEL_MIN)
   for (int64_t nc = 0; nc < N * C; ++nc) {
     const int64_t c = nc % C;
     const float scale = (gamma ? gamma[c] : 1.0f) * invstd[c];

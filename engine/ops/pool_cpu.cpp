@@ -7,11 +7,15 @@
 
 #include "engine/ops/pool.h"
 
+// Tiny calls (gradchecks, small planes) stay serial: waking a thread team costs more than
+// the work, and far more when the cores are oversubscribed.
+#define NF_POOL_PARALLEL_MIN (int64_t(1) << 15)
+
 namespace nanofed::cpu {
 
 void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom& g) {
   const int64_t planes = g.N * g.C;
-#pragma omp parallel for
+#pragma omp parallel for if (planes * g.OH * g.OW * g.kh * g.kw >= NF_POOL_PARALLEL_MIN)
   for (int64_t p = 0; p < planes; ++p) {
     const float* xp = x + p * g.H * g.W;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
@@ -39,7 +43,7 @@ void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom
 
 void max_pool2d_backward(const float* dy, const int32_t* idx, float* dx, const Pool2dGeom& g) {
   const int64_t planes = g.N * g.C, in_plane = g.H * g.W, out_plane = g.OH * g.OW;
-#pragma omp parallel for
+#pragma omp parallel for if (planes * (in_plane + out_plane) >= NF_POOL_PARALLEL_MIN)
   for (int64_t p = 0; p < planes; ++p) {
     float* dxp = dx + p * in_plane;
     for (int64_t i = 0; i < in_plane; ++i) dxp[i] = 0.0f;
@@ -64,7 +68,7 @@ int64_t avg_divisor(const Pool2dGeom& g, int64_t h0, int64_t w0, bool count_incl
 
 void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool count_include_pad) {
   const int64_t planes = g.N * g.C;
-#pragma omp parallel for
+#pragma omp parallel for if (planes * g.OH * g.OW * g.kh * g.kw >= NF_POOL_PARALLEL_MIN)
   for (int64_t p = 0; p < planes; ++p) {
     const float* xp = x + p * g.H * g.W;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
@@ -83,7 +87,7 @@ void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool coun
 
 void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool count_include_pad) {
   const int64_t planes = g.N * g.C, in_plane = g.H * g.W;
-#pragma omp parallel for
+#pragma omp parallel for if (planes * g.OH * g.OW * g.kh * g.kw >= NF_POOL_PARALLEL_MIN)
   for (int64_t p = 0; p < planes; ++p) {
     float* dxp = dx + p * in_plane;
     for (int64_t i = 0; i < in_plane; ++i) dxp[i] = 0.0f;
@@ -102,7 +106,7 @@ void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool c
 }
 
 void global_avg_pool2d_forward(const float* x, float* y, int64_t planes, int64_t hw) {
-#pragma omp parallel for
+#pragma omp parallel for if (planes * hw >= NF_POOL_PARALLEL_MIN)
   for (int64_t p = 0; p < planes; ++p) {
     float sum = 0.0f;
     for (int64_t i = 0; i < hw; ++i) sum += x[p * hw + i];
@@ -111,7 +115,7 @@ void global_avg_pool2d_forward(const float* x, float* y, int64_t planes, int64_t
 }
 
 void global_avg_pool2d_backward(const float* dy, float* dx, int64_t planes, int64_t hw) {
-#pragma omp parallel for
+#pragma omp parallel for if (planes * hw >= NF_POOL_PARALLEL_MIN)
   for (int64_t p = 0; p < planes; ++p) {
     const float share = dy[p] / (float)hw;
     for (int64_t i = 0; i < hw; ++i) dx[p * hw + i] = share;
