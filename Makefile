@@ -12,7 +12,7 @@ NVCC ?= $(if $(NVCC_FOUND),$(NVCC_FOUND),nvcc)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH ?= 80 86 89 90
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-BUILD := build
+BUILD ?= build
 
 CXX ?= g++
 OPT ?= -O2
@@ -38,7 +38,7 @@ LIB_OBJ := $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/*.cpp))
 LIB := $(BUILD)/libnanofed.a
 
-.PHONY: all build deps test run gpu-test bench clean backends
+.PHONY: all build deps test run gpu-test gpu-bundle bench clean backends
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
 build: $(BUILD)/nanofed $(BUILD)/nanofed_tests backends
@@ -50,7 +50,7 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed_tests backends
-	@$(BUILD)/nanofed_tests
+	@$(BUILD)/nanofed_tests --color_output=no
 
 run: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed
@@ -59,6 +59,10 @@ run: deps
 # Runs the prebuilt CUDA suite (no Boost or compiler needed where it runs).
 gpu-test:
 	@bash tests/run_gpu.sh
+
+# Copies OpenBLAS & co. into build/lib (on the rpath) for a GPU machine without them.
+gpu-bundle: all
+	@bash tools/bundle_libs.sh
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -3,6 +3,9 @@
 #include <numeric>
 
 #include "engine/random.h"
+#if NANOFED_CUDA
+#include "engine/cuda/runtime.h"
+#endif
 #include "engine/tensor.h"
 #include "tests/test_util.h"
 
@@ -165,6 +168,22 @@ NF_CUDA_TEST_CASE(cuda_random_moments_and_seeding) {
   for (float v : u) BOOST_TEST_REQUIRE((v >= 0.0f && v < 1.0f));
   double umean = std::accumulate(u.begin(), u.end(), 0.0) / u.size();
   BOOST_TEST(std::fabs(umean - 0.5) < 0.0046);
+}
+
+NF_CUDA_TEST_CASE(cuda_allocator_reuses_blocks) {
+#if NANOFED_CUDA
+  auto step = [] {  // the allocation pattern of a fixed-shape step
+    Tensor a = zeros({64, 1000}, Device::cuda()), b = ones({123}, Device::cuda());
+    Tensor c = full({3, 3}, 2.0f, Device::cuda());
+  };
+  step();
+  const cuda::MemoryStats warm = cuda::memory_stats();
+  for (int i = 0; i < 10; ++i) step();
+  const cuda::MemoryStats after = cuda::memory_stats();
+  BOOST_TEST(after.cuda_malloc_calls == warm.cuda_malloc_calls);
+  BOOST_TEST(after.allocated == warm.allocated);
+  BOOST_TEST(after.peak_allocated >= 64 * 1000 * 4u);
+#endif
 }
 
 BOOST_AUTO_TEST_SUITE_END()
