@@ -1,0 +1,178 @@
+// conv2d.cpp — convolution as im2col + GEMM, forward and backward side by side.
+#include "engine/ops/conv2d.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "engine/autograd.h"
+#include "engine/dispatch.h"
+#include "engine/ops/matmul.h"
+
+namespace nanofed {
+namespace {
+
+// Upper bound for one chunk's column matrix; larger batches are processed in chunks.
+std::atomic<int64_t> column_budget_bytes{int64_t(256) << 20};
+
+std::string pair_str(const std::array<int64_t, 2>& v) {
+  return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")";
+}
+
+ConvGeometry make_geometry(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                           std::array<int64_t, 2> stride, std::array<int64_t, 2> padding) {
+  check_defined("conv2d", x, "input");
+  check_defined("conv2d", weight, "weight");
+  check_dtype("conv2d", x, DType::f32, "input");
+  check_dtype("conv2d", weight, DType::f32, "weight");
+  check_same_device("conv2d", x, weight);
+  NF_CHECK(x.dim() == 4, "conv2d: input " << shape_str(x.shape()) << " must be 4-D [N, C, H, W]");
+  NF_CHECK(weight.dim() == 4,
+           "conv2d: weight " << shape_str(weight.shape()) << " must be 4-D [K, C, R, S]");
+  NF_CHECK(x.size(1) == weight.size(1),
+           "conv2d: input " << shape_str(x.shape()) << " has " << x.size(1)
+                            << " channels but weight " << shape_str(weight.shape()) << " expects "
+                            << weight.size(1));
+  if (bias.defined()) {
+    check_dtype("conv2d", bias, DType::f32, "bias");
+    check_same_device("conv2d", x, bias);
+    NF_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0),
+             "conv2d: bias " << shape_str(bias.shape()) << " does not match weight "
+                             << shape_str(weight.shape()) << " (expected [" << weight.size(0)
+                             << "])");
+  }
+  NF_CHECK(stride[0] >= 1 && stride[1] >= 1,
+           "conv2d: stride " << pair_str(stride) << " must be positive");
+  NF_CHECK(padding[0] >= 0 && padding[1] >= 0,
+           "conv2d: padding " << pair_str(padding) << " must be non-negative");
+  ConvGeometry g;
+  g.C = x.size(1), g.H = x.size(2), g.W = x.size(3);
+  g.K = weight.size(0), g.R = weight.size(2), g.S = weight.size(3);
+  g.sh = stride[0], g.sw = stride[1], g.ph = padding[0], g.pw = padding[1];
+  const int64_t padded_h = g.H + 2 * g.ph, padded_w = g.W + 2 * g.pw;
+  NF_CHECK(g.R <= padded_h && g.S <= padded_w,
+           "conv2d: kernel " << g.R << "x" << g.S << " of weight " << shape_str(weight.shape())
+                             << " is larger than the padded input " << padded_h << "x"
+                             << padded_w << " (input " << shape_str(x.shape()) << ", padding "
+                             << pair_str(padding) << ")");
+  g.Ho = (padded_h - g.R) / g.sh + 1;
+  g.Wo = (padded_w - g.S) / g.sw + 1;
+  return g;
+}
+
+// 1x1, stride 1, no padding: each image x_n [C, H*W] is its own column matrix.
+bool is_pointwise(const ConvGeometry& g) {
+  return g.R == 1 && g.S == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
+}
+
+// Images per chunk so that a [rows, n*Ho*Wo] buffer (the column matrix: rows = C*R*S) stays
+// within the budget.
+int64_t images_per_chunk(const ConvGeometry& g, int64_t N, int64_t rows) {
+  const int64_t per_image = std::max<int64_t>(1, rows * g.out_hw() * (int64_t)sizeof(float));
+  return std::max<int64_t>(1, std::min<int64_t>(N, column_budget_bytes.load() / per_image));
+}
+
+}  // namespace
+
+int64_t set_conv2d_column_budget(int64_t bytes) {
+  NF_CHECK(bytes > 0, "set_conv2d_column_budget: budget " << bytes << " must be positive");
+  return column_budget_bytes.exchange(bytes);
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              std::array<int64_t, 2> stride, std::array<int64_t, 2> padding) {
+  const ConvGeometry g = make_geometry(x, weight, bias, stride, padding);
+  const Device dev = x.device();
+  const int64_t N = x.size(0), P = g.out_hw(), CRS = g.crs(), image = g.C * g.H * g.W;
+  const bool pointwise = is_pointwise(g);
+  Tensor y = empty({N, g.K, g.Ho, g.Wo}, dev);
+  const float* W = weight.data<float>();
+
+  // y_n [K, P] = W [K, CRS] col_n [CRS, P] for every image n of a chunk, in one batched GEMM
+  // (stride 0 on W broadcasts the weight). FLOPs: 2*N*K*CRS*P.
+  const int64_t chunk = pointwise ? N : images_per_chunk(g, N, CRS);
+  Tensor col = pointwise || N == 0 ? Tensor() : empty({CRS, chunk * P}, dev);
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+    const int64_t n = std::min(chunk, N - n0);
+    const float* x_chunk = x.data<float>() + n0 * image;
+    float* y_chunk = y.data<float>() + n0 * g.K * P;
+    if (pointwise) {
+      NF_DISPATCH(dev, gemm_strided_batched, false, false, g.K, P, g.C, 1.0f, W, g.C, 0, x_chunk,
+                  P, image, 0.0f, y_chunk, P, g.K * P, n);
+    } else {
+      NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
+      NF_DISPATCH(dev, gemm_strided_batched, false, false, g.K, P, CRS, 1.0f, W, CRS, 0,
+                  col.data<float>(), n * P, P, 0.0f, y_chunk, P, g.K * P, n);
+    }
+  }
+  if (bias.defined() && N > 0)
+    NF_DISPATCH(dev, add_channel_bias, y.data<float>(), bias.data<float>(), N, g.K, P);
+
+  Tensor x_saved = x.detach(), w_saved = weight.detach();
+  return record("conv2d", y, {x, weight, bias}, [x_saved, w_saved, g, pointwise](
+                                                    const Tensor& dy, Grads& grads) {
+    const bool want_x = grads.wants(0), want_w = grads.wants(1), want_b = grads.wants(2);
+    const Device dev = dy.device();
+    const int64_t N = x_saved.size(0), P = g.out_hw(), CRS = g.crs(), image = g.C * g.H * g.W;
+    const float* W = w_saved.data<float>();
+    const float* dY = dy.data<float>();
+
+    if (want_b) {  // db[k] = sum over n, ho, wo of dy
+      Tensor db = empty({g.K}, dev);
+      NF_DISPATCH(dev, sum_channels, dY, db.data<float>(), N, g.K, P);
+      grads.set(2, db);
+    }
+    if (!want_x && !want_w) return;
+    if (N == 0) {
+      if (want_x) grads.set(0, zeros(x_saved.shape(), dev));
+      if (want_w) grads.set(1, zeros(w_saved.shape(), dev));
+      return;
+    }
+
+    // A column buffer is needed for dW (always) and for dx (unless pointwise).
+    const bool need_col = want_w || !pointwise;
+    // dy' [K, n*P] lives beside the columns when dW is wanted: budget the larger of the two.
+    const int64_t chunk =
+        need_col ? images_per_chunk(g, N, want_w ? std::max(CRS, g.K) : CRS) : N;
+    Tensor col = need_col ? empty({CRS, chunk * P}, dev) : Tensor();
+    Tensor dy_perm = want_w ? empty({g.K, chunk * P}, dev) : Tensor();
+    Tensor dx = want_x ? empty(x_saved.shape(), dev) : Tensor();
+    Tensor dw = want_w ? empty(w_saved.shape(), dev) : Tensor();
+    for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+      const int64_t n = std::min(chunk, N - n0);
+      const float* x_chunk = x_saved.data<float>() + n0 * image;
+      const float* dy_chunk = dY + n0 * g.K * P;
+      if (want_w) {
+        // dW [K, CRS] (+)= dy' [K, n*P] col^T [n*P, CRS]: one GEMM over every image of the
+        // chunk, accumulated across chunks. FLOPs: 2*n*K*CRS*P.
+        if (pointwise)  // the 1x1 column matrix is x permuted to [C, n*H*W]
+          NF_DISPATCH(dev, nchw_to_cnhw, x_chunk, col.data<float>(), n, g.C, P);
+        else
+          NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
+        NF_DISPATCH(dev, nchw_to_cnhw, dy_chunk, dy_perm.data<float>(), n, g.K, P);
+        NF_DISPATCH(dev, gemm, false, true, g.K, CRS, n * P, 1.0f, dy_perm.data<float>(), n * P,
+                    col.data<float>(), n * P, n0 == 0 ? 0.0f : 1.0f, dw.data<float>(), CRS);
+      }
+      if (want_x) {
+        // col_n [CRS, P] = W^T [CRS, K] dy_n [K, P], then col2im. FLOPs: 2*n*K*CRS*P.
+        float* dx_chunk = dx.data<float>() + n0 * image;
+        if (pointwise) {
+          NF_DISPATCH(dev, gemm_strided_batched, true, false, g.C, P, g.K, 1.0f, W, g.C, 0,
+                      dy_chunk, P, g.K * P, 0.0f, dx_chunk, P, image, n);
+        } else {
+          NF_DISPATCH(dev, gemm_strided_batched, true, false, CRS, P, g.K, 1.0f, W, CRS, 0,
+                      dy_chunk, P, g.K * P, 0.0f, col.data<float>(), n * P, P, n);
+          NF_DISPATCH(dev, col2im, col.data<float>(), dx_chunk, g, n);
+        }
+      }
+    }
+    if (want_x) grads.set(0, dx);
+    if (want_w) grads.set(1, dw);
+  });
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride,
+              int64_t padding) {
+  return conv2d(x, weight, bias, {stride, stride}, {padding, padding});
+}
+
+}  // namespace nanofed

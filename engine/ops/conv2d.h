@@ -1,0 +1,67 @@
+// conv2d.h — 2-D convolution like torch.nn.functional.conv2d (dilation 1, groups 1).
+//
+// x [N, C, H, W], weight [K, C, R, S], bias [K] or undefined -> y [N, K, H', W'] with
+//   H' = (H + 2*ph - R) / sh + 1,  W' = (W + 2*pw - S) / sw + 1   (floor division).
+// Cross-correlation (no kernel flip), zero padding, as in PyTorch.
+//
+// Implementation (per chunk of images; a chunk's column buffer stays under a budget of
+// 256 MiB): im2col writes the column matrix col [C*R*S, n*H'*W'] (images side by side), and
+// one strided-batched GEMM computes y_n [K, H'*W'] = W [K, C*R*S] col_n for every image.
+// A 1x1, stride-1, unpadded convolution skips im2col in the forward and dx passes: the image
+// x_n [C, H*W] already is its column matrix.
+// Backward: dx_n via col_n' = W^T dy_n (batched GEMM) then col2im (a deterministic gather, no
+// atomics); dW = dy' col^T as one GEMM per chunk over all its images (dy' is dy permuted to
+// [K, n*H'*W']), accumulated across chunks with beta = 1; db = sum of dy over N, H', W'.
+// Each gradient is skipped when its input does not require grad (PGD: no dW, db GEMMs).
+// FLOPs: forward 2*N*K*C*R*S*H'*W'; backward the same again for dx and for dW each.
+// TF32: see engine/ops/matmul.h (strict fp32 by default; cuda::set_tf32 opts in).
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace nanofed {
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+              std::array<int64_t, 2> stride = {1, 1}, std::array<int64_t, 2> padding = {0, 0});
+// Same stride and padding in both directions: conv2d(x, w, b, 2, 1).
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride,
+              int64_t padding = 0);
+
+// The column-buffer budget (bytes, default 256 MiB) that decides how many images share one
+// im2col + GEMM; returns the previous value. Tests shrink it to exercise the chunked path.
+int64_t set_conv2d_column_budget(int64_t bytes);
+
+// Sizes of one convolution, passed by value to the raw kernels.
+struct ConvGeometry {
+  int64_t C, H, W;      // input channels and spatial size
+  int64_t K, R, S;      // output channels, kernel height and width
+  int64_t sh, sw;       // stride
+  int64_t ph, pw;       // zero padding
+  int64_t Ho, Wo;       // output spatial size
+  int64_t crs() const { return C * R * S; }
+  int64_t out_hw() const { return Ho * Wo; }
+};
+
+}  // namespace nanofed
+
+// Raw kernels for `n` consecutive images starting at x (the chunk). Column layout:
+// col[(c*R + r)*S + s][img*Ho*Wo + ho*Wo + wo] = x[img, c, ho*sh - ph + r, wo*sw - pw + s]
+// (0 outside the image), i.e. [C*R*S, n*Ho*Wo] row-major.
+// im2col writes col; col2im writes (not accumulates) x[img, c, h, w] = sum of the col entries
+// that im2col would have read from (img, c, h, w).
+// nchw_to_cnhw: y[c, img, i] = x[img, c, i] for x [n, C, HW] (dy -> [K, n*Ho*Wo] for dW).
+namespace nanofed::cpu {
+void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);
+void col2im(const float* col, float* x, nanofed::ConvGeometry g, int64_t n);
+void nchw_to_cnhw(const float* x, float* y, int64_t n, int64_t C, int64_t hw);
+}  // namespace nanofed::cpu
+
+#if NANOFED_CUDA
+namespace nanofed::cuda {
+void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);
+void col2im(const float* col, float* x, nanofed::ConvGeometry g, int64_t n);
+void nchw_to_cnhw(const float* x, float* y, int64_t n, int64_t C, int64_t hw);
+}  // namespace nanofed::cuda
+#endif

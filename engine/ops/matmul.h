@@ -1,0 +1,66 @@
+// matmul.h — matrix products: the raw GEMM on both devices, matmul (2-D and batched 3-D) and
+// linear (x W^T + b, like torch.nn.functional.linear).
+//
+// Precision: strict fp32 by default on both devices. On the GPU, TF32 tensor-op GEMMs are an
+// opt-in through nanofed::cuda::set_tf32(true) (engine/cuda/runtime.h): every GEMM here (and
+// so every convolution, which runs through these GEMMs) then uses CUBLAS_COMPUTE_32F_FAST_TF32
+// (10-bit mantissa inputs, fp32 accumulation; expect ~1e-3 relative error). The CPU side is
+// always fp32 (OpenBLAS).
+//
+// Gradient convention: every op is differentiable in all its tensor inputs; the backward
+// skips the GEMM of each input that does not require grad (a PGD step that only wants
+// d(loss)/d(x) never computes weight gradients).
+#pragma once
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace nanofed {
+
+// C = op(A) op(B) for 2-D a [M,K] (or [K,M] when trans_a) and b [K,N] (or [N,K] when
+// trans_b) -> [M,N]; batched for 3-D a [B,M,K] and b [B,K,N] -> [B,M,N] (same B, no
+// broadcasting). Like torch.matmul(a.mT if trans_a else a, b.mT if trans_b else b).
+// Backward: dA = dC op(B)^T, dB = op(A)^T dC (transposed back when the input was).
+Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+
+// y = x W^T + b, like torch.nn.functional.linear: x [..., in] (rank >= 1), weight [out, in],
+// bias [out] or undefined -> y [..., out]. One GEMM, then the bias is added in one pass.
+// Backward: dx = dy W, dW = dy^T x, db = sum of dy over all leading dims.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
+
+}  // namespace nanofed
+
+// Raw kernels. Row-major semantics: C = alpha * op(A) op(B) + beta * C with op(A) [M,K],
+// op(B) [K,N], C [M,N]; lda/ldb/ldc are row strides (in elements) of the stored matrices.
+// With beta == 0, C is not read (may hold garbage / NaN).
+// gemm_strided_batched: `batch` independent GEMMs, matrix i at A + i*stride_a etc.
+// (stride 0 broadcasts one matrix to every batch entry).
+// add_channel_bias: y[o, c, i] += bias[c] for y viewed as [outer, channels, inner].
+// sum_channels: out[c] = sum over o, i of x[o, c, i] (fixed order: deterministic).
+namespace nanofed::cpu {
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+          const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+          int64_t ldc);
+void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                          float alpha, const float* A, int64_t lda, int64_t stride_a,
+                          const float* B, int64_t ldb, int64_t stride_b, float beta, float* C,
+                          int64_t ldc, int64_t stride_c, int64_t batch);
+void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels,
+                      int64_t inner);
+void sum_channels(const float* x, float* out, int64_t outer, int64_t channels, int64_t inner);
+}  // namespace nanofed::cpu
+
+#if NANOFED_CUDA
+namespace nanofed::cuda {
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+          const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+          int64_t ldc);
+void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                          float alpha, const float* A, int64_t lda, int64_t stride_a,
+                          const float* B, int64_t ldb, int64_t stride_b, float beta, float* C,
+                          int64_t ldc, int64_t stride_c, int64_t batch);
+void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels,
+                      int64_t inner);
+void sum_channels(const float* x, float* out, int64_t outer, int64_t channels, int64_t inner);
+}  // namespace nanofed::cuda
+#endif

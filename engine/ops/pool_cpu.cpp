@@ -1,0 +1,125 @@
+// pool_cpu.cpp — CPU reference for pooling (also the test oracle). Plain loops over one
+// (n, c) plane at a time; planes are independent, so they are the only parallel loop. The
+// backwards scatter within a plane (the obvious form); the CUDA side gathers instead.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/ops/pool.h"
+
+// Tiny calls (gradchecks, small planes) stay serial: waking a thread team costs more than
+// the work, and far more when the cores are oversubscribed.
+#define NF_POOL_PARALLEL_MIN (int64_t(1) << 15)
+
+namespace nanofed::cpu {
+
+void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom& g) {
+  const int64_t planes = g.N * g.C;
+#pragma omp parallel for if (planes * g.OH * g.OW * g.kh * g.kw >= NF_POOL_PARALLEL_MIN)
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* xp = x + p * g.H * g.W;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
+        const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + g.kh, g.H);
+        const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + g.kw, g.W);
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_at = hs * g.W + ws;  // PyTorch's initial index (kept if all are -inf)
+        for (int64_t h = hs; h < he; ++h)
+          for (int64_t w = ws; w < we; ++w) {
+            const float v = xp[h * g.W + w];
+            if (v > best || std::isnan(v)) {  // first maximum wins; NaN propagates
+              best = v;
+              best_at = h * g.W + w;
+            }
+          }
+        const int64_t o = (p * g.OH + oh) * g.OW + ow;
+        y[o] = best;
+        if (idx) idx[o] = (int32_t)best_at;
+      }
+    }
+  }
+}
+
+void max_pool2d_backward(const float* dy, const int32_t* idx, float* dx, const Pool2dGeom& g) {
+  const int64_t planes = g.N * g.C, in_plane = g.H * g.W, out_plane = g.OH * g.OW;
+#pragma omp parallel for if (planes * (in_plane + out_plane) >= NF_POOL_PARALLEL_MIN)
+  for (int64_t p = 0; p < planes; ++p) {
+    float* dxp = dx + p * in_plane;
+    for (int64_t i = 0; i < in_plane; ++i) dxp[i] = 0.0f;
+    for (int64_t o = 0; o < out_plane; ++o) dxp[idx[p * out_plane + o]] += dy[p * out_plane + o];
+  }
+}
+
+namespace {
+// The averaging divisor of the window starting at (h0, w0) (may be negative: padding).
+int64_t avg_divisor(const Pool2dGeom& g, int64_t h0, int64_t w0, bool count_include_pad) {
+  if (count_include_pad) {
+    // Window clipped to the padded input; with ceil_mode=false this is always kh*kw.
+    const int64_t he = std::min<int64_t>(h0 + g.kh, g.H + g.ph);
+    const int64_t we = std::min<int64_t>(w0 + g.kw, g.W + g.pw);
+    return (he - h0) * (we - w0);
+  }
+  const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + g.kh, g.H);
+  const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + g.kw, g.W);
+  return (he - hs) * (we - ws);
+}
+}  // namespace
+
+void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool count_include_pad) {
+  const int64_t planes = g.N * g.C;
+#pragma omp parallel for if (planes * g.OH * g.OW * g.kh * g.kw >= NF_POOL_PARALLEL_MIN)
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* xp = x + p * g.H * g.W;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
+        const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + g.kh, g.H);
+        const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + g.kw, g.W);
+        float sum = 0.0f;
+        for (int64_t h = hs; h < he; ++h)
+          for (int64_t w = ws; w < we; ++w) sum += xp[h * g.W + w];
+        y[(p * g.OH + oh) * g.OW + ow] = sum / (float)avg_divisor(g, h0, w0, count_include_pad);
+      }
+    }
+  }
+}
+
+void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool count_include_pad) {
+  const int64_t planes = g.N * g.C, in_plane = g.H * g.W;
+#pragma omp parallel for if (planes * g.OH * g.OW * g.kh * g.kw >= NF_POOL_PARALLEL_MIN)
+  for (int64_t p = 0; p < planes; ++p) {
+    float* dxp = dx + p * in_plane;
+    for (int64_t i = 0; i < in_plane; ++i) dxp[i] = 0.0f;
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
+        const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + g.kh, g.H);
+        const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + g.kw, g.W);
+        const float share = dy[(p * g.OH + oh) * g.OW + ow] /
+                            (float)avg_divisor(g, h0, w0, count_include_pad);
+        for (int64_t h = hs; h < he; ++h)
+          for (int64_t w = ws; w < we; ++w) dxp[h * g.W + w] += share;
+      }
+    }
+  }
+}
+
+void global_avg_pool2d_forward(const float* x, float* y, int64_t planes, int64_t hw) {
+#pragma omp parallel for if (planes * hw >= NF_POOL_PARALLEL_MIN)
+  for (int64_t p = 0; p < planes; ++p) {
+    float sum = 0.0f;
+    for (int64_t i = 0; i < hw; ++i) sum += x[p * hw + i];
+    y[p] = sum / (float)hw;
+  }
+}
+
+void global_avg_pool2d_backward(const float* dy, float* dx, int64_t planes, int64_t hw) {
+#pragma omp parallel for if (planes * hw >= NF_POOL_PARALLEL_MIN)
+  for (int64_t p = 0; p < planes; ++p) {
+    const float share = dy[p] / (float)hw;
+    for (int64_t i = 0; i < hw; ++i) dx[p * hw + i] = share;
+  }
+}
+
+}  // namespace nanofed::cpu
