@@ -3,14 +3,50 @@
 #include <string>
 
 #include "engine/device.h"
+#include "nn/tiny_models.h"
+#if NANOFED_CUDA
+#include "engine/cuda/runtime.h"
+#endif
+
+namespace {
+
+void report(const char* name, nanofed::Device device, const nanofed::tiny::TrainResult& r) {
+  std::printf("  %-4s on %-6s loss %.4f -> %.4f  train acc %5.1f%%  %3zu steps in %.3f s\n", name,
+              device.str().c_str(), r.losses.front(), r.final_loss, 100.0 * r.accuracy, r.losses.size(),
+              r.seconds);
+}
+
+int demo() {
+  using namespace nanofed;
+  std::printf("nanofed engine demo (backends: cpu%s)\n",
+              cuda_available() ? " + cuda" : cuda_compiled() ? "; cuda compiled, no GPU found" : "");
+  std::vector<Device> devices{Device::cpu()};
+  if (cuda_available()) devices.push_back(Device::cuda());
+  for (Device d : devices) {
+    report("mlp", d, tiny::train_mlp(d, 100, 1));
+    report("cnn", d, tiny::train_cnn(d, 100, 2));
+  }
+#if NANOFED_CUDA
+  if (cuda_available()) {
+    cuda::MemoryStats m = cuda::memory_stats();
+    std::printf("  cuda memory: peak %.2f MiB allocated, %.2f MiB reserved, %zu cudaMalloc calls\n",
+                m.peak_allocated / 1048576.0, m.reserved / 1048576.0, m.cuda_malloc_calls);
+  }
+#endif
+  std::printf("(the federated main job replaces this demo; see README.md)\n");
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "help";
-  if (cmd == "demo") {
-    std::printf("nanofed engine demo: cuda compiled=%d available=%d\n", nanofed::cuda_compiled(),
-                nanofed::cuda_available());
-    return 0;
+  try {
+    if (cmd == "demo") return demo();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nanofed %s: %s\n", cmd.c_str(), e.what());
+    return 1;
   }
-  std::fprintf(stderr, "usage: nanofed demo\n");
+  std::fprintf(cmd == "help" ? stdout : stderr, "usage: nanofed demo\n");
   return cmd == "help" ? 0 : 2;
 }
