@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/common.h"
+#include "engine/dispatch.h"
 #if NANOFED_CUDA
 #include "engine/cuda/runtime.h"
 #endif
