@@ -29,6 +29,7 @@
 #include <cstdint>
 
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -40,43 +41,27 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 
 // Raw kernels. Layout: x[(n*C + c)*HW + i]; per-channel arrays have C entries. Optional
 // per-channel pointers (gamma, beta, running stats) may be null.
-namespace nanofed::cpu {
-// Batch statistics: mean[c] and invstd[c] = 1/sqrt(biased_var + eps); if running_mean /
-// running_var are non-null they are updated with `momentum` and the unbiased variance.
-void batch_norm_stats(const float* x, int64_t N, int64_t C, int64_t HW, float eps,
-                      float momentum, float* mean, float* invstd, float* running_mean,
-                      float* running_var);
-// invstd[c] = 1 / sqrt(var[c] + eps) (eval mode: from the running variance).
-void batch_norm_invstd(const float* var, float* invstd, int64_t C, float eps);
-// y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c].
-void batch_norm_apply(const float* x, const float* mean, const float* invstd, const float* gamma,
-                      const float* beta, float* y, int64_t N, int64_t C, int64_t HW);
-// sum_dy[c] = sum(dy), sum_dy_xhat[c] = sum(dy * (x - mean[c]) * invstd[c]).
-void batch_norm_backward_reduce(const float* dy, const float* x, const float* mean,
-                                const float* invstd, float* sum_dy, float* sum_dy_xhat,
-                                int64_t N, int64_t C, int64_t HW);
-// training: dx = gamma*invstd/M * (M*dy - sum_dy - xhat*sum_dy_xhat)  (sums must be given);
-// eval:     dx = gamma*invstd*dy                                       (sums unused, may be null).
-void batch_norm_backward_dx(const float* dy, const float* x, const float* mean,
-                            const float* invstd, const float* gamma, const float* sum_dy,
-                            const float* sum_dy_xhat, float* dx, int64_t N, int64_t C,
-                            int64_t HW, bool training);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_BATCHNORM_KERNELS                                                                            \
+/* Batch statistics: mean[c] and invstd[c] = 1/sqrt(biased_var + eps); if running_mean / */             \
+/* running_var are non-null they are updated with `momentum` and the unbiased variance. */              \
+void batch_norm_stats(const float* x, int64_t N, int64_t C, int64_t HW, float eps,                      \
+                      float momentum, float* mean, float* invstd, float* running_mean,                  \
+                      float* running_var);                                                              \
+/* invstd[c] = 1 / sqrt(var[c] + eps) (eval mode: from the running variance). */                        \
+void batch_norm_invstd(const float* var, float* invstd, int64_t C, float eps);                          \
+/* y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c]. */                                               \
+void batch_norm_apply(const float* x, const float* mean, const float* invstd, const float* gamma,       \
+                      const float* beta, float* y, int64_t N, int64_t C, int64_t HW);                   \
+/* sum_dy[c] = sum(dy), sum_dy_xhat[c] = sum(dy * (x - mean[c]) * invstd[c]). */                        \
+void batch_norm_backward_reduce(const float* dy, const float* x, const float* mean,                     \
+                                const float* invstd, float* sum_dy, float* sum_dy_xhat,                 \
+                                int64_t N, int64_t C, int64_t HW);                                      \
+/* training: dx = gamma*invstd/M * (M*dy - sum_dy - xhat*sum_dy_xhat)  (sums must be given); */         \
+/* eval:     dx = gamma*invstd*dy                                       (sums unused, may be null). */  \
+void batch_norm_backward_dx(const float* dy, const float* x, const float* mean,                         \
+                            const float* invstd, const float* gamma, const float* sum_dy,               \
+                            const float* sum_dy_xhat, float* dx, int64_t N, int64_t C,                  \
+                            int64_t HW, bool training);                                                 \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void batch_norm_stats(const float* x, int64_t N, int64_t C, int64_t HW, float eps,
-                      float momentum, float* mean, float* invstd, float* running_mean,
-                      float* running_var);
-void batch_norm_invstd(const float* var, float* invstd, int64_t C, float eps);
-void batch_norm_apply(const float* x, const float* mean, const float* invstd, const float* gamma,
-                      const float* beta, float* y, int64_t N, int64_t C, int64_t HW);
-void batch_norm_backward_reduce(const float* dy, const float* x, const float* mean,
-                                const float* invstd, float* sum_dy, float* sum_dy_xhat,
-                                int64_t N, int64_t C, int64_t HW);
-void batch_norm_backward_dx(const float* dy, const float* x, const float* mean,
-                            const float* invstd, const float* gamma, const float* sum_dy,
-                            const float* sum_dy_xhat, float* dx, int64_t N, int64_t C,
-                            int64_t HW, bool training);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_BATCHNORM_KERNELS)

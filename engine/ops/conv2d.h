@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -52,16 +53,10 @@ struct ConvGeometry {
 // im2col writes col; col2im writes (not accumulates) x[img, c, h, w] = sum of the col entries
 // that im2col would have read from (img, c, h, w).
 // nchw_to_cnhw: y[c, img, i] = x[img, c, i] for x [n, C, HW] (dy -> [K, n*Ho*Wo] for dW).
-namespace nanofed::cpu {
-void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);
-void col2im(const float* col, float* x, nanofed::ConvGeometry g, int64_t n);
-void nchw_to_cnhw(const float* x, float* y, int64_t n, int64_t C, int64_t hw);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_CONV2D_KERNELS                                                       \
+void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);    \
+void col2im(const float* col, float* x, nanofed::ConvGeometry g, int64_t n);    \
+void nchw_to_cnhw(const float* x, float* y, int64_t n, int64_t C, int64_t hw);  \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);
-void col2im(const float* col, float* x, nanofed::ConvGeometry g, int64_t n);
-void nchw_to_cnhw(const float* x, float* y, int64_t n, int64_t C, int64_t hw);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_CONV2D_KERNELS)

@@ -16,6 +16,7 @@
 
 #include "engine/random.h"
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -23,18 +24,12 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
 
 }  // namespace nanofed
 
-namespace nanofed::cpu {
-// u: uniform draws in [0, 1); mask[i] = u[i] >= p; y[i] = mask[i] ? x[i] * scale : 0.
-void dropout_forward(const float* x, const float* u, float* y, uint8_t* mask, float p,
-                     float scale, int64_t n);
-// dx[i] = mask[i] ? dy[i] * scale : 0.
-void dropout_backward(const float* dy, const uint8_t* mask, float* dx, float scale, int64_t n);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_DROPOUT_KERNELS                                                                       \
+/* u: uniform draws in [0, 1); mask[i] = u[i] >= p; y[i] = mask[i] ? x[i] * scale : 0. */        \
+void dropout_forward(const float* x, const float* u, float* y, uint8_t* mask, float p,           \
+                     float scale, int64_t n);                                                    \
+/* dx[i] = mask[i] ? dy[i] * scale : 0. */                                                       \
+void dropout_backward(const float* dy, const uint8_t* mask, float* dx, float scale, int64_t n);  \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void dropout_forward(const float* x, const float* u, float* y, uint8_t* mask, float p,
-                     float scale, int64_t n);
-void dropout_backward(const float* dy, const uint8_t* mask, float* dx, float scale, int64_t n);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_DROPOUT_KERNELS)

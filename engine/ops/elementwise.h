@@ -25,6 +25,7 @@
 #include <cstdint>
 
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -146,62 +147,34 @@ enum class CompareOp { eq, ne, lt, le, gt, ge };
 
 }  // namespace nanofed
 
-namespace nanofed::cpu {
-// Raw kernels, same names on both devices. p0/p1: the scalar parameters of an op (slope,
-// clamp bounds, the scalar operand). Broadcast operands are numbered as in each comment.
-void unary_f32(UnaryOp op, const float* x, float* y, int64_t n, float p0, float p1);
-// gx = gy * op'(x); y = op(x) is passed for ops whose derivative is cheaper from it.
-void unary_backward_f32(UnaryOp op, const float* x, const float* y, const float* gy, float* gx,
-                        int64_t n, float p0, float p1);
-// operands: 0 = a, 1 = b
-void binary_f32(BinaryOp op, const float* a, const float* b, float* y,
-                const BroadcastIndex& index, int64_t n);
-// out = g * partial(a, b) at the output shape; operands: 0 = g, 1 = a, 2 = b
-void binary_backward_f32(BinaryGradOp op, const float* g, const float* a, const float* b,
-                         float* out, const BroadcastIndex& index, int64_t n);
-// y = (a op b) ? 1 : 0; operands: 0 = a, 1 = b
-void compare(CompareOp op, const float* a, const float* b, uint8_t* y,
-             const BroadcastIndex& index, int64_t n);
-void compare(CompareOp op, const int32_t* a, const int32_t* b, uint8_t* y,
-             const BroadcastIndex& index, int64_t n);
-void compare(CompareOp op, const uint8_t* a, const uint8_t* b, uint8_t* y,
-             const BroadcastIndex& index, int64_t n);
-// y = cond ? a : b; operands: 0 = cond, 1 = a, 2 = b
-void where_f32(const uint8_t* cond, const float* a, const float* b, float* y,
-               const BroadcastIndex& index, int64_t n);
-// y = x broadcast; operand 0 = x
-void expand_f32(const float* x, float* y, const BroadcastIndex& index, int64_t n);
-// y[k] = sum of g over the preimage of output element k
-void sum_to_shape_f32(const float* g, float* y, const SumToIndex& index, int64_t n_out);
-void cast_dtype(const void* x, DType from, void* y, DType to, int64_t n);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_ELEMENTWISE_KERNELS                                                                   \
+/* Raw kernels, same names on both devices. p0/p1: the scalar parameters of an op (slope, */     \
+/* clamp bounds, the scalar operand). Broadcast operands are numbered as in each comment. */     \
+void unary_f32(UnaryOp op, const float* x, float* y, int64_t n, float p0, float p1);             \
+/* gx = gy * op'(x); y = op(x) is passed for ops whose derivative is cheaper from it. */         \
+void unary_backward_f32(UnaryOp op, const float* x, const float* y, const float* gy, float* gx,  \
+                        int64_t n, float p0, float p1);                                          \
+/* operands: 0 = a, 1 = b */                                                                     \
+void binary_f32(BinaryOp op, const float* a, const float* b, float* y,                           \
+                const BroadcastIndex& index, int64_t n);                                         \
+/* out = g * partial(a, b) at the output shape; operands: 0 = g, 1 = a, 2 = b */                 \
+void binary_backward_f32(BinaryGradOp op, const float* g, const float* a, const float* b,        \
+                         float* out, const BroadcastIndex& index, int64_t n);                    \
+/* y = (a op b) ? 1 : 0; operands: 0 = a, 1 = b */                                               \
+void compare(CompareOp op, const float* a, const float* b, uint8_t* y,                           \
+             const BroadcastIndex& index, int64_t n);                                            \
+void compare(CompareOp op, const int32_t* a, const int32_t* b, uint8_t* y,                       \
+             const BroadcastIndex& index, int64_t n);                                            \
+void compare(CompareOp op, const uint8_t* a, const uint8_t* b, uint8_t* y,                       \
+             const BroadcastIndex& index, int64_t n);                                            \
+/* y = cond ? a : b; operands: 0 = cond, 1 = a, 2 = b */                                         \
+void where_f32(const uint8_t* cond, const float* a, const float* b, float* y,                    \
+               const BroadcastIndex& index, int64_t n);                                          \
+/* y = x broadcast; operand 0 = x */                                                             \
+void expand_f32(const float* x, float* y, const BroadcastIndex& index, int64_t n);               \
+/* y[k] = sum of g over the preimage of output element k */                                      \
+void sum_to_shape_f32(const float* g, float* y, const SumToIndex& index, int64_t n_out);         \
+void cast_dtype(const void* x, DType from, void* y, DType to, int64_t n);                        \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void unary_f32(UnaryOp op, const float* x, float* y, int64_t n, float p0, float p1);
-// gx = gy * op'(x); y = op(x) is passed for ops whose derivative is cheaper from it.
-void unary_backward_f32(UnaryOp op, const float* x, const float* y, const float* gy, float* gx,
-                        int64_t n, float p0, float p1);
-// operands: 0 = a, 1 = b
-void binary_f32(BinaryOp op, const float* a, const float* b, float* y,
-                const BroadcastIndex& index, int64_t n);
-// out = g * partial(a, b) at the output shape; operands: 0 = g, 1 = a, 2 = b
-void binary_backward_f32(BinaryGradOp op, const float* g, const float* a, const float* b,
-                         float* out, const BroadcastIndex& index, int64_t n);
-// y = (a op b) ? 1 : 0; operands: 0 = a, 1 = b
-void compare(CompareOp op, const float* a, const float* b, uint8_t* y,
-             const BroadcastIndex& index, int64_t n);
-void compare(CompareOp op, const int32_t* a, const int32_t* b, uint8_t* y,
-             const BroadcastIndex& index, int64_t n);
-void compare(CompareOp op, const uint8_t* a, const uint8_t* b, uint8_t* y,
-             const BroadcastIndex& index, int64_t n);
-// y = cond ? a : b; operands: 0 = cond, 1 = a, 2 = b
-void where_f32(const uint8_t* cond, const float* a, const float* b, float* y,
-               const BroadcastIndex& index, int64_t n);
-// y = x broadcast; operand 0 = x
-void expand_f32(const float* x, float* y, const BroadcastIndex& index, int64_t n);
-// y[k] = sum of g over the preimage of output element k
-void sum_to_shape_f32(const float* g, float* y, const SumToIndex& index, int64_t n_out);
-void cast_dtype(const void* x, DType from, void* y, DType to, int64_t n);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_ELEMENTWISE_KERNELS)

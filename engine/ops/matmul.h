@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -37,30 +38,17 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // (stride 0 broadcasts one matrix to every batch entry).
 // add_channel_bias: y[o, c, i] += bias[c] for y viewed as [outer, channels, inner].
 // sum_channels: out[c] = sum over o, i of x[o, c, i] (fixed order: deterministic).
-namespace nanofed::cpu {
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-          const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-          int64_t ldc);
-void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                          float alpha, const float* A, int64_t lda, int64_t stride_a,
-                          const float* B, int64_t ldb, int64_t stride_b, float beta, float* C,
-                          int64_t ldc, int64_t stride_c, int64_t batch);
-void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels,
-                      int64_t inner);
-void sum_channels(const float* x, float* out, int64_t outer, int64_t channels, int64_t inner);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_MATMUL_KERNELS                                                                       \
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,             \
+          const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,       \
+          int64_t ldc);                                                                         \
+void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,          \
+                          float alpha, const float* A, int64_t lda, int64_t stride_a,           \
+                          const float* B, int64_t ldb, int64_t stride_b, float beta, float* C,  \
+                          int64_t ldc, int64_t stride_c, int64_t batch);                        \
+void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels,             \
+                      int64_t inner);                                                           \
+void sum_channels(const float* x, float* out, int64_t outer, int64_t channels, int64_t inner);  \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-          const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-          int64_t ldc);
-void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
-                          float alpha, const float* A, int64_t lda, int64_t stride_a,
-                          const float* B, int64_t ldb, int64_t stride_b, float beta, float* C,
-                          int64_t ldc, int64_t stride_c, int64_t batch);
-void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels,
-                      int64_t inner);
-void sum_channels(const float* x, float* out, int64_t outer, int64_t channels, int64_t inner);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_MATMUL_KERNELS)

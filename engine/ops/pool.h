@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -58,24 +59,15 @@ struct Pool2dGeom {
 
 }  // namespace nanofed
 
-namespace nanofed::cpu {
-// idx may be null (no backward will run): then only y is written.
-void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom& g);
-void max_pool2d_backward(const float* dy, const int32_t* idx, float* dx, const Pool2dGeom& g);
-void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool count_include_pad);
-void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool count_include_pad);
-// planes = N*C, hw = H*W.
-void global_avg_pool2d_forward(const float* x, float* y, int64_t planes, int64_t hw);
-void global_avg_pool2d_backward(const float* dy, float* dx, int64_t planes, int64_t hw);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_POOL_KERNELS                                                                             \
+/* idx may be null (no backward will run): then only y is written. */                               \
+void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom& g);               \
+void max_pool2d_backward(const float* dy, const int32_t* idx, float* dx, const Pool2dGeom& g);      \
+void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool count_include_pad);     \
+void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool count_include_pad);  \
+/* planes = N*C, hw = H*W. */                                                                       \
+void global_avg_pool2d_forward(const float* x, float* y, int64_t planes, int64_t hw);               \
+void global_avg_pool2d_backward(const float* dy, float* dx, int64_t planes, int64_t hw);            \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom& g);
-void max_pool2d_backward(const float* dy, const int32_t* idx, float* dx, const Pool2dGeom& g);
-void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool count_include_pad);
-void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool count_include_pad);
-void global_avg_pool2d_forward(const float* x, float* y, int64_t planes, int64_t hw);
-void global_avg_pool2d_backward(const float* dy, float* dx, int64_t planes, int64_t hw);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_POOL_KERNELS)

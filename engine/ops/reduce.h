@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -38,30 +39,19 @@ ReduceGeometry reduce_geometry(const Shape& shape, int64_t dim);
 }  // namespace nanofed
 
 // Raw kernels on [outer, r, inner] -> [outer, inner], same names on both devices.
-namespace nanofed::cpu {
-// y = scale * sum_r (square ? x^2 : x)
-void reduce_sum_f32(const float* x, float* y, int64_t outer, int64_t r, int64_t inner,
-                    bool square, float scale);
-// values = max_r x, indices = first r attaining it (r >= 1)
-void reduce_max_f32(const float* x, float* values, int32_t* indices, int64_t outer, int64_t r,
-                    int64_t inner);
-// gx = 0 everywhere, then gx[o, indices[o, i], i] = g[o, i]
-void max_backward_f32(const float* g, const int32_t* indices, float* gx, int64_t outer,
-                      int64_t r, int64_t inner);
-// gx[o, k, i] = norm[o, i] == 0 ? 0 : g[o, i] * x[o, k, i] / norm[o, i]
-void norm_backward_f32(const float* x, const float* g, const float* norm, float* gx,
-                       int64_t outer, int64_t r, int64_t inner);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_REDUCE_KERNELS                                                                       \
+/* y = scale * sum_r (square ? x^2 : x) */                                                      \
+void reduce_sum_f32(const float* x, float* y, int64_t outer, int64_t r, int64_t inner,          \
+                    bool square, float scale);                                                  \
+/* values = max_r x, indices = first r attaining it (r >= 1) */                                 \
+void reduce_max_f32(const float* x, float* values, int32_t* indices, int64_t outer, int64_t r,  \
+                    int64_t inner);                                                             \
+/* gx = 0 everywhere, then gx[o, indices[o, i], i] = g[o, i] */                                 \
+void max_backward_f32(const float* g, const int32_t* indices, float* gx, int64_t outer,         \
+                      int64_t r, int64_t inner);                                                \
+/* gx[o, k, i] = norm[o, i] == 0 ? 0 : g[o, i] * x[o, k, i] / norm[o, i] */                     \
+void norm_backward_f32(const float* x, const float* g, const float* norm, float* gx,            \
+                       int64_t outer, int64_t r, int64_t inner);                                \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void reduce_sum_f32(const float* x, float* y, int64_t outer, int64_t r, int64_t inner,
-                    bool square, float scale);
-void reduce_max_f32(const float* x, float* values, int32_t* indices, int64_t outer, int64_t r,
-                    int64_t inner);
-void max_backward_f32(const float* g, const int32_t* indices, float* gx, int64_t outer,
-                      int64_t r, int64_t inner);
-void norm_backward_f32(const float* x, const float* g, const float* norm, float* gx,
-                       int64_t outer, int64_t r, int64_t inner);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_REDUCE_KERNELS)

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -57,34 +58,19 @@ constexpr int kMaxPermuteRank = 8;  // permute / gather support tensors up to th
 //   ignores it).
 // gather: flat over index (forward) / over x (backward, each x element sums the index
 //   positions along `dim` that point at it: O(numel(x) * index.size(dim)), deterministic).
-namespace nanofed::cpu {
-void copy_rows(const void* src, int64_t src_stride, void* dst, int64_t dst_stride, int64_t rows,
-               int64_t cols, size_t elem_size);
-void permute_copy(const void* x, void* y, size_t elem_size, int rank, const int64_t* out_shape,
-                  const int64_t* in_strides, int64_t n);
-void index_select_forward(const void* x, const int32_t* index, void* y, size_t elem_size,
-                          int64_t outer, int64_t D, int64_t inner, int64_t K);
-void index_select_backward(const float* grad_y, const int32_t* index, int32_t* scratch,
-                           float* grad_x, int64_t outer, int64_t D, int64_t inner, int64_t K);
-void gather_forward(const void* x, const int32_t* index, void* y, size_t elem_size, int rank,
-                    const int64_t* x_shape, const int64_t* index_shape, int64_t dim);
-void gather_backward(const float* grad_y, const int32_t* index, float* grad_x, int rank,
-                     const int64_t* x_shape, const int64_t* index_shape, int64_t dim);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_SHAPE_OPS_KERNELS                                                                      \
+void copy_rows(const void* src, int64_t src_stride, void* dst, int64_t dst_stride, int64_t rows,  \
+               int64_t cols, size_t elem_size);                                                   \
+void permute_copy(const void* x, void* y, size_t elem_size, int rank, const int64_t* out_shape,   \
+                  const int64_t* in_strides, int64_t n);                                          \
+void index_select_forward(const void* x, const int32_t* index, void* y, size_t elem_size,         \
+                          int64_t outer, int64_t D, int64_t inner, int64_t K);                    \
+void index_select_backward(const float* grad_y, const int32_t* index, int32_t* scratch,           \
+                           float* grad_x, int64_t outer, int64_t D, int64_t inner, int64_t K);    \
+void gather_forward(const void* x, const int32_t* index, void* y, size_t elem_size, int rank,     \
+                    const int64_t* x_shape, const int64_t* index_shape, int64_t dim);             \
+void gather_backward(const float* grad_y, const int32_t* index, float* grad_x, int rank,          \
+                     const int64_t* x_shape, const int64_t* index_shape, int64_t dim);            \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void copy_rows(const void* src, int64_t src_stride, void* dst, int64_t dst_stride, int64_t rows,
-               int64_t cols, size_t elem_size);
-void permute_copy(const void* x, void* y, size_t elem_size, int rank, const int64_t* out_shape,
-                  const int64_t* in_strides, int64_t n);
-void index_select_forward(const void* x, const int32_t* index, void* y, size_t elem_size,
-                          int64_t outer, int64_t D, int64_t inner, int64_t K);
-void index_select_backward(const float* grad_y, const int32_t* index, int32_t* scratch,
-                           float* grad_x, int64_t outer, int64_t D, int64_t inner, int64_t K);
-void gather_forward(const void* x, const int32_t* index, void* y, size_t elem_size, int rank,
-                    const int64_t* x_shape, const int64_t* index_shape, int64_t dim);
-void gather_backward(const float* grad_y, const int32_t* index, float* grad_x, int rank,
-                     const int64_t* x_shape, const int64_t* index_shape, int64_t dim);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_SHAPE_OPS_KERNELS)

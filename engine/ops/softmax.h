@@ -47,6 +47,7 @@
 #include <cstdint>
 
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -80,48 +81,26 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target,
 //   (mean = true); den[0] = the divisor (1 for sum). Deterministic fixed-order reduction.
 // Backward: grad_out is one scalar (grad_stride 0, reduced losses) or [N] (grad_stride 1,
 //   reduction none); den (device scalar from loss_reduce) divides it for mean, else null.
-namespace nanofed::cpu {
-void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner, bool log);
-void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,
-                      int64_t inner, bool log);
-void cross_entropy_forward(const float* logits, const int32_t* labels, const float* soft,
-                           const float* class_weight, const float* sample_weight,
-                           float label_smoothing, int64_t N, int64_t C, float* row_loss,
-                           float* stats);
-void cross_entropy_backward(const float* logits, const int32_t* labels, const float* soft,
-                            const float* class_weight, const float* sample_weight,
-                            float label_smoothing, const float* stats, const float* grad_out,
-                            int64_t grad_stride, const float* den, int64_t N, int64_t C,
-                            float* grad_logits);
-void nll_loss_forward(const float* log_probs, const int32_t* labels, const float* class_weight,
-                      int64_t N, int64_t C, float* row_loss, float* row_den);
-void nll_loss_backward(const int32_t* labels, const float* class_weight, const float* grad_out,
-                       int64_t grad_stride, const float* den, int64_t N, int64_t C,
-                       float* grad_log_probs);
-void loss_reduce(const float* row_loss, const float* row_den, int64_t N, bool mean, float* out,
-                 float* den);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_SOFTMAX_KERNELS                                                                          \
+void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner, bool log);  \
+void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,         \
+                      int64_t inner, bool log);                                                     \
+void cross_entropy_forward(const float* logits, const int32_t* labels, const float* soft,           \
+                           const float* class_weight, const float* sample_weight,                   \
+                           float label_smoothing, int64_t N, int64_t C, float* row_loss,            \
+                           float* stats);                                                           \
+void cross_entropy_backward(const float* logits, const int32_t* labels, const float* soft,          \
+                            const float* class_weight, const float* sample_weight,                  \
+                            float label_smoothing, const float* stats, const float* grad_out,       \
+                            int64_t grad_stride, const float* den, int64_t N, int64_t C,            \
+                            float* grad_logits);                                                    \
+void nll_loss_forward(const float* log_probs, const int32_t* labels, const float* class_weight,     \
+                      int64_t N, int64_t C, float* row_loss, float* row_den);                       \
+void nll_loss_backward(const int32_t* labels, const float* class_weight, const float* grad_out,     \
+                       int64_t grad_stride, const float* den, int64_t N, int64_t C,                 \
+                       float* grad_log_probs);                                                      \
+void loss_reduce(const float* row_loss, const float* row_den, int64_t N, bool mean, float* out,     \
+                 float* den);                                                                       \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner, bool log);
-void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,
-                      int64_t inner, bool log);
-void cross_entropy_forward(const float* logits, const int32_t* labels, const float* soft,
-                           const float* class_weight, const float* sample_weight,
-                           float label_smoothing, int64_t N, int64_t C, float* row_loss,
-                           float* stats);
-void cross_entropy_backward(const float* logits, const int32_t* labels, const float* soft,
-                            const float* class_weight, const float* sample_weight,
-                            float label_smoothing, const float* stats, const float* grad_out,
-                            int64_t grad_stride, const float* den, int64_t N, int64_t C,
-                            float* grad_logits);
-void nll_loss_forward(const float* log_probs, const int32_t* labels, const float* class_weight,
-                      int64_t N, int64_t C, float* row_loss, float* row_den);
-void nll_loss_backward(const int32_t* labels, const float* class_weight, const float* grad_out,
-                       int64_t grad_stride, const float* den, int64_t N, int64_t C,
-                       float* grad_log_probs);
-void loss_reduce(const float* row_loss, const float* row_den, int64_t N, bool mean, float* out,
-                 float* den);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_SOFTMAX_KERNELS)

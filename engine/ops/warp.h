@@ -29,6 +29,7 @@
 #include <cstdint>
 
 #include "engine/tensor.h"
+#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -59,40 +60,24 @@ Tensor translation_theta(const Tensor& tx, const Tensor& ty, int64_t height, int
 }  // namespace nanofed
 
 // Raw kernels. Layouts: theta [N,2,3], grid [N,H,W,2], images [N,C,H,W], all contiguous f32.
-namespace nanofed::cpu {
-void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W);
-void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W);
-void grid_sample_forward(const float* x, const float* grid, float* y, int64_t N, int64_t C,
-                         int64_t H, int64_t W, int64_t Ho, int64_t Wo);
-// dx (zero-filled by the caller; accumulated into) and dgrid (overwritten) may be null when not
-// wanted.
-void grid_sample_backward(const float* x, const float* grid, const float* dy, float* dx,
-                          float* dgrid, int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho,
-                          int64_t Wo);
-void rotation_theta_forward(const float* angles, float* theta, int64_t N);
-void rotation_theta_backward(const float* angles, const float* dtheta, float* dangles, int64_t N);
-// sx = -2/W, sy = -2/H: theta[n] = [[1, 0, sx*tx[n]], [0, 1, sy*ty[n]]].
-void translation_theta_forward(const float* tx, const float* ty, float* theta, float sx, float sy,
-                               int64_t N);
-// dtx / dty may be null when not wanted.
-void translation_theta_backward(const float* dtheta, float* dtx, float* dty, float sx, float sy,
-                                int64_t N);
-}  // namespace nanofed::cpu
+// Kernels: the same list on both devices (see engine/dispatch.h).
+#define NF_WARP_KERNELS                                                                              \
+void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W);          \
+void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W);       \
+void grid_sample_forward(const float* x, const float* grid, float* y, int64_t N, int64_t C,          \
+                         int64_t H, int64_t W, int64_t Ho, int64_t Wo);                              \
+/* dx (zero-filled by the caller; accumulated into) and dgrid (overwritten) may be null when not */  \
+/* wanted. */                                                                                        \
+void grid_sample_backward(const float* x, const float* grid, const float* dy, float* dx,             \
+                          float* dgrid, int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho,      \
+                          int64_t Wo);                                                               \
+void rotation_theta_forward(const float* angles, float* theta, int64_t N);                           \
+void rotation_theta_backward(const float* angles, const float* dtheta, float* dangles, int64_t N);   \
+/* sx = -2/W, sy = -2/H: theta[n] = [[1, 0, sx*tx[n]], [0, 1, sy*ty[n]]]. */                         \
+void translation_theta_forward(const float* tx, const float* ty, float* theta, float sx, float sy,   \
+                               int64_t N);                                                           \
+/* dtx / dty may be null when not wanted. */                                                         \
+void translation_theta_backward(const float* dtheta, float* dtx, float* dty, float sx, float sy,     \
+                                int64_t N);                                                          \
 
-#if NANOFED_CUDA
-namespace nanofed::cuda {
-void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W);
-void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W);
-void grid_sample_forward(const float* x, const float* grid, float* y, int64_t N, int64_t C,
-                         int64_t H, int64_t W, int64_t Ho, int64_t Wo);
-void grid_sample_backward(const float* x, const float* grid, const float* dy, float* dx,
-                          float* dgrid, int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho,
-                          int64_t Wo);
-void rotation_theta_forward(const float* angles, float* theta, int64_t N);
-void rotation_theta_backward(const float* angles, const float* dtheta, float* dangles, int64_t N);
-void translation_theta_forward(const float* tx, const float* ty, float* theta, float sx, float sy,
-                               int64_t N);
-void translation_theta_backward(const float* dtheta, float* dtx, float* dty, float sx, float sy,
-                                int64_t N);
-}  // namespace nanofed::cuda
-#endif
+NF_DECLARE_KERNELS(NF_WARP_KERNELS)
