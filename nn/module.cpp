@@ -1,0 +1,231 @@
+#include "nn/module.h"
+
+#include <unordered_map>
+
+namespace nanofed::nn {
+
+// ---------------------------------------------------------------- arenas
+
+namespace {
+// True if the tensors lie back to back, in order, in one f32 storage on `device`.
+bool contiguous_in_one_storage(const std::vector<Tensor>& ts, Device device) {
+  for (size_t i = 0; i < ts.size(); ++i) {
+    if (ts[i].device() != device || ts[i].dtype() != DType::f32) return false;
+    if (i && (!ts[i].same_storage(ts[0]) ||
+              ts[i].impl()->offset != ts[i - 1].impl()->offset + (size_t)ts[i - 1].numel()))
+      return false;
+  }
+  return true;
+}
+
+// Points `t` (in place: every handle sharing its impl sees it) at `numel` elements of
+// `storage` starting at element `offset`.
+void rebind(const Tensor& t, const Tensor& arena, int64_t offset) {
+  t.impl()->storage = arena.impl()->storage;
+  t.impl()->offset = arena.impl()->offset + (size_t)offset;
+}
+}  // namespace
+
+Tensor flatten_into_arena(const std::vector<Tensor>& tensors, Device device) {
+  int64_t total = 0;
+  for (const Tensor& t : tensors) {
+    NF_CHECK(t.dtype() == DType::f32, "flatten_into_arena: only f32 tensors share an arena, got " << t.str());
+    total += t.numel();
+  }
+  if (tensors.empty()) return empty({0}, device);
+  if (contiguous_in_one_storage(tensors, device)) {
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = tensors[0].impl()->storage;
+    impl->offset = tensors[0].impl()->offset;
+    impl->shape = {total};
+    return Tensor(impl);
+  }
+  Tensor arena = empty({total}, device);
+  int64_t offset = 0;
+  for (const Tensor& t : tensors) {
+    arena.view_range(offset, t.shape()).copy_(t);
+    rebind(t, arena, offset);
+    offset += t.numel();
+  }
+  return arena;
+}
+
+Generator& default_generator() {
+  static Generator gen(0);
+  return gen;
+}
+void manual_seed(uint64_t seed) { default_generator() = Generator(seed); }
+
+// ---------------------------------------------------------------- registration
+
+static void check_name(const std::string& name, const char* what) {
+  NF_CHECK(!name.empty() && name.find('.') == std::string::npos,
+           what << ": name '" << name << "' must be non-empty and contain no '.'");
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor value) {
+  check_name(name, "register_parameter");
+  for (auto& [n, t] : params_) NF_CHECK(n != name, "register_parameter: '" << name << "' registered twice");
+  Tensor p = value.is_leaf() ? value : value.detach();
+  p.requires_grad_(true);
+  params_.push_back({name, p});
+  return p;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor value) {
+  check_name(name, "register_buffer");
+  for (auto& [n, t] : buffers_) NF_CHECK(n != name, "register_buffer: '" << name << "' registered twice");
+  buffers_.push_back({name, value.detach()});
+  return buffers_.back().second;
+}
+
+void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
+  check_name(name, "register_module");
+  NF_CHECK(module != nullptr, "register_module: '" << name << "' is null");
+  for (auto& [n, m] : children_) NF_CHECK(n != name, "register_module: '" << name << "' registered twice");
+  children_.push_back({name, std::move(module)});
+}
+
+// ---------------------------------------------------------------- traversal
+
+void Module::collect(const std::string& prefix, NamedTensors* params, NamedTensors* buffers) const {
+  if (params)
+    for (auto& [n, t] : params_) params->push_back({prefix + n, t});
+  if (buffers)
+    for (auto& [n, t] : buffers_) buffers->push_back({prefix + n, t});
+  for (auto& [n, child] : children_) child->collect(prefix + n + ".", params, buffers);
+}
+
+NamedTensors Module::named_parameters() const {
+  NamedTensors out;
+  collect("", &out, nullptr);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [n, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+NamedTensors Module::named_buffers() const {
+  NamedTensors out;
+  collect("", nullptr, &out);
+  return out;
+}
+
+// PyTorch order: each module's parameters, then its buffers, then its children.
+NamedTensors Module::state_dict() const {
+  NamedTensors out;
+  for (auto& [n, t] : params_) out.push_back({n, t});
+  for (auto& [n, t] : buffers_) out.push_back({n, t});
+  for (auto& [name, child] : children_)
+    for (auto& [n, t] : child->state_dict()) out.push_back({name + "." + n, t});
+  return out;
+}
+
+void Module::load_state_dict(const NamedTensors& state, bool strict) {
+  std::unordered_map<std::string, Tensor> own;
+  for (auto& [n, t] : state_dict()) own[n] = t;
+  size_t matched = 0;
+  for (auto& [name, value] : state) {
+    auto it = own.find(name);
+    if (it == own.end()) {
+      NF_CHECK(!strict, "load_state_dict: unexpected key '" << name << "'");
+      continue;
+    }
+    Tensor& dst = it->second;
+    NF_CHECK(value.shape() == dst.shape(), "load_state_dict: '" << name << "' has shape "
+                                               << shape_str(value.shape()) << ", the model expects "
+                                               << shape_str(dst.shape()));
+    NF_CHECK(value.dtype() == dst.dtype(), "load_state_dict: '" << name << "' is " << dtype_name(value.dtype())
+                                               << ", the model expects " << dtype_name(dst.dtype()));
+    dst.copy_(value);
+    ++matched;
+  }
+  if (strict && matched != own.size()) {
+    std::unordered_map<std::string, bool> given;
+    for (auto& [n, t] : state) given[n] = true;
+    for (auto& [n, t] : state_dict())
+      NF_CHECK(given.count(n), "load_state_dict: missing key '" << n << "'");
+  }
+}
+
+int64_t Module::num_parameters() const {
+  int64_t n = 0;
+  for (const Tensor& p : parameters()) n += p.numel();
+  return n;
+}
+
+std::string Module::str_indented(int indent) const {
+  if (children_.empty()) return repr();
+  std::string s = repr() + "(\n";
+  const std::string pad(indent + 2, ' ');
+  for (auto& [name, child] : children_) s += pad + "(" + name + "): " + child->str_indented(indent + 2) + "\n";
+  return s + std::string(indent, ' ') + ")";
+}
+std::string Module::str() const { return str_indented(0); }
+
+// ---------------------------------------------------------------- modes, grads, devices
+
+void Module::train(bool on) {
+  training_ = on;
+  on_train(on);
+  for (auto& [n, child] : children_) child->train(on);
+}
+
+void Module::zero_grad() {
+  for (const Tensor& p : parameters()) p.zero_grad();
+}
+
+Device Module::device() const {
+  for (auto& [n, t] : state_dict()) return t.device();
+  return Device::cpu();
+}
+
+void Module::to(Device device) {
+  std::vector<Tensor> params = parameters(), grads, f32_buffers;
+  bool all_grads = !params.empty();
+  for (const Tensor& p : params) {
+    if (!p.grad().defined()) all_grads = false;
+    grads.push_back(p.grad());
+  }
+  flatten_into_arena(params, device);
+  if (all_grads) {
+    flatten_into_arena(grads, device);
+  } else {
+    for (const Tensor& p : params) p.set_grad(Tensor());  // gradients on the old device are dropped
+  }
+  for (auto& [n, b] : named_buffers()) {
+    if (b.dtype() == DType::f32) {
+      f32_buffers.push_back(b);
+    } else if (b.device() != device) {  // non-f32 buffers move one by one
+      Tensor moved = b.to(device);
+      b.impl()->storage = moved.impl()->storage;
+      b.impl()->offset = moved.impl()->offset;
+    }
+  }
+  flatten_into_arena(f32_buffers, device);
+}
+
+Tensor Module::flat_parameters() { return flatten_into_arena(parameters(), device()); }
+
+Tensor Module::flat_gradients() {
+  const Device dev = device();
+  flat_parameters();
+  std::vector<Tensor> params = parameters(), grads;
+  for (const Tensor& p : params) grads.push_back(p.grad().defined() ? p.grad() : zeros(p.shape(), dev));
+  Tensor arena = flatten_into_arena(grads, dev);
+  for (size_t i = 0; i < params.size(); ++i)
+    if (!params[i].grad().defined()) params[i].set_grad(grads[i]);
+  return arena;
+}
+
+Tensor Module::flat_buffers() {
+  std::vector<Tensor> f32_buffers;
+  for (auto& [n, b] : named_buffers())
+    if (b.dtype() == DType::f32) f32_buffers.push_back(b);
+  return flatten_into_arena(f32_buffers, device());
+}
+
+}  // namespace nanofed::nn

@@ -1,0 +1,96 @@
+// module.h — nn::Module: named parameters, buffers and children, train/eval, devices, and
+// the flat arenas.
+//
+// Names follow PyTorch's state_dict: a module's own parameters, then its own buffers, then
+// each child's under "<child>." in registration order ("conv1.weight", "bn1.running_mean",
+// "layer1.0.conv1.weight").
+//
+// Flat arena: flat_parameters() moves every parameter of the module (and its descendants)
+// into one contiguous buffer, in state_dict order, and re-points each parameter tensor at
+// its slice (the Tensor handles the layers hold stay valid: their storage is re-bound in
+// place). flat_gradients() does the same for the gradients (each parameter's .grad() becomes a
+// view into one [P] buffer, where backward() accumulates), and flat_buffers() for the f32
+// buffers (BatchNorm statistics). FedAvg is then one weighted sum of [P] vectors, Ditto's
+// pull one axpy, checkpoints one write. Calling them again is free when nothing moved.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/random.h"
+#include "engine/tensor.h"
+
+namespace nanofed::nn {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+  // One line describing this module alone, e.g. "Conv2d(1, 32, kernel_size=(5, 5))".
+  virtual std::string repr() const = 0;
+  std::string str() const;  // the whole tree, indented like PyTorch's print(model)
+
+  // ---- tree ----
+  NamedTensors named_parameters() const;
+  std::vector<Tensor> parameters() const;
+  NamedTensors named_buffers() const;
+  NamedTensors state_dict() const;  // parameters and buffers, PyTorch order
+  // Copies values in (moving them to this module's device). strict: every key must match
+  // both ways; otherwise unknown keys are ignored and missing ones keep their values. A shape
+  // mismatch is always an error naming the key and both shapes.
+  void load_state_dict(const NamedTensors& state, bool strict = true);
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+  int64_t num_parameters() const;
+
+  // ---- mode ----
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  // ---- gradients and devices ----
+  void zero_grad();  // fills existing gradients with 0 (keeps the arena)
+  void to(Device device);
+  Device device() const;  // of the first parameter or buffer (cpu if none)
+
+  // ---- flat arenas ----
+  Tensor flat_parameters();
+  Tensor flat_gradients();
+  Tensor flat_buffers();
+
+ protected:
+  // Called from constructors. The parameter is made a leaf requiring grad.
+  Tensor register_parameter(const std::string& name, Tensor value);
+  Tensor register_buffer(const std::string& name, Tensor value);
+  template <typename M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+    add_child(name, module);
+    return module;
+  }
+  // Hook for modules with mode-dependent state of their own (none so far).
+  virtual void on_train(bool on) {}
+
+ private:
+  void add_child(const std::string& name, std::shared_ptr<Module> module);
+  void collect(const std::string& prefix, NamedTensors* params, NamedTensors* buffers) const;
+  std::string str_indented(int indent) const;
+
+  NamedTensors params_, buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// Makes `tensors` share one contiguous buffer (in order) unless they already do, re-binding
+// each tensor's storage in place; returns the [total] view over it. Used for parameter,
+// gradient and buffer arenas, and by optimizers for their state.
+Tensor flatten_into_arena(const std::vector<Tensor>& tensors, Device device);
+
+// The generator layer constructors draw their initial weights from when none is given, like
+// PyTorch's global RNG: manual_seed(s) makes model construction reproducible.
+Generator& default_generator();
+void manual_seed(uint64_t seed);
+
+}  // namespace nanofed::nn

@@ -1,0 +1,124 @@
+// nn::Module: names, state_dict order, arenas, load_state_dict, modes, devices.
+#include "engine/autograd.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+#include "nn/module.h"
+#include "tests/test_util.h"
+
+using namespace nanofed;
+using nanofed::test::expect_error;
+
+namespace {
+struct Leaf : nn::Module {
+  Tensor w;
+  explicit Leaf(int64_t n) { w = register_parameter("w", full({n}, 2.0f)); }
+  Tensor forward(const Tensor& x) override { return mul(x, w); }
+  std::string repr() const override { return "Leaf(" + std::to_string(w.numel()) + ")"; }
+};
+struct Toy : nn::Module {
+  Tensor weight, stat;
+  std::shared_ptr<Leaf> sub;
+  Toy() {
+    weight = register_parameter("weight", from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3}));
+    stat = register_buffer("running", full({3}, 0.5f));
+    sub = register_module("sub", std::make_shared<Leaf>(3));
+  }
+  Tensor forward(const Tensor& x) override { return sub->forward(matmul_like(x)); }
+  // x [3] -> sum over rows of weight * x: [3]
+  Tensor matmul_like(const Tensor& x) { return sum(mul(weight, x), 0); }
+  std::string repr() const override { return "Toy"; }
+};
+std::vector<std::string> names(const nn::NamedTensors& nt) {
+  std::vector<std::string> out;
+  for (auto& [n, t] : nt) out.push_back(n);
+  return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(module)
+
+BOOST_AUTO_TEST_CASE(names_and_order_follow_pytorch) {
+  Toy m;
+  BOOST_TEST(names(m.named_parameters()) == std::vector<std::string>({"weight", "sub.w"}), boost::test_tools::per_element());
+  BOOST_TEST(names(m.state_dict()) == std::vector<std::string>({"weight", "running", "sub.w"}), boost::test_tools::per_element());
+  BOOST_TEST(m.num_parameters() == 9);
+  BOOST_TEST(m.str() == "Toy(\n  (sub): Leaf(3)\n)");
+  for (const Tensor& p : m.parameters()) BOOST_TEST(p.requires_grad());
+  BOOST_TEST(!m.named_buffers()[0].second.requires_grad());
+}
+
+BOOST_AUTO_TEST_CASE(flat_parameters_rebinds_layers_in_place) {
+  Toy m;
+  Tensor flat = m.flat_parameters();
+  BOOST_TEST(flat.numel() == 9);
+  BOOST_TEST(flat.to_vector() == std::vector<float>({1, 2, 3, 4, 5, 6, 2, 2, 2}), boost::test_tools::per_element());
+  BOOST_TEST(m.weight.same_storage(flat));
+  BOOST_TEST(m.sub->w.same_storage(flat));
+  flat.fill_(1.0f);  // writes through to the layers
+  BOOST_TEST(m.sub->w.to_vector()[0] == 1.0f);
+  BOOST_TEST(m.flat_parameters().same_storage(flat));  // second call: no copy
+  // A child's arena is a slice of the parent's, not a new one.
+  BOOST_TEST(m.sub->flat_parameters().same_storage(flat));
+}
+
+BOOST_AUTO_TEST_CASE(backward_accumulates_into_the_gradient_arena) {
+  Toy m;
+  Tensor grads = m.flat_gradients();
+  BOOST_TEST(grads.numel() == 9);
+  Tensor x = from_vector(std::vector<float>{1, 10, 100}, {3});
+  sum(m(x)).backward();
+  // y_j = w_j * sum_i W_ij x_j  => dW_ij = w_j x_j = 2 x_j ; dw_j = sum_i W_ij x_j
+  BOOST_TEST(grads.to_vector() == std::vector<float>({2, 20, 200, 2, 20, 200, 5, 70, 900}), boost::test_tools::per_element());
+  m.zero_grad();
+  BOOST_TEST(grads.to_vector() == std::vector<float>(9, 0.0f), boost::test_tools::per_element());
+  sum(m(x)).backward();
+  BOOST_TEST(m.flat_gradients().same_storage(grads));
+  BOOST_TEST(grads.to_vector()[8] == 900.0f);
+}
+
+BOOST_AUTO_TEST_CASE(load_state_dict_copies_and_checks) {
+  Toy a, b;
+  b.flat_parameters().fill_(7.0f);
+  a.load_state_dict(b.state_dict());
+  BOOST_TEST(a.weight.to_vector()[5] == 7.0f);
+  BOOST_TEST(!a.weight.same_storage(b.weight));
+  nn::NamedTensors bad = b.state_dict();
+  bad[0].second = zeros({3, 2});
+  expect_error([&] { a.load_state_dict(bad); }, {"load_state_dict", "'weight'", "[3, 2]", "[2, 3]"});
+  nn::NamedTensors extra = b.state_dict();
+  extra.push_back({"nope", zeros({1})});
+  expect_error([&] { a.load_state_dict(extra); }, {"unexpected key 'nope'"});
+  a.load_state_dict(extra, /*strict=*/false);
+  nn::NamedTensors missing = b.state_dict();
+  missing.pop_back();
+  expect_error([&] { a.load_state_dict(missing); }, {"missing key 'sub.w'"});
+}
+
+BOOST_AUTO_TEST_CASE(train_eval_is_recursive_and_seed_is_global) {
+  Toy m;
+  m.eval();
+  BOOST_TEST(!m.is_training());
+  BOOST_TEST(!m.sub->is_training());
+  m.train();
+  BOOST_TEST(m.sub->is_training());
+  nn::manual_seed(5);
+  float a = rand({1}, nn::default_generator()).item();
+  nn::manual_seed(5);
+  BOOST_TEST(rand({1}, nn::default_generator()).item() == a);
+}
+
+NF_CUDA_TEST_CASE(cuda_to_moves_arenas) {
+  Toy m;
+  m.flat_gradients();
+  m.to(Device::cuda());
+  BOOST_TEST(m.device().is_cuda());
+  BOOST_TEST(m.weight.device().is_cuda());
+  BOOST_TEST(m.sub->w.same_storage(m.weight));
+  Tensor x = from_vector(std::vector<float>{1, 10, 100}, {3}, Device::cuda());
+  sum(m(x)).backward();
+  BOOST_TEST(m.flat_gradients().cpu().to_vector()[8] == 900.0f);
+  m.to(Device::cpu());
+  BOOST_TEST(m.flat_parameters().to_vector()[0] == 1.0f);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
