@@ -21,6 +21,11 @@ __global__ void affine_kernel(float* y, float scale, float shift, int64_t n) {
 __global__ void threshold_below_kernel(float* y, float p, int64_t n) {
   NF_KERNEL_LOOP(i, n) y[i] = y[i] < p ? 1.0f : 0.0f;
 }
+// cuRAND's (0,1] -> [0,1): 1.0 (probability ~2^-25) becomes 0. Not 1-u: in float, 1-u rounds
+// to exactly 1.0f for every u < 2^-25, which would leave 1.0 in the output.
+__global__ void half_open_uniform_kernel(float* y, int64_t n) {
+  NF_KERNEL_LOOP(i, n) y[i] = y[i] < 1.0f ? y[i] : 0.0f;
+}
 template <typename T>
 void launch_fill(T* y, T value, int64_t n) {
   if (n == 0) return;
@@ -63,14 +68,15 @@ void threshold_below_f32(float* y, float p, int64_t n) {
 }
 
 // cuRAND's Philox generator, re-seeded and positioned at `offset` for each draw so a draw
-// depends only on (seed, offset). curandGenerateUniform returns (0,1]; 1-u maps it to [0,1).
+// depends only on (seed, offset). curandGenerateUniform returns (0,1]; 1.0 is mapped to 0.
 void uniform_f32(float* y, int64_t n, uint64_t seed, uint64_t offset) {
   if (n == 0) return;
   curandGenerator_t gen = curand();
   CURAND_CHECK(curandSetPseudoRandomGeneratorSeed(gen, seed));
   CURAND_CHECK(curandSetGeneratorOffset(gen, offset));
   CURAND_CHECK(curandGenerateUniform(gen, y, (size_t)n));
-  affine_inplace_f32(y, -1.0f, 1.0f, n);
+  half_open_uniform_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(y, n);
+  NF_KERNEL_CHECK();
 }
 
 // curandGenerateNormal needs an even count: an odd n draws n+1 into a scratch block.
