@@ -191,8 +191,9 @@ __global__ void cross_entropy_forward_kernel(
         } else {
           const float wy = class_weight ? class_weight[y] : 1.0f;
           // a_nc = (1 - eps) * w_y * [c == y] + (eps / C) * w_c
-          A = (1.0f - eps) * wy + smooth * mass;
-          loss = A * log_s - ((1.0f - eps) * wy * (x[y] - m) + smooth * dot);
+          const float ay = (1.0f - eps) * wy;  // 0 when w_y == 0 or eps == 1: skip 0 * -inf
+          A = ay + smooth * mass;
+          loss = A * log_s - ((ay != 0.0f ? ay * (x[y] - m) : 0.0f) + smooth * dot);
           den = wy;
         }
       }
