@@ -184,6 +184,11 @@ BOOST_AUTO_TEST_CASE(casts) {
   BOOST_TEST(cast(m, DType::i32).to_vector<int32_t>() == std::vector<int32_t>({0, 1, 200}),
              boost::test_tools::per_element());
   BOOST_CHECK(cast(x, DType::f32).same_storage(x));  // no-op cast returns x
+  // Defined (and the same on both devices) where a C++ cast is not: NaN -> 0, saturation.
+  Tensor odd = vec({std::nanf(""), 3e9f, -3e9f});
+  BOOST_TEST(cast(odd, DType::i32).to_vector<int32_t>() ==
+                 std::vector<int32_t>({0, 2147483647, -2147483647 - 1}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(sum_to_shape_and_broadcast_to) {

@@ -434,6 +434,10 @@ NF_CUDA_TEST_CASE(cuda_out_of_range_label_poisons_the_row) {
                        1.12692801f) < 1e-5f);
   BOOST_TEST(std::fabs(cross_entropy(xm, labels({2}).cuda(), ce(Reduction::mean, Tensor(), 0.1f))
                            .item()) == inf);  // smoothing puts weight on -inf: PyTorch gives inf
+  // The label itself on the masked logit, with class weight 0: the row contributes 0, not NaN.
+  const Tensor w = values({1, 0, 1}, {3});
+  BOOST_TEST(cross_entropy(xm, labels({1}).cuda(), ce(Reduction::none, w.cuda())).item() == 0.0f);
+  BOOST_TEST(cross_entropy(xm, labels({1}), ce(Reduction::none, w)).item() == 0.0f);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -272,9 +272,19 @@ template <class To, class From>
 NF_HD To convert(From x) {
   return (To)x;
 }
+// f32 -> i32 truncates toward zero like a cast, but is defined everywhere and the same on both
+// devices (a C++ cast of NaN or an out-of-range float is undefined; CUDA saturates):
+// NaN -> 0, out of range -> the nearest representable bound.
+template <>
+NF_HD int32_t convert<int32_t, float>(float x) {
+  if (x != x) return 0;
+  if (x >= 2147483648.0f) return 2147483647;
+  if (x <= -2147483648.0f) return -2147483647 - 1;
+  return (int32_t)x;
+}
 template <>
 NF_HD uint8_t convert<uint8_t, float>(float x) {
-  return (uint8_t)(int32_t)x;
+  return (uint8_t)convert<int32_t, float>(x);
 }
 
 }  // namespace nanofed::ew
