@@ -1,0 +1,42 @@
+#include "tests/test_util.h"
+#include "tools/cli_args.h"
+
+using nanofed::cli::ArgParser;
+using nanofed::test::expect_error;
+
+namespace {
+ArgParser make() {
+  ArgParser p("nanofed train", "trains one model");
+  p.option("epochs", "2", "passes over the data").option("lr", "0.1", "learning rate");
+  p.option("dataset", "", "which data").flag("verbose", "say more");
+  return p;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cli_args)
+
+BOOST_AUTO_TEST_CASE(parses_both_forms_and_defaults) {
+  ArgParser p = make();
+  BOOST_TEST(p.parse({"--dataset", "fmnist", "--lr=0.05", "--verbose"}));
+  BOOST_TEST(p.str("dataset") == "fmnist");
+  BOOST_TEST(p.number("lr") == 0.05);
+  BOOST_TEST(p.integer("epochs") == 2);
+  BOOST_TEST(!p.given("epochs"));
+  BOOST_TEST(p.on("verbose"));
+  BOOST_TEST(!make().parse({"--help"}));
+  BOOST_TEST(p.help().find("--epochs VALUE") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_flags_name_the_flag) {
+  expect_error([] { make().parse({"--dataset", "x", "--epoch", "3"}); }, {"nanofed train", "unknown flag '--epoch'"});
+  expect_error([] { make().parse({"--dataset"}); }, {"--dataset needs a value"});
+  expect_error([] { make().parse({"--epochs", "3"}); }, {"--dataset is required"});
+  expect_error([] { make().parse({"fmnist"}); }, {"unexpected argument 'fmnist'"});
+  expect_error([] { make().parse({"--dataset", "x", "--verbose=1"}); }, {"--verbose takes no value"});
+  ArgParser p = make();
+  p.parse({"--dataset", "x", "--epochs", "two", "--lr", "1e-3x"});
+  expect_error([&] { p.integer("epochs"); }, {"--epochs expects an integer, got 'two'"});
+  expect_error([&] { p.number("lr"); }, {"--lr expects a number, got '1e-3x'"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
