@@ -87,10 +87,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   Tensor y = empty({N, g.K, g.Ho, g.Wo}, dev);
   const float* W = weight.data<float>();
 
-  // y_n [K, P] = W [K, CRS] col_n [CRS, P] for every image n of a chunk, in one batched GEMM
-  // (stride 0 on W broadcasts the weight). FLOPs: 2*N*K*CRS*P.
-  const int64_t chunk = pointwise ? N : images_per_chunk(g, N, CRS);
+  // y' [K, n*P] = W [K, CRS] col [CRS, n*P]: ONE GEMM for every image of a chunk (one large
+  // GEMM runs 1.5-2x faster than n small ones on OpenBLAS), then y' [K, n, P] -> y [n, K, P].
+  // FLOPs: 2*N*K*CRS*P. Pointwise convs multiply each image directly (x_n is its own column).
+  const int64_t chunk = pointwise ? N : images_per_chunk(g, N, CRS + g.K);
   Tensor col = pointwise || N == 0 ? Tensor() : empty({CRS, chunk * P}, dev);
+  Tensor y_perm = pointwise || N == 0 ? Tensor() : empty({g.K, chunk * P}, dev);
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t n = std::min(chunk, N - n0);
     const float* x_chunk = x.data<float>() + n0 * image;
@@ -100,8 +102,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                   P, image, 0.0f, y_chunk, P, g.K * P, n);
     } else {
       NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
-      NF_DISPATCH(dev, gemm_strided_batched, false, false, g.K, P, CRS, 1.0f, W, CRS, 0,
-                  col.data<float>(), n * P, P, 0.0f, y_chunk, P, g.K * P, n);
+      NF_DISPATCH(dev, gemm, false, false, g.K, n * P, CRS, 1.0f, W, CRS, col.data<float>(), n * P,
+                  0.0f, y_perm.data<float>(), n * P);
+      NF_DISPATCH(dev, nchw_to_cnhw, y_perm.data<float>(), y_chunk, g.K, n, P);
     }
   }
   if (bias.defined() && N > 0)
@@ -130,17 +133,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
 
     // A column buffer is needed for dW (always) and for dx (unless pointwise).
     const bool need_col = want_w || !pointwise;
-    // dy' [K, n*P] lives beside the columns when dW is wanted: budget the larger of the two.
-    const int64_t chunk =
-        need_col ? images_per_chunk(g, N, want_w ? std::max(CRS, g.K) : CRS) : N;
+    // dy' [K, n*P] (needed with the columns) lives beside them: budget both.
+    const int64_t chunk = need_col ? images_per_chunk(g, N, CRS + g.K) : N;
     Tensor col = need_col ? empty({CRS, chunk * P}, dev) : Tensor();
-    Tensor dy_perm = want_w ? empty({g.K, chunk * P}, dev) : Tensor();
+    Tensor dy_perm = need_col ? empty({g.K, chunk * P}, dev) : Tensor();
     Tensor dx = want_x ? empty(x_saved.shape(), dev) : Tensor();
     Tensor dw = want_w ? empty(w_saved.shape(), dev) : Tensor();
     for (int64_t n0 = 0; n0 < N; n0 += chunk) {
       const int64_t n = std::min(chunk, N - n0);
       const float* x_chunk = x_saved.data<float>() + n0 * image;
       const float* dy_chunk = dY + n0 * g.K * P;
+      if (need_col)  // dy' [K, n*P]: the right-hand side of both GEMMs below
+        NF_DISPATCH(dev, nchw_to_cnhw, dy_chunk, dy_perm.data<float>(), n, g.K, P);
       if (want_w) {
         // dW [K, CRS] (+)= dy' [K, n*P] col^T [n*P, CRS]: one GEMM over every image of the
         // chunk, accumulated across chunks. FLOPs: 2*n*K*CRS*P.
@@ -148,19 +152,19 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
           NF_DISPATCH(dev, nchw_to_cnhw, x_chunk, col.data<float>(), n, g.C, P);
         else
           NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
-        NF_DISPATCH(dev, nchw_to_cnhw, dy_chunk, dy_perm.data<float>(), n, g.K, P);
         NF_DISPATCH(dev, gemm, false, true, g.K, CRS, n * P, 1.0f, dy_perm.data<float>(), n * P,
                     col.data<float>(), n * P, n0 == 0 ? 0.0f : 1.0f, dw.data<float>(), CRS);
       }
       if (want_x) {
-        // col_n [CRS, P] = W^T [CRS, K] dy_n [K, P], then col2im. FLOPs: 2*n*K*CRS*P.
+        // col [CRS, n*P] = W^T [CRS, K] dy' [K, n*P] (one GEMM), then col2im.
+        // FLOPs: 2*n*K*CRS*P.
         float* dx_chunk = dx.data<float>() + n0 * image;
         if (pointwise) {
           NF_DISPATCH(dev, gemm_strided_batched, true, false, g.C, P, g.K, 1.0f, W, g.C, 0,
                       dy_chunk, P, g.K * P, 0.0f, dx_chunk, P, image, n);
         } else {
-          NF_DISPATCH(dev, gemm_strided_batched, true, false, CRS, P, g.K, 1.0f, W, CRS, 0,
-                      dy_chunk, P, g.K * P, 0.0f, col.data<float>(), n * P, P, n);
+          NF_DISPATCH(dev, gemm, true, false, CRS, n * P, g.K, 1.0f, W, CRS, dy_perm.data<float>(),
+                      n * P, 0.0f, col.data<float>(), n * P);
           NF_DISPATCH(dev, col2im, col.data<float>(), dx_chunk, g, n);
         }
       }
