@@ -154,6 +154,12 @@ Tensor colorize(const Tensor& gray, const Tensor& labels, int64_t env, const std
   NF_CHECK(!palette.empty(), "colorize: the palette is empty");
   NF_CHECK(env >= 0, "colorize: environment must be non-negative, got " << env);
   const int64_t K = (int64_t)palette.size(), N = gray.size(0);
+  if (!labels.device().is_cuda()) {  // on the GPU this would cost a sync (see colorize's doc)
+    const int32_t* y = labels.data<int32_t>();
+    for (int64_t n = 0; n < N; ++n)
+      NF_CHECK(y[n] >= 0 && y[n] < K, "colorize: label " << y[n] << " of image " << n << " is outside [0, " << K
+                                                          << ") (the palette has " << K << " colors)");
+  }
   // The environment's color map as a [K, 3] table indexed by label: row y = P[(y - env) mod K].
   std::vector<float> table((size_t)(K * 3));
   for (int64_t y = 0; y < K; ++y)

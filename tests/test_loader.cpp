@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "datasets/loader.h"
+#include "engine/ops/elementwise.h"
 #include "tests/test_util.h"
 
 using namespace nanofed;

@@ -48,7 +48,7 @@ std::vector<float> image(const Tensor& t, int64_t n) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(transforms)
+BOOST_AUTO_TEST_SUITE(transform)
 
 BOOST_AUTO_TEST_CASE(normalize_by_hand) {
   // Channel 0 holds {1, 2}, channel 1 {3, 4}; mean (1, 2), std (2, 4).
@@ -283,7 +283,8 @@ BOOST_AUTO_TEST_CASE(colorize_by_hand) {
                {"colorize", "grayscale [N, 1, H, W]"});
   expect_error([&] { colorize(g, y.slice(0, 1), 0); }, {"colorize", "labels", "N = 2"});
   expect_error([&] { colorize(g, y, -1); }, {"colorize", "environment"});
-  expect_error([&] { colorize(g, from_vector(std::vector<int32_t>{0, 3}, {2}), 0, pal); }, {"3"});
+  expect_error([&] { colorize(g, from_vector(std::vector<int32_t>{0, 3}, {2}), 0, pal); },
+               {"colorize", "label 3 of image 1", "[0, 3)", "3 colors"});
 }
 
 BOOST_AUTO_TEST_CASE(colorize_dataset) {
