@@ -71,21 +71,23 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
   check_same_shape(op, input, target);
   const Tensor zero = scalar_tensor(0.0f, input.device());
   const Tensor log_sigmoid = sub(minimum(input, zero), log(add(exp(neg(abs(input))), 1.0f)));
+  // weight and pos_weight must broadcast to input without growing it.
+  auto check_broadcast = [&](const Tensor& t, const char* arg) {
+    check_dtype(op, t, DType::f32, arg);
+    check_same_device(op, input, t);
+    NF_CHECK(broadcast_shapes(op, input.shape(), t.shape()) == input.shape(),
+             op << ": " << arg << " " << shape_str(t.shape()) << " must broadcast to input " << shape_str(input.shape()));
+  };
   Tensor coef;  // multiplies -log sigmoid(x): 1, or 1 + (pos_weight - 1) t
   if (pos_weight.defined()) {
-    check_dtype(op, pos_weight, DType::f32, "pos_weight");
-    check_same_device(op, input, pos_weight);
+    check_broadcast(pos_weight, "pos_weight");
     coef = add(mul(sub(pos_weight, 1.0f), target), 1.0f);
   }
   Tensor loss = sub(mul(sub(1.0f, target), input), coef.defined() ? mul(coef, log_sigmoid) : log_sigmoid);
   if (weight.defined()) {
-    check_dtype(op, weight, DType::f32, "weight");
-    check_same_device(op, input, weight);
+    check_broadcast(weight, "weight");
     loss = mul(loss, weight);
   }
-  NF_CHECK(loss.shape() == input.shape(), op << ": weight / pos_weight must broadcast to input "
-                                              << shape_str(input.shape()) << ", the loss came out "
-                                              << shape_str(loss.shape()));
   return reduce(loss, reduction);
 }
 
