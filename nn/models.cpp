@@ -1,0 +1,139 @@
+#include "nn/models.h"
+
+#include "engine/ops/elementwise.h"
+#include "engine/ops/pool.h"
+
+namespace nanofed::nn {
+
+namespace {
+
+// Output side of a convolution or pooling window over a square input.
+int64_t out_side(int64_t side, int64_t kernel, int64_t stride, int64_t padding) {
+  return (side + 2 * padding - kernel) / stride + 1;
+}
+
+void check_sizes(const char* model, int64_t in_channels, int64_t image_size, int64_t num_classes,
+                 int64_t min_side) {
+  NF_CHECK(in_channels > 0, model << ": in_channels must be positive, got " << in_channels);
+  NF_CHECK(num_classes > 0, model << ": num_classes must be positive, got " << num_classes);
+  NF_CHECK(image_size >= min_side, model << ": image_size must be >= " << min_side << ", got " << image_size);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- linear models
+
+LogisticRegression::LogisticRegression(int64_t in_features, int64_t num_classes, Generator* gen, Init init) {
+  linear = register_module("linear", std::make_shared<Linear>(in_features, num_classes, true, gen, init));
+}
+
+Tensor LogisticRegression::forward(const Tensor& x) {
+  return linear->forward(x.dim() > 2 ? x.flatten(1) : x);
+}
+
+MLP::MLP(const std::vector<int64_t>& sizes, Generator* gen, Init init) {
+  NF_CHECK(sizes.size() >= 2, "MLP: sizes must hold at least {in, out}, got " << sizes.size() << " entries");
+  for (size_t i = 0; i + 1 < sizes.size(); ++i)
+    layers.push_back(register_module("fc" + std::to_string(i + 1),
+                                     std::make_shared<Linear>(sizes[i], sizes[i + 1], true, gen, init)));
+}
+
+Tensor MLP::forward(const Tensor& x) {
+  Tensor h = x.dim() > 2 ? x.flatten(1) : x;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    h = layers[i]->forward(h);
+    if (i + 1 < layers.size()) h = relu(h);
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------- Ditto FMNIST CNN (001)
+
+FmnistCNN::FmnistCNN(int64_t in_channels, int64_t image_size, int64_t num_classes, Generator* gen, Init init) {
+  check_sizes("FmnistCNN", in_channels, image_size, num_classes, 4);
+  const int64_t side = image_size / 2 / 2;  // "same" convs keep the size; each pool halves it
+  conv1 = register_module("conv1", std::make_shared<Conv2d>(in_channels, 32, 5, 1, 2, true, gen, init));
+  conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 5, 1, 2, true, gen, init));
+  fc1 = register_module("fc1", std::make_shared<Linear>(64 * side * side, 1024, true, gen, init));
+  fc2 = register_module("fc2", std::make_shared<Linear>(1024, num_classes, true, gen, init));
+}
+
+Tensor FmnistCNN::forward(const Tensor& x) {
+  Tensor h = max_pool2d(relu(conv1->forward(x)), 2);
+  h = max_pool2d(relu(conv2->forward(h)), 2);
+  return fc2->forward(relu(fc1->forward(h.flatten(1))));
+}
+
+// ---------------------------------------------------------------- Byzantine-FT MNIST CNN (002)
+
+MnistCNN::MnistCNN(int64_t in_channels, int64_t image_size, int64_t num_classes, Generator* gen, Init init) {
+  check_sizes("MnistCNN", in_channels, image_size, num_classes, 16);
+  const int64_t side = (out_side(image_size, 5, 1, 0) / 2 - 4) / 2;  // 28 -> 24 -> 12 -> 8 -> 4
+  conv1 = register_module("conv1", std::make_shared<Conv2d>(in_channels, 32, 5, 1, 0, true, gen, init));
+  conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 5, 1, 0, true, gen, init));
+  fc1 = register_module("fc1", std::make_shared<Linear>(64 * side * side, 1024, true, gen, init));
+  fc2 = register_module("fc2", std::make_shared<Linear>(1024, num_classes, true, gen, init));
+}
+
+Tensor MnistCNN::forward(const Tensor& x) {
+  Tensor h = max_pool2d(relu(conv1->forward(x)), 2);
+  h = max_pool2d(relu(conv2->forward(h)), 2);
+  return fc2->forward(relu(fc1->forward(h.flatten(1))));
+}
+
+// ---------------------------------------------------------------- spurious-features CNNs (000)
+
+SpuriousCNN::SpuriousCNN(int64_t in_channels, int64_t image_size, int64_t channels1, int64_t channels2,
+                         int64_t fc_hidden, int64_t num_classes, float slope, Generator* gen, Init init)
+    : negative_slope(slope) {
+  check_sizes("SpuriousCNN", in_channels, image_size, num_classes, 4);
+  const int64_t side = out_side(out_side(image_size, 4, 2, 1), 4, 2, 1);
+  conv1 = register_module("conv1", std::make_shared<Conv2d>(in_channels, channels1, 4, 2, 1, false, gen, init));
+  bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(channels1));
+  conv2 = register_module("conv2", std::make_shared<Conv2d>(channels1, channels2, 4, 2, 1, false, gen, init));
+  bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(channels2));
+  fc1 = register_module("fc1", std::make_shared<Linear>(channels2 * side * side, fc_hidden, true, gen, init));
+  fc2 = register_module("fc2", std::make_shared<Linear>(fc_hidden, num_classes, true, gen, init));
+}
+
+Tensor SpuriousCNN::forward(const Tensor& x) {
+  Tensor h = leaky_relu(bn1->forward(conv1->forward(x)), negative_slope);
+  h = leaky_relu(bn2->forward(conv2->forward(h)), negative_slope);
+  return fc2->forward(relu(fc1->forward(h.flatten(1))));
+}
+
+// ---------------------------------------------------------------- factory
+
+const std::vector<std::string>& model_names() {
+  static const std::vector<std::string> names = {"logreg", "mlp",   "cnn",     "mnist_cnn",
+                                                 "cnn28",  "cnn64", "resnet18"};
+  return names;
+}
+
+std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& o) {
+  auto pick = [](int64_t given, int64_t fallback) { return given ? given : fallback; };
+  const bool rgb = name == "cnn28" || name == "cnn64" || name == "resnet18";
+  const int64_t c = pick(o.in_channels, rgb ? 3 : 1);
+  const int64_t side = pick(o.image_size, name == "cnn64" ? 64 : name == "resnet18" ? 32 : 28);
+  const int64_t k = o.num_classes;
+  if (name == "logreg") return std::make_shared<LogisticRegression>(c * side * side, k, o.gen, o.init);
+  if (name == "mlp") {
+    std::vector<int64_t> sizes = {c * side * side};
+    sizes.insert(sizes.end(), o.hidden.begin(), o.hidden.end());
+    sizes.push_back(k);
+    return std::make_shared<MLP>(sizes, o.gen, o.init);
+  }
+  if (name == "cnn") return std::make_shared<FmnistCNN>(c, side, k, o.gen, o.init);
+  if (name == "mnist_cnn") return std::make_shared<MnistCNN>(c, side, k, o.gen, o.init);
+  if (name == "cnn28")
+    return std::make_shared<SpuriousCNN>(c, side, 64, 128, pick(o.fc_hidden, 4096), k, o.negative_slope, o.gen, o.init);
+  if (name == "cnn64")
+    return std::make_shared<SpuriousCNN>(c, side, 64, 64, pick(o.fc_hidden, 4096), k, o.negative_slope, o.gen, o.init);
+  if (name == "resnet18") return std::make_shared<ResNet18>(c, k, o.width, o.gen, o.init);
+  std::string valid;
+  for (const std::string& n : model_names()) valid += (valid.empty() ? "" : ", ") + n;
+  NF_CHECK(false, "make_model: unknown model '" << name << "' (expected one of: " << valid << ")");
+  return nullptr;
+}
+
+}  // namespace nanofed::nn
