@@ -163,35 +163,35 @@ BOOST_AUTO_TEST_CASE(reads_pytorch_dtypes_i64_f64_bool) {
 }
 
 BOOST_AUTO_TEST_CASE(malformed_files_give_clear_errors) {
-  const std::string four(16, '\0');
+  const std::string data16(16, '\0');
   auto one = [](const std::string& entry) { return "{\"t\":" + entry + "}"; };
   expect_parse_error("abc", {"3 bytes", "shorter than the 8-byte header length"});
   expect_parse_error(image("{}").substr(0, 8) + "{", {"header length 2", "larger than the 1 bytes"});
   expect_parse_error(image("{\"t\": [1,"), {"invalid JSON header"});
   expect_parse_error(image("[1, 2]"), {"not an object"});
-  expect_parse_error(image(one("{\"dtype\":\"F17\",\"shape\":[1],\"data_offsets\":[0,4]}"), four),
+  expect_parse_error(image(one("{\"dtype\":\"F17\",\"shape\":[1],\"data_offsets\":[0,4]}"), data16),
                      {"tensor 't'", "unknown or unsupported dtype 'F17'"});
-  expect_parse_error(image(one("{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[0,2]}"), four),
+  expect_parse_error(image(one("{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[0,2]}"), data16),
                      {"tensor 't'", "dtype 'BF16'"});
-  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}"), four),
+  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}"), data16),
                      {"tensor 't'", "shape [3] of F32 needs 12 bytes", "[0, 8] span 8"});
-  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}"), four),
+  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[12,20]}"), data16),
                      {"tensor 't'", "[12, 20]", "beyond the 16 data bytes"});
-  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}"), four),
+  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[8,4]}"), data16),
                      {"tensor 't'", "end before they begin"});
   expect_parse_error(image("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                           "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", four),
+                           "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", data16),
                      {"tensors 'a' [0, 8] and 'b' [4, 12] overlap"});
-  expect_parse_error(image(one("{\"shape\":[1],\"data_offsets\":[0,4]}"), four), {"tensor 't'", "'dtype'"});
-  expect_parse_error(image(one("{\"dtype\":\"F32\",\"data_offsets\":[0,4]}"), four), {"tensor 't'", "'shape'"});
-  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[1]}"), four), {"tensor 't'", "'data_offsets'"});
-  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}"), four), {"'data_offsets'"});
-  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}"), four),
+  expect_parse_error(image(one("{\"shape\":[1],\"data_offsets\":[0,4]}"), data16), {"tensor 't'", "'dtype'"});
+  expect_parse_error(image(one("{\"dtype\":\"F32\",\"data_offsets\":[0,4]}"), data16), {"tensor 't'", "'shape'"});
+  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[1]}"), data16), {"tensor 't'", "'data_offsets'"});
+  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}"), data16), {"'data_offsets'"});
+  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}"), data16),
                      {"tensor 't'", "non-negative integers"});
-  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}"), four), {"non-negative integers"});
-  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,4]}"), four),
+  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,4]}"), data16), {"non-negative integers"});
+  expect_parse_error(image(one("{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,4]}"), data16),
                      {"tensor 't'", "needs too many bytes"});
-  expect_parse_error(image(one("7"), four), {"tensor 't'", "not an object"});
+  expect_parse_error(image(one("7"), data16), {"tensor 't'", "not an object"});
   expect_parse_error(image("{\"__metadata__\":{\"k\":1}}"), {"metadata 'k'", "not a string"});
   expect_parse_error(image("{\"__metadata__\":[]}"), {"'__metadata__' is not an object"});
   // Through a file: the path is named; a missing file too.
