@@ -83,6 +83,7 @@ void Optimizer::ensure_state(Device device) {
 }
 
 void Optimizer::step() {
+  last_step_fused_ = false;
   if (params_.empty()) return;
   const Device dev = params_[0].device();
   std::vector<Tensor> grads;
@@ -111,9 +112,11 @@ void Optimizer::step() {
       const int64_t s = steps_[0] + 1;
       for (int64_t& st : steps_) st = s;
       update(p_span, g_span, arenas_, s);
+      last_step_fused_ = true;
       return;
     }
   }
+  last_step_fused_ = false;
   std::vector<Tensor> bufs(buffer_names_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!grads[i].defined()) continue;  // like PyTorch: no gradient, no update, no state change

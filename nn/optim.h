@@ -107,6 +107,8 @@ class Optimizer {
 
   // Steps taken by parameter i (0 until its first step with a gradient).
   int64_t step_count(size_t i) const { return steps_.at(i); }
+  // Whether the latest step() was one launch over the whole arena (the fast path).
+  bool last_step_fused() const { return last_step_fused_; }
 
  protected:
   // `buffer_names`: the per-parameter state kinds, e.g. {"exp_avg", "exp_avg_sq"}.
@@ -134,6 +136,7 @@ class Optimizer {
   std::vector<int64_t> steps_;
   std::vector<std::vector<Tensor>> buffers_;  // [kind][param], views into arenas_[kind]
   std::vector<Tensor> arenas_;                // [kind] -> [P]
+  bool last_step_fused_ = false;
 };
 
 class SGD : public Optimizer {

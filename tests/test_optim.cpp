@@ -198,6 +198,8 @@ BOOST_AUTO_TEST_CASE(arena_fast_path_equals_per_tensor_path) {
       }
       opt_loose->step();
       opt_flat->step();
+      BOOST_TEST(opt_flat->last_step_fused());
+      BOOST_TEST(!opt_loose->last_step_fused());
     }
     BOOST_TEST(flat[0].grad().same_storage(grad_arena));  // the step kept the arena
     expect_close(concat(flat), concat(loose), 0.0f, 0.0f, "arena vs per-tensor, optimizer " + std::to_string(m));
@@ -389,6 +391,10 @@ NF_CUDA_TEST_CASE(optimizers_on_cuda_match_cpu) {
     std::vector<Tensor> gpu_params;
     for (const Tensor& p : cpu_params) gpu_params.push_back(p.detach().cuda().requires_grad_(true));
     nn::flatten_into_arena(gpu_params, Device::cuda());
+    std::vector<Tensor> gpu_grads;
+    for (const Tensor& p : gpu_params) gpu_grads.push_back(zeros(p.shape(), Device::cuda()));
+    nn::flatten_into_arena(gpu_grads, Device::cuda());
+    for (size_t i = 0; i < gpu_params.size(); ++i) gpu_params[i].set_grad(gpu_grads[i]);
     auto make = which == 0 ? maker<nn::SGD>(nn::SGDOptions(0.1).momentum(0.9).nesterov(true))
                            : maker<nn::Adam>(nn::AdamOptions(0.05).amsgrad(true));
     auto oc = make(cpu_params), og = make(gpu_params);
@@ -396,16 +402,34 @@ NF_CUDA_TEST_CASE(optimizers_on_cuda_match_cpu) {
       for (size_t i = 0; i < cpu_params.size(); ++i) {
         Tensor g = test::random_tensor(cpu_params[i].shape(), 30 + step * 5 + i);
         cpu_params[i].set_grad(g);
-        gpu_params[i].set_grad(g.cuda());
+        gpu_params[i].grad().copy_(g);  // into the gradient arena
       }
       oc->step();
       og->step();
+      BOOST_TEST(og->last_step_fused());
     }
     for (size_t i = 0; i < cpu_params.size(); ++i)
       expect_close(gpu_params[i].cpu(), cpu_params[i], 1e-5f, 1e-5f, "optimizer " + std::to_string(which));
     for (auto& [k, t] : og->state_dict())
       if (k.rfind("state.", 0) == 0 && t.numel() > 1) BOOST_TEST(t.device().is_cuda(), k);
   }
+}
+
+// Parameters moved to the GPU after a CPU step: the state follows them and training continues
+// as on the CPU.
+NF_CUDA_TEST_CASE(state_follows_parameters_to_cuda) {
+  Tensor a = tiny_param(), b = tiny_param();
+  nn::Adam oa({a}, nn::AdamOptions(0.1)), ob({b}, nn::AdamOptions(0.1));
+  for (size_t s = 0; s < kGrads.size(); ++s) {
+    if (s == 1) nn::flatten_into_arena({b}, Device::cuda());  // re-binds b in place
+    a.set_grad(from_vector(kGrads[s], {2}));
+    b.set_grad(from_vector(kGrads[s], {2}, b.device()));
+    oa.step();
+    ob.step();
+  }
+  BOOST_TEST(b.device().is_cuda());
+  BOOST_TEST(ob.state_dict()[1].second.device().is_cuda());  // state.0.exp_avg
+  expect_close(b.cpu(), a, 1e-6f, 1e-6f, "moved mid-training");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
