@@ -1,6 +1,7 @@
 // checkpoint.cpp — model + optimizer state in one safetensors file (see checkpoint.h).
 #include "nn/checkpoint.h"
 
+#include <map>
 #include <set>
 
 namespace nanofed::nn {
@@ -26,23 +27,37 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
 
 Metadata load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer) {
   SafetensorsFile file = read_safetensors(path);
-  std::set<std::string> model_keys;
-  for (auto& [name, t] : model.state_dict()) model_keys.insert(name);
+  std::map<std::string, Tensor> own;
+  for (auto& [name, t] : model.state_dict()) own[name] = t;
 
   NamedTensors model_state, optimizer_state;
   for (auto& [name, t] : file.tensors) {
     if (name.compare(0, kOptimizerPrefix.size(), kOptimizerPrefix) == 0) {
       optimizer_state.push_back({name.substr(kOptimizerPrefix.size()), t});
-    } else if (model_keys.count(name) || !ends_with(name, "num_batches_tracked")) {
-      model_state.push_back({name, t});  // unknown keys are reported by the strict load below
+    } else if (own.count(name) || !ends_with(name, "num_batches_tracked")) {
+      model_state.push_back({name, t});
     }
   }
+  // Everything is checked before anything is copied, so a failed load leaves the model and
+  // the optimizer as they were: the model's keys, shapes and dtypes here, then the optimizer
+  // (whose load checks all before changing anything), then the model copy, which cannot fail.
   try {
-    model.load_state_dict(model_state, /*strict=*/true);
+    std::set<std::string> seen;
+    for (auto& [name, t] : model_state) {
+      auto it = own.find(name);
+      NF_CHECK(it != own.end(), "unexpected key '" << name << "' (not in the model)");
+      NF_CHECK(t.shape() == it->second.shape(), "'" << name << "' has shape " << shape_str(t.shape())
+                                                    << ", the model expects " << shape_str(it->second.shape()));
+      NF_CHECK(t.dtype() == it->second.dtype(), "'" << name << "' is " << dtype_name(t.dtype())
+                                                    << ", the model expects " << dtype_name(it->second.dtype()));
+      seen.insert(name);
+    }
+    for (auto& [name, t] : own) NF_CHECK(seen.count(name), "missing key '" << name << "'");
     if (optimizer) {
       NF_CHECK(!optimizer_state.empty(), "the file holds no optimizer state ('optimizer.*' keys)");
       optimizer->load_state_dict(optimizer_state);
     }
+    model.load_state_dict(model_state, /*strict=*/true);
   } catch (const Error& e) {
     throw Error("load_checkpoint: " + path + ": " + e.what());
   }

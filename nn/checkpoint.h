@@ -14,7 +14,8 @@
 // "<...>num_batches_tracked" (BatchNorm's I64 counter in PyTorch) is ignored when the model has
 // no such buffer (and loaded, converted to i32, when it has). With an optimizer, the file must
 // hold optimizer state; without one, the file's optimizer state is ignored. Any problem is an
-// Error naming the file. Values are copied into the model's existing tensors (on its device),
+// Error naming the file, raised before anything is changed (a failed load leaves the model
+// and optimizer as they were). Values are copied into the model's existing tensors (on its device),
 // so arenas and the optimizer's references stay valid. Returns the file's metadata.
 #pragma once
 #include <string>

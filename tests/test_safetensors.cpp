@@ -307,7 +307,9 @@ BOOST_AUTO_TEST_CASE(mismatched_checkpoints_name_the_file_and_key) {
   const std::string path = dir.file("bad.safetensors");
   nn::write_safetensors(path, {{"weight", zeros({4, 3})}, {"bias", zeros({5})}, {"scale", zeros({4})},
                                {"head.weight", zeros({2, 4})}});
+  const std::vector<float> before = a.flat_parameters().to_vector();
   expect_error([&] { nn::load_checkpoint(path, a); }, {"load_checkpoint", "bad.safetensors", "'bias'", "[5]", "[4]"});
+  BOOST_TEST(a.flat_parameters().to_vector() == before, boost::test_tools::per_element());  // untouched
   nn::write_safetensors(path, {{"weight", zeros({4, 3})}, {"bias", zeros({4})}, {"scale", zeros({4})}});
   expect_error([&] { nn::load_checkpoint(path, a); }, {"bad.safetensors", "missing key 'head.weight'"});
   nn::write_safetensors(path, {{"weight", zeros({4, 3})}, {"bias", zeros({4})}, {"scale", zeros({4})},
