@@ -21,11 +21,14 @@ std::string find_idx(const char* who, const std::string& dir, const std::string&
 
 TrainTest fashion_mnist(const std::string& dir) {
   const char* who = "fashion_mnist";
+  // Paths first, in this order, so the error names the first missing file.
+  const std::string train_images = find_idx(who, dir, "train-images-idx3-ubyte"),
+                    train_labels = find_idx(who, dir, "train-labels-idx1-ubyte"),
+                    test_images = find_idx(who, dir, "t10k-images-idx3-ubyte"),
+                    test_labels = find_idx(who, dir, "t10k-labels-idx1-ubyte");
   TrainTest tt;
-  tt.train = read_idx(find_idx(who, dir, "train-images-idx3-ubyte"), find_idx(who, dir, "train-labels-idx1-ubyte"),
-                      10, "fashion-mnist/train");
-  tt.test = read_idx(find_idx(who, dir, "t10k-images-idx3-ubyte"), find_idx(who, dir, "t10k-labels-idx1-ubyte"), 10,
-                     "fashion-mnist/test");
+  tt.train = read_idx(train_images, train_labels, 10, "fashion-mnist/train");
+  tt.test = read_idx(test_images, test_labels, 10, "fashion-mnist/test");
   return tt;
 }
 
