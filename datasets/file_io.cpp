@@ -60,6 +60,8 @@ nlohmann::json read_json_file(const std::string& path, const char* who) {
     return nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
     NF_CHECK(false, who << ": '" << path << "': malformed JSON at byte " << e.byte << " (" << e.what() << ")");
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    NF_CHECK(false, who << ": '" << path << "': invalid JSON (" << e.what() << ")");
   }
   return {};
 }

@@ -55,6 +55,24 @@ std::vector<fs::path> image_files(const fs::path& dir) {
   return out;
 }
 
+// Fills classes (sorted sub-folders of root), files and their labels.
+void list_samples(const std::string& root, ImageFolder& out, std::vector<int32_t>& labels) {
+  const char* who = "read_image_folder";
+  for (const auto& entry : fs::directory_iterator(root))
+    if (entry.is_directory()) out.classes.push_back(entry.path().filename().string());
+  std::sort(out.classes.begin(), out.classes.end());
+  NF_CHECK(!out.classes.empty(), who << ": '" << root << "': no class sub-folders (expected root/<class>/<image>)");
+  for (size_t k = 0; k < out.classes.size(); ++k) {
+    const std::vector<fs::path> files = image_files(fs::path(root) / out.classes[k]);
+    NF_CHECK(!files.empty(), who << ": '" << root << "': class folder '" << out.classes[k]
+                                 << "' holds no image (png, jpg, jpeg, bmp, ppm, pgm, gif, tga)");
+    for (const fs::path& f : files) {
+      out.files.push_back(f.string());
+      labels.push_back((int32_t)k);
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<float> resize_bilinear(const std::vector<float>& src, int64_t channels, int64_t in_h, int64_t in_w,
@@ -100,20 +118,7 @@ ImageFolder read_image_folder(const std::string& root, int64_t height, int64_t w
   ImageFolder out;
   std::vector<int32_t> labels;
   try {
-  for (const auto& entry : fs::directory_iterator(root))
-    if (entry.is_directory()) out.classes.push_back(entry.path().filename().string());
-  std::sort(out.classes.begin(), out.classes.end());
-  NF_CHECK(!out.classes.empty(), who << ": '" << root << "': no class sub-folders (expected root/<class>/<image>)");
-
-  for (size_t k = 0; k < out.classes.size(); ++k) {
-    const std::vector<fs::path> files = image_files(fs::path(root) / out.classes[k]);
-    NF_CHECK(!files.empty(), who << ": '" << root << "': class folder '" << out.classes[k]
-                                 << "' holds no image (png, jpg, jpeg, bmp, ppm, pgm, gif, tga)");
-    for (const fs::path& f : files) {
-      out.files.push_back(f.string());
-      labels.push_back((int32_t)k);
-    }
-  }
+    list_samples(root, out, labels);
   } catch (const fs::filesystem_error& e) {
     NF_CHECK(false, who << ": '" << root << "': cannot list (" << e.what() << ")");
   }

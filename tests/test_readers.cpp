@@ -422,6 +422,7 @@ BOOST_AUTO_TEST_CASE(leaf_malformed_files) {
   expect_leaf_error(R"({"users": ["a"], "num_samples": [1], "user_data": {"a": {"x": [[1, 2]], "y": [0]})",
                     {"malformed JSON at byte"});
   expect_leaf_error("", {"malformed JSON at byte"});
+  expect_leaf_error(R"({"users": ["a"], "num_samples": [1e999], "user_data": {}})", {"JSON"});
   expect_leaf_error("[1, 2]", {"expected a JSON object"});
   expect_leaf_error("{" + u + "}", {"missing key \"user_data\""});
   expect_leaf_error(R"({"users": "a", "num_samples": [1], "user_data": {}})", {"\"users\" must be an array"});
