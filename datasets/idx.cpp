@@ -1,7 +1,7 @@
 #include "datasets/idx.h"
 
 #include <cmath>
-#include <cstring>
+#include <cstdio>
 
 #include "datasets/file_io.h"
 
