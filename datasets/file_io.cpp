@@ -1,0 +1,93 @@
+#include "datasets/file_io.h"
+
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "engine/common.h"
+
+namespace nanofed::datasets {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who) {
+  struct stat st;
+  NF_CHECK(::stat(path.c_str(), &st) == 0, who << ": '" << path << "': cannot open (" << std::strerror(errno) << ")");
+  NF_CHECK(S_ISREG(st.st_mode), who << ": '" << path << "': not a regular file");
+  gzFile f = gzopen(path.c_str(), "rb");
+  NF_CHECK(f != nullptr, who << ": '" << path << "': cannot open (" << std::strerror(errno) << ")");
+  std::vector<uint8_t> out;
+  out.reserve((size_t)st.st_size);
+  const unsigned chunk = 1u << 20;
+  for (;;) {
+    const size_t at = out.size();
+    out.resize(at + chunk);
+    const int got = gzread(f, out.data() + at, chunk);
+    if (got < 0) {
+      int errnum = 0;
+      const std::string msg = gzerror(f, &errnum);
+      gzclose(f);
+      NF_CHECK(false, who << ": '" << path << "': corrupt gzip data after " << at << " decompressed bytes (" << msg << ")");
+    }
+    out.resize(at + (size_t)got);
+    if (got == 0) break;
+  }
+  // gzclose reports a gzip stream that ended early (Z_BUF_ERROR): a truncated .gz download.
+  const int rc = gzclose(f);
+  NF_CHECK(rc == Z_OK, who << ": '" << path << "': truncated or corrupt gzip stream (ends after " << out.size()
+                           << " decompressed bytes)");
+  return out;
+}
+
+nlohmann::json read_json_file(const std::string& path, const char* who) {
+  NF_CHECK(file_exists(path), who << ": '" << path << "': no such file");
+  std::ifstream in(path, std::ios::binary);
+  NF_CHECK(in.good(), who << ": '" << path << "': cannot open");
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    NF_CHECK(false, who << ": '" << path << "': malformed JSON at byte " << e.byte << " (" << e.what() << ")");
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    NF_CHECK(false, who << ": '" << path << "': invalid JSON (" << e.what() << ")");
+  }
+  return {};
+}
+
+void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes, const char* who) {
+  if (ends_with(path, ".gz")) {
+    gzFile f = gzopen(path.c_str(), "wb6");
+    NF_CHECK(f != nullptr, who << ": '" << path << "': cannot create (" << std::strerror(errno) << ")");
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const unsigned n = (unsigned)std::min<size_t>(bytes.size() - done, 1u << 20);
+      const int put = gzwrite(f, bytes.data() + done, n);
+      if (put <= 0) {
+        gzclose(f);
+        NF_CHECK(false, who << ": '" << path << "': write failed after " << done << " bytes");
+      }
+      done += (size_t)put;
+    }
+    NF_CHECK(gzclose(f) == Z_OK, who << ": '" << path << "': write failed at close");
+    return;
+  }
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  NF_CHECK(f != nullptr, who << ": '" << path << "': cannot create (" << std::strerror(errno) << ")");
+  const size_t put = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
+  const bool ok = put == bytes.size() && std::fclose(f) == 0;
+  NF_CHECK(ok, who << ": '" << path << "': write failed after " << put << " of " << bytes.size() << " bytes");
+}
+
+}  // namespace nanofed::datasets

@@ -1,0 +1,26 @@
+// file_io.h — whole-file byte I/O shared by the binary readers and writers (IDX, CIFAR).
+//
+// Reading goes through zlib's gzopen/gzread, which reads gzip files and passes plain files
+// through unchanged, so every reader accepts both `x` and `x.gz` with one code path. A
+// truncated or corrupt gzip stream is an error (zlib reports it at gzread/gzclose).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace nanofed::datasets {
+
+// All (decompressed) bytes of `path`. `who` prefixes error messages, e.g. "read_idx_images".
+std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who);
+// Writes `bytes` to `path`, gzip-compressed when the name ends in ".gz".
+void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes, const char* who);
+
+// Parses `path` as JSON; a parse error names the file and nlohmann's byte position.
+nlohmann::json read_json_file(const std::string& path, const char* who);
+
+bool file_exists(const std::string& path);  // a readable regular file
+bool ends_with(const std::string& s, const std::string& suffix);
+
+}  // namespace nanofed::datasets
