@@ -1,6 +1,7 @@
 # nanofed — one build for everything.
 #   make            library + build/nanofed (CUDA backend when nvcc is found)
 #   make test       every Boost.Test suite; ends with "N passed, N failed, N skipped"
+#   make test-long  the long checks on real data (make data first; minutes)
 #   make run        the main job (for now: the engine demo)
 #   make deps       installs what is missing with apt-get (idempotent)
 #   make data       fetches the real data sets into data/ (see tools/fetch_data.sh)
@@ -39,7 +40,7 @@ LIB_OBJ := $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/*.cpp))
 LIB := $(BUILD)/libnanofed.a
 
-.PHONY: all build deps test run data gpu-test gpu-bundle bench clean backends
+.PHONY: all build deps test test-long run data gpu-test gpu-bundle bench clean backends
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
 build: $(BUILD)/nanofed $(BUILD)/nanofed_tests backends
@@ -56,6 +57,11 @@ data:
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed_tests backends
 	@$(BUILD)/nanofed_tests --color_output=no
+
+# Long checks on real data (minutes; not in CI): FMNIST CNN >= 90% in 2 epochs, ...
+test-long: deps data
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed_tests
+	@$(BUILD)/nanofed_tests --color_output=no --run_test=@long --log_level=message
 
 run: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed

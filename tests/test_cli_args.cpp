@@ -8,7 +8,7 @@ namespace {
 ArgParser make() {
   ArgParser p("nanofed train", "trains one model");
   p.option("epochs", "2", "passes over the data").option("lr", "0.1", "learning rate");
-  p.option("dataset", "", "which data").flag("verbose", "say more");
+  p.required("dataset", "which data").option("save", "", "optional, empty default").flag("verbose", "say more");
   return p;
 }
 }  // namespace
@@ -23,6 +23,7 @@ BOOST_AUTO_TEST_CASE(parses_both_forms_and_defaults) {
   BOOST_TEST(p.integer("epochs") == 2);
   BOOST_TEST(!p.given("epochs"));
   BOOST_TEST(p.on("verbose"));
+  BOOST_TEST(p.str("save").empty());
   BOOST_TEST(!make().parse({"--help"}));
   BOOST_TEST(p.help().find("--epochs VALUE") != std::string::npos);
 }

@@ -15,6 +15,12 @@ ArgParser& ArgParser::option(const std::string& name, const std::string& default
   return *this;
 }
 
+ArgParser& ArgParser::required(const std::string& name, const std::string& help) {
+  order_.push_back(name);
+  specs_[name] = {"", help, false, true};
+  return *this;
+}
+
 ArgParser& ArgParser::flag(const std::string& name, const std::string& help) {
   order_.push_back(name);
   specs_[name] = {"", help, true};
@@ -52,8 +58,7 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
   }
   for (const std::string& name : order_) {
     const Spec& s = specs_.at(name);
-    NF_CHECK(s.is_switch || given(name) || !s.default_value.empty(),
-             command_ << ": --" << name << " is required (" << s.help << ")");
+    NF_CHECK(!s.required || given(name), command_ << ": --" << name << " is required (" << s.help << ")");
   }
   return true;
 }

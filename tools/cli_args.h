@@ -11,8 +11,10 @@ namespace nanofed::cli {
 class ArgParser {
  public:
   ArgParser(std::string command, std::string summary);
-  // A flag taking a value; `default_value` empty means "required".
+  // A flag taking a value, with its default (may be empty: "not set").
   ArgParser& option(const std::string& name, const std::string& default_value, const std::string& help);
+  // A flag taking a value that must be given.
+  ArgParser& required(const std::string& name, const std::string& help);
   // A switch: present = true.
   ArgParser& flag(const std::string& name, const std::string& help);
   // Throws nanofed::Error "nanofed train: unknown flag '--x' (see nanofed train --help)".
@@ -31,6 +33,7 @@ class ArgParser {
   struct Spec {
     std::string default_value, help;
     bool is_switch = false;
+    bool required = false;
   };
   const Spec& spec(const std::string& name) const;
   std::string command_, summary_;

@@ -1,23 +1,26 @@
-// nanofed — the command-line program. Subcommands grow with the modules; for now: `demo`.
+// nanofed — the command-line program: `demo` and `train` (tools/train.cpp).
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "engine/device.h"
 #include "nn/tiny_models.h"
+#include "tools/train.h"
 #if NANOFED_CUDA
 #include "engine/cuda/runtime.h"
 #endif
 
+using namespace nanofed;
+
 namespace {
 
-void report(const char* name, nanofed::Device device, const nanofed::tiny::TrainResult& r) {
+void report(const char* name, Device device, const tiny::TrainResult& r) {
   std::printf("  %-4s on %-6s loss %.4f -> %.4f  train acc %5.1f%%  %3zu steps in %.3f s\n", name,
               device.str().c_str(), r.losses.front(), r.final_loss, 100.0 * r.accuracy, r.losses.size(),
               r.seconds);
 }
 
 int demo() {
-  using namespace nanofed;
   std::printf("nanofed engine demo (backends: cpu%s)\n",
               cuda_available() ? " + cuda" : cuda_compiled() ? "; cuda compiled, no GPU found" : "");
   std::vector<Device> devices{Device::cpu()};
@@ -40,13 +43,18 @@ int demo() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one line per epoch reaches a log file at once
   const std::string cmd = argc > 1 ? argv[1] : "help";
   try {
     if (cmd == "demo") return demo();
+    if (cmd == "train") return cli::train_command(std::vector<std::string>(argv + 2, argv + argc));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "nanofed %s: %s\n", cmd.c_str(), e.what());
+    std::fprintf(stderr, "%s\n", e.what());  // messages name the command, file or flag
     return 1;
   }
-  std::fprintf(cmd == "help" ? stdout : stderr, "usage: nanofed demo\n");
+  std::fprintf(cmd == "help" ? stdout : stderr,
+               "usage: nanofed COMMAND [flags]\n"
+               "  demo    train two tiny models on synthetic data (the engine end to end)\n"
+               "  train   train and evaluate one model (nanofed train --help)\n");
   return cmd == "help" ? 0 : 2;
 }
