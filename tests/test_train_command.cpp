@@ -12,6 +12,8 @@
 #include "nn/checkpoint.h"
 #include "nn/models.h"
 #include "tests/test_util.h"
+
+using nanofed::test::TempDir;
 #include "tools/train.h"
 
 using namespace nanofed;
@@ -19,16 +21,6 @@ using nanofed::test::expect_error;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/nanofed_train_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
 // Five training batches of 40 images and a test batch of 40, in the CIFAR-10 binary format.
 void write_small_cifar(const std::string& dir) {
   fs::create_directories(dir);

@@ -1,6 +1,9 @@
 #include "tests/test_util.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 #include <sstream>
 
@@ -158,6 +161,18 @@ void check_cuda_parity(const std::string& what, const TensorFn& f, const std::ve
     expect_close(device[k].grad().cpu(), host[k].grad(), atol, rtol,
                  what + " (gradient of input " + std::to_string(k) + ", cuda vs cpu)");
   }
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/nanofed_test_XXXXXX";
+  const char* made = mkdtemp(tmpl);
+  BOOST_REQUIRE_MESSAGE(made != nullptr, "mkdtemp failed");
+  path = made;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
 }
 
 void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {

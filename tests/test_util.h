@@ -63,6 +63,16 @@ void check_cuda_parity(const std::string& what, const TensorFn& f,
                        const std::vector<Tensor>& cpu_inputs, float atol = 1e-4f,
                        float rtol = 1e-4f);
 
+// A fresh directory under /tmp, removed with everything in it at scope exit.
+struct TempDir {
+  std::string path;
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& name) const { return path + "/" + name; }
+};
+
 // Expects `fn` to throw nanofed::Error whose message contains every fragment.
 void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments);
 

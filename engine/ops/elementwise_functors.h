@@ -9,13 +9,8 @@
 
 #include <cstdint>
 
+#include "engine/hd.h"
 #include "engine/ops/elementwise.h"
-
-#ifdef __CUDACC__
-#define NF_HD __host__ __device__ __forceinline__
-#else
-#define NF_HD inline
-#endif
 
 namespace nanofed::ew {
 

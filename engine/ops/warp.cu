@@ -2,43 +2,16 @@
 // Same names and semantics as warp_cpu.cpp (the oracle); see warp.h for the conventions.
 #include "engine/cuda/runtime.h"
 #include "engine/ops/warp.h"
+#include "engine/ops/warp_math.h"
 
 namespace nanofed::cuda {
 
 namespace {
 
-__device__ __forceinline__ float normalized_coord(int64_t k, int64_t size) {
-  return (float)(2 * k + 1) / (float)size - 1.0f;
-}
-
-__device__ __forceinline__ float unnormalize(float g, int64_t size) {
-  return ((g + 1.0f) * (float)size - 1.0f) * 0.5f;
-}
-
-__device__ __forceinline__ float pixel_or_zero(const float* plane, int64_t H, int64_t W,
-                                               int64_t row, int64_t col) {
-  return (row >= 0 && row < H && col >= 0 && col < W) ? __ldg(plane + row * W + col) : 0.0f;
-}
-
-struct Stencil {
-  int64_t x0, y0;
-  float wx0, wx1, wy0, wy1;
-};
-
-__device__ __forceinline__ Stencil stencil_at(float gx, float gy, int64_t H, int64_t W) {
-  // Clamped like the CPU side: far-away or NaN points land outside the image (value 0).
-  float ix = fminf(fmaxf(unnormalize(gx, W), -2.0f), (float)W + 1.0f);
-  float iy = fminf(fmaxf(unnormalize(gy, H), -2.0f), (float)H + 1.0f);
-  float fx = floorf(ix), fy = floorf(iy);
-  Stencil s;
-  s.x0 = (int64_t)fx;
-  s.y0 = (int64_t)fy;
-  s.wx1 = ix - fx;
-  s.wx0 = 1.0f - s.wx1;
-  s.wy1 = iy - fy;
-  s.wy0 = 1.0f - s.wy1;
-  return s;
-}
+using warp::normalized_coord;
+using warp::pixel_or_zero;
+using warp::Stencil;
+using warp::stencil_at;
 
 // ---- affine_grid ----
 

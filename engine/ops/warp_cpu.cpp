@@ -3,49 +3,16 @@
 #include <cmath>
 
 #include "engine/ops/warp.h"
+#include "engine/ops/warp_math.h"
 
 namespace nanofed::cpu {
 
 namespace {
 
-// Normalized coordinate of pixel index k along an axis of `size` pixels (align_corners=False).
-inline float normalized_coord(int64_t k, int64_t size) {
-  return (float)(2 * k + 1) / (float)size - 1.0f;
-}
-
-// Pixel coordinate of normalized coordinate g (inverse of normalized_coord).
-inline float unnormalize(float g, int64_t size) {
-  return ((g + 1.0f) * (float)size - 1.0f) * 0.5f;
-}
-
-// The value of a plane at (row, col), 0 outside it (padding_mode="zeros").
-inline float pixel_or_zero(const float* plane, int64_t H, int64_t W, int64_t row, int64_t col) {
-  if (row < 0 || row >= H || col < 0 || col >= W) return 0.0f;
-  return plane[row * W + col];
-}
-
-// Bilinear stencil of one sample point: the top-left neighbour and the weights.
-struct Stencil {
-  int64_t x0, y0;      // top-left neighbour (x0+1, y0+1 is the bottom-right one)
-  float wx0, wx1;      // weights of columns x0, x0+1
-  float wy0, wy1;      // weights of rows y0, y0+1
-};
-
-inline Stencil stencil_at(float gx, float gy, int64_t H, int64_t W) {
-  // Clamped so that far-away (or NaN) points cast safely to int64; anything below -1 or
-  // above W has all four neighbours outside the image, so the clamp changes no value.
-  float ix = std::fmin(std::fmax(unnormalize(gx, W), -2.0f), (float)W + 1.0f);
-  float iy = std::fmin(std::fmax(unnormalize(gy, H), -2.0f), (float)H + 1.0f);
-  Stencil s;
-  float fx = std::floor(ix), fy = std::floor(iy);
-  s.x0 = (int64_t)fx;
-  s.y0 = (int64_t)fy;
-  s.wx1 = ix - fx;
-  s.wx0 = 1.0f - s.wx1;
-  s.wy1 = iy - fy;
-  s.wy0 = 1.0f - s.wy1;
-  return s;
-}
+using warp::normalized_coord;
+using warp::pixel_or_zero;
+using warp::Stencil;
+using warp::stencil_at;
 
 }  // namespace
 
