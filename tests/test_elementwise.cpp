@@ -16,19 +16,6 @@ Tensor vec(std::vector<float> v, Shape shape = {}) {
   return from_vector(v, shape);
 }
 
-void expect_values(const Tensor& t, const std::vector<float>& expected, const std::string& what,
-                   float atol = 1e-6f) {
-  expect_close(cast(t, DType::f32).to_vector(), expected, atol, 1e-6f, what);
-}
-
-// Distinct values at spacing `step` in a scrambled order (no ties, no near-ties).
-Tensor distinct_values(const Shape& shape, float step, float shift) {
-  int64_t n = shape_numel(shape);
-  std::vector<float> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = (float)((i * 7919) % n) * step + shift;
-  return from_vector(v, shape);
-}
-
 Tensor req(Tensor t) { return t.requires_grad_(); }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "engine/device.h"
+#include "engine/ops/elementwise.h"
 
 namespace nanofed::test {
 
@@ -26,6 +27,17 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float scale, float shift
 Tensor random_uniform(const Shape& shape, uint64_t seed, float low, float high) {
   Generator gen(seed);
   return uniform(shape, low, high, gen);
+}
+
+Tensor distinct_values(const Shape& shape, float step, float shift) {
+  const int64_t n = shape_numel(shape);
+  std::vector<float> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = (float)((i * 7919) % n) * step + shift;
+  return from_vector(v, shape);
+}
+
+void expect_values(const Tensor& t, const std::vector<float>& expected, const std::string& what, float atol) {
+  expect_close(cast(t, DType::f32).to_vector(), expected, atol, 1e-6f, what);
 }
 
 void expect_close(const std::vector<float>& actual, const std::vector<float>& expected, float atol,

@@ -30,6 +30,14 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, float scale = 1.0f, floa
 // Uniform in [low, high), seeded.
 Tensor random_uniform(const Shape& shape, uint64_t seed, float low, float high);
 
+// Values `step` apart in a scrambled order (pairwise distinct: no ties for max or pooling),
+// then shifted by `shift`. A permutation of 0..n-1 because 7919 is prime (n < 7919 or coprime).
+Tensor distinct_values(const Shape& shape, float step, float shift);
+
+// expect_close of any-dtype `t` (cast to f32) against literal expected values.
+void expect_values(const Tensor& t, const std::vector<float>& expected, const std::string& what,
+                   float atol = 1e-5f);
+
 // Passes (BOOST_CHECK) iff every |actual - expected| <= atol + rtol * |expected|; on failure
 // prints `what`, the max error, and the first few mismatching indices with both values.
 void expect_close(const Tensor& actual, const Tensor& expected, float atol, float rtol,
