@@ -34,9 +34,9 @@ std::vector<int32_t> DataLoader::order(int64_t epoch) const {
   std::vector<int32_t> idx((size_t)data_.size());
   std::iota(idx.begin(), idx.end(), 0);
   if (!options_.shuffle) return idx;
-  // Fisher-Yates from the back: every permutation equally likely given uniform next_below.
   Generator gen = Generator(options_.seed).derive({(uint64_t)epoch});
-  for (size_t i = idx.size(); i > 1; --i) std::swap(idx[i - 1], idx[(size_t)gen.next_below(i)]);
+  const std::vector<int64_t> perm = randperm(data_.size(), gen);
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = (int32_t)perm[i];
   return idx;
 }
 

@@ -1,5 +1,7 @@
 #include "engine/random.h"
 
+#include <utility>
+
 #include "engine/common.h"
 
 namespace nanofed {
@@ -57,6 +59,14 @@ uint64_t Generator::next_below(uint64_t n) {
   const uint64_t x = ((uint64_t)block[0] << 32) | block[1];
   // 64-bit draw: the modulo bias is below 2^-32 for every n a program here uses.
   return x % n;
+}
+
+std::vector<int64_t> randperm(int64_t n, Generator& gen) {
+  NF_CHECK(n >= 0, "randperm: n must be >= 0, got " << n);
+  std::vector<int64_t> idx((size_t)n);
+  for (int64_t i = 0; i < n; ++i) idx[i] = i;
+  for (int64_t i = n; i > 1; --i) std::swap(idx[i - 1], idx[gen.next_below((uint64_t)i)]);
+  return idx;
 }
 
 }  // namespace nanofed

@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <initializer_list>
+#include <vector>
 
 namespace nanofed {
 
@@ -30,6 +31,10 @@ class Generator {
   uint64_t seed_;
   uint64_t offset_ = 0;
 };
+
+// A uniformly random permutation of 0..n-1 (Fisher-Yates from the back, drawing next_below),
+// like torch.randperm but on the host: shuffles, partitions and client sampling use it.
+std::vector<int64_t> randperm(int64_t n, Generator& gen);
 
 // Philox4x32-10 block `counter` under key `seed`: four 32-bit outputs.
 void philox4x32(uint64_t seed, uint64_t counter, uint32_t out[4]);

@@ -1,4 +1,5 @@
 // Tensor handle, creation, views, devices, random numbers: the core every op relies on.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -123,6 +124,25 @@ BOOST_AUTO_TEST_CASE(derived_generators_do_not_depend_on_use_order) {
   BOOST_TEST(rand({8}, a2).to_vector() == av, boost::test_tools::per_element());
   BOOST_TEST(first != av);
   BOOST_TEST(root.derive({17, 3}).seed() != a.seed());
+}
+
+BOOST_AUTO_TEST_CASE(randperm_is_a_seeded_permutation) {
+  Generator a(9), b(9);
+  std::vector<int64_t> p = randperm(50, a), q = randperm(50, b);
+  BOOST_TEST(p == q, boost::test_tools::per_element());
+  std::vector<int64_t> sorted = p;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 50; ++i) BOOST_TEST(sorted[i] == i);
+  BOOST_TEST(p != randperm(50, a));  // the generator advanced
+  // Every position is uniform: element 0 lands in each of 4 slots ~1/4 of the time.
+  Generator g(10);
+  std::vector<int> where(4, 0);
+  for (int t = 0; t < 4000; ++t) {
+    std::vector<int64_t> r = randperm(4, g);
+    where[std::find(r.begin(), r.end(), 0) - r.begin()]++;
+  }
+  for (int c : where) BOOST_TEST(std::abs(c - 1000) < 120);  // 5 sigma of sqrt(4000*3/16)=27
+  BOOST_TEST(randperm(0, g).empty());
 }
 
 BOOST_AUTO_TEST_CASE(philox_known_answer) {

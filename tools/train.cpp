@@ -93,10 +93,8 @@ datasets::TrainTest load_data(const ArgParser& a) {
     // One folder: 80% train / 20% test by a seeded permutation.
     const Shape s = parse_shape(a.str("shape"));
     datasets::Dataset all = datasets::read_image_folder(name.substr(7), s[1], s[2], s[0]).data;
-    std::vector<int64_t> order(all.size());
-    for (int64_t i = 0; i < all.size(); ++i) order[i] = i;
     Generator gen((uint64_t)a.integer("seed"));
-    for (int64_t i = all.size() - 1; i > 0; --i) std::swap(order[i], order[gen.next_below(i + 1)]);
+    const std::vector<int64_t> order = randperm(all.size(), gen);
     const int64_t n_train = all.size() * 4 / 5;
     return {all.subset({order.begin(), order.begin() + n_train}), all.subset({order.begin() + n_train, order.end()})};
   }
