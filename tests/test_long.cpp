@@ -18,8 +18,11 @@ BOOST_AUTO_TEST_SUITE(long_runs, *boost::unit_test::label("long") * boost::unit_
 BOOST_AUTO_TEST_CASE(fmnist_cnn_reaches_90_percent_in_two_epochs) {
   BOOST_REQUIRE_MESSAGE(fs::exists("data/fashion-mnist"), "run `make data` first");
   const std::string out = "runs/test_long_fmnist_cnn";
-  BOOST_TEST(nanofed::cli::train_command({"--dataset", "fmnist", "--model", "cnn", "--epochs", "2", "--lr", "0.02",
-                                          "--seed", "0", "--out", out}) == 0);
+  // Measured here (2 epochs, seed 0): Adam 1e-3 + cosine 90.17%; SGD 0.05 + momentum 0.9 + cosine
+  // 90.15%; SGD 0.02 batch 32 90.02%; SGD 0.02 batch 64 89.54%.
+  BOOST_TEST(nanofed::cli::train_command({"--dataset", "fmnist", "--model", "cnn", "--epochs", "2", "--optimizer",
+                                          "adam", "--lr", "0.001", "--schedule", "cosine", "--seed", "0", "--out",
+                                          out}) == 0);
   // epochs.csv: epoch,lr,train_loss,test_loss,test_accuracy,seconds,images_per_s
   std::ifstream csv(out + "/epochs.csv");
   std::string line, last;
