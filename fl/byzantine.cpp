@@ -1,0 +1,222 @@
+#include "fl/byzantine.h"
+
+#include <algorithm>
+#include <boost/math/distributions/normal.hpp>
+#include <cmath>
+#include <sstream>
+
+namespace nanofed::fl {
+
+std::vector<int64_t> choose_corrupted(int64_t num_clients, int64_t num_corrupted, uint64_t seed) {
+  NF_CHECK(num_clients >= 1, "choose_corrupted: num_clients must be >= 1, got " << num_clients);
+  NF_CHECK(num_corrupted >= 0 && num_corrupted <= num_clients,
+           "choose_corrupted: num_corrupted must be in [0, " << num_clients << "], got "
+                                                             << num_corrupted);
+  Generator gen(seed);
+  std::vector<int64_t> perm = randperm(num_clients, gen);
+  std::vector<int64_t> chosen(perm.begin(), perm.begin() + num_corrupted);
+  std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
+
+double alie_z_max(int64_t n, int64_t f) {
+  NF_CHECK(n >= 1 && f >= 0 && f <= n, "alie z_max: need n >= 1 and 0 <= f <= n, got n = "
+                                           << n << ", f = " << f);
+  const int64_t s = n / 2 + 1 - f;  // floor(n/2 + 1) - f for integer n
+  const double p = (double)(n - s) / (double)n;
+  NF_CHECK(p > 0.0 && p < 1.0, "alie z_max: (n - s) / n = " << p << " (n = " << n << ", f = " << f
+                                   << ", s = floor(n/2 + 1) - f = " << s
+                                   << ") must be in (0, 1); use a fixed z");
+  return boost::math::quantile(boost::math::normal_distribution<double>(0.0, 1.0), p);
+}
+
+namespace {
+
+// Uniform double in (0, 1) from 53 random bits (next_uniform has only 24).
+double uniform_open(Generator& gen) {
+  return ((double)gen.next_below(1ull << 53) + 0.5) / 9007199254740992.0;
+}
+
+double standard_normal(Generator& gen) {  // Box-Muller, one of the pair
+  const double u1 = uniform_open(gen), u2 = uniform_open(gen);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+std::string fmt(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+}  // namespace
+
+void apply_update_attack(const AttackConfig& config, Updates& u,
+                         const std::vector<int64_t>& corrupted_rows, Generator& gen) {
+  u.validate("byzantine attack");
+  if (config.kind == AttackKind::none || corrupted_rows.empty()) return;
+  const int64_t K = u.count(), P = u.dim();
+  std::vector<bool> corrupted(K, false);
+  for (int64_t r : corrupted_rows) {
+    NF_CHECK(r >= 0 && r < K, "byzantine attack: corrupted row " << r << " out of range [0, " << K
+                                                                 << ")");
+    NF_CHECK(!corrupted[r], "byzantine attack: corrupted row " << r << " listed twice");
+    corrupted[r] = true;
+  }
+  std::vector<int64_t> benign;
+  for (int64_t k = 0; k < K; ++k)
+    if (!corrupted[k]) benign.push_back(k);
+
+  const std::vector<float> in = u.rows.to_vector<float>();
+  std::vector<double> x(in.begin(), in.end());
+  auto at = [&](int64_t k, int64_t j) -> double& { return x[(size_t)(k * P + j)]; };
+
+  // Benign coordinate-wise mean (and unbiased std when needed), for omniscient attacks.
+  const bool needs_benign = config.kind == AttackKind::alie || config.kind == AttackKind::ipm ||
+                            config.kind == AttackKind::mimic;
+  const std::string name = to_string(config.kind);
+  if (needs_benign)
+    NF_CHECK(!benign.empty(), "byzantine attack " << name << ": needs at least one benign row, all "
+                                                  << K << " are corrupted");
+  std::vector<double> mean(P, 0.0), stdv(P, 0.0);
+  if (config.kind == AttackKind::alie || config.kind == AttackKind::ipm) {
+    for (int64_t k : benign)
+      for (int64_t j = 0; j < P; ++j) mean[j] += at(k, j);
+    for (int64_t j = 0; j < P; ++j) mean[j] /= (double)benign.size();
+  }
+  if (config.kind == AttackKind::alie) {
+    NF_CHECK(benign.size() >= 2, "byzantine attack alie: needs >= 2 benign rows for the unbiased "
+                                 "std, got " << benign.size());
+    for (int64_t k : benign)
+      for (int64_t j = 0; j < P; ++j) stdv[j] += (at(k, j) - mean[j]) * (at(k, j) - mean[j]);
+    for (int64_t j = 0; j < P; ++j) stdv[j] = std::sqrt(stdv[j] / (double)(benign.size() - 1));
+  }
+
+  switch (config.kind) {
+    case AttackKind::gaussian:
+      for (int64_t k : corrupted_rows) {
+        double sigma = config.gaussian_sigma;
+        if (sigma <= 0.0) {  // the row's own population std (Ditto A2)
+          double m = 0.0, v = 0.0;
+          for (int64_t j = 0; j < P; ++j) m += at(k, j);
+          m /= (double)P;
+          for (int64_t j = 0; j < P; ++j) v += (at(k, j) - m) * (at(k, j) - m);
+          sigma = std::sqrt(v / (double)P);
+        }
+        for (int64_t j = 0; j < P; ++j) at(k, j) = sigma * standard_normal(gen);
+      }
+      break;
+    case AttackKind::sign_flip:
+      for (int64_t k : corrupted_rows)
+        for (int64_t j = 0; j < P; ++j) at(k, j) *= -config.sign_flip_scale;
+      break;
+    case AttackKind::boosting:
+      for (int64_t k : corrupted_rows)
+        for (int64_t j = 0; j < P; ++j) at(k, j) *= config.boost_factor;
+      break;
+    case AttackKind::alie: {
+      const int64_t n = config.alie_n > 0 ? config.alie_n : K;
+      const double z =
+          config.alie_fixed_z ? config.alie_z : alie_z_max(n, (int64_t)corrupted_rows.size());
+      for (int64_t k : corrupted_rows)
+        for (int64_t j = 0; j < P; ++j) at(k, j) = mean[j] - z * stdv[j];
+      break;
+    }
+    case AttackKind::ipm:
+      for (int64_t k : corrupted_rows)
+        for (int64_t j = 0; j < P; ++j) at(k, j) = -config.ipm_tau * mean[j];
+      break;
+    case AttackKind::mimic: {
+      int64_t victim = config.mimic_victim;
+      if (victim < 0) {
+        victim = benign[(size_t)gen.next_below(benign.size())];
+      } else {
+        NF_CHECK(victim < K && !corrupted[victim],
+                 "byzantine attack mimic: victim " << victim << " must be a benign row in [0, "
+                                                   << K << ")");
+      }
+      for (int64_t k : corrupted_rows)
+        for (int64_t j = 0; j < P; ++j) at(k, j) = at(victim, j);
+      break;
+    }
+    case AttackKind::non_finite:
+      NF_CHECK(!std::isfinite(config.non_finite_value),
+               "byzantine attack non_finite: value must be NaN or +-inf, got "
+                   << config.non_finite_value);
+      for (int64_t k : corrupted_rows)
+        for (int64_t j = 0; j < P; ++j) at(k, j) = config.non_finite_value;
+      break;
+    case AttackKind::none:
+      break;
+  }
+  std::vector<float> out(x.begin(), x.end());
+  u.rows = from_vector(out, u.rows.shape(), u.rows.device());
+}
+
+std::string to_string(AttackKind kind) {
+  switch (kind) {
+    case AttackKind::none: return "none";
+    case AttackKind::gaussian: return "gaussian";
+    case AttackKind::sign_flip: return "sign_flip";
+    case AttackKind::boosting: return "boosting";
+    case AttackKind::alie: return "alie";
+    case AttackKind::ipm: return "ipm";
+    case AttackKind::mimic: return "mimic";
+    case AttackKind::non_finite: return "non_finite";
+  }
+  return "?";
+}
+
+AttackKind attack_kind_from_string(const std::string& name) {
+  for (AttackKind k : {AttackKind::none, AttackKind::gaussian, AttackKind::sign_flip,
+                       AttackKind::boosting, AttackKind::alie, AttackKind::ipm, AttackKind::mimic,
+                       AttackKind::non_finite})
+    if (to_string(k) == name) return k;
+  NF_CHECK(false, "attack: unknown kind '" << name << "', expected one of none, gaussian, "
+                  "sign_flip, boosting, alie, ipm, mimic, non_finite");
+  return AttackKind::none;
+}
+
+std::string describe(const AttackConfig& c) {
+  switch (c.kind) {
+    case AttackKind::none: return "none";
+    case AttackKind::gaussian:
+      return c.gaussian_sigma > 0 ? "gaussian(sigma=" + fmt(c.gaussian_sigma) + ")"
+                                  : "gaussian(sigma=row std)";
+    case AttackKind::sign_flip: return "sign_flip(scale=" + fmt(c.sign_flip_scale) + ")";
+    case AttackKind::boosting: return "boosting(factor=" + fmt(c.boost_factor) + ")";
+    case AttackKind::alie:
+      if (c.alie_fixed_z) return "alie(z=" + fmt(c.alie_z) + ")";
+      return c.alie_n > 0 ? "alie(z=baruch z_max(n=" + std::to_string(c.alie_n) + ", f))"
+                          : "alie(z=baruch z_max(n, f))";
+    case AttackKind::ipm: return "ipm(tau=" + fmt(c.ipm_tau) + ")";
+    case AttackKind::mimic:
+      return c.mimic_victim >= 0 ? "mimic(victim=" + std::to_string(c.mimic_victim) + ")"
+                                 : "mimic(victim=random benign)";
+    case AttackKind::non_finite: return "non_finite(value=" + fmt(c.non_finite_value) + ")";
+  }
+  return "?";
+}
+
+datasets::Dataset poison_labels(const datasets::Dataset& data, Generator& gen, bool binary_flip) {
+  const std::string who = "poison_labels(" + data.name + ")";
+  NF_CHECK(data.labels.defined() && data.labels.dtype() == DType::i32 && data.labels.dim() == 1,
+           who << ": labels must be i32 [N]");
+  NF_CHECK(data.num_classes >= 1, who << ": num_classes must be >= 1, got " << data.num_classes);
+  if (binary_flip)
+    NF_CHECK(data.num_classes == 2,
+             who << ": binary flip needs num_classes = 2, got " << data.num_classes);
+  std::vector<int32_t> y = data.labels.to_vector<int32_t>();
+  for (int32_t& v : y) {
+    if (binary_flip) {
+      NF_CHECK(v == 0 || v == 1, who << ": binary flip needs labels in {0, 1}, got " << v);
+      v = 1 - v;
+    } else {
+      v = (int32_t)gen.next_below((uint64_t)data.num_classes);
+    }
+  }
+  datasets::Dataset out = data;
+  out.labels = from_vector(y, data.labels.shape(), data.labels.device());
+  return out;
+}
+
+}  // namespace nanofed::fl
