@@ -1,0 +1,105 @@
+#include "fl/pre_aggregators.h"
+
+#include <algorithm>
+#include <numeric>
+#include <sstream>
+
+#include "fl/aggregators.h"
+
+namespace nanofed::fl {
+
+using detail::HostRows;
+
+namespace {
+
+Updates from_host(const HostRows& h, std::vector<double> weights, Device device) {
+  Updates out;
+  out.rows = detail::to_tensor(h.x, {h.K, h.P}, device);
+  out.weights = std::move(weights);
+  return out;
+}
+
+// Scales row k to norm `limit` when its norm exceeds it.
+void clip_row(HostRows& h, int64_t k, double limit) {
+  const double n = detail::norm(h.row(k), h.P);
+  if (n > limit)
+    for (int64_t j = 0; j < h.P; ++j) h.row(k)[j] *= limit / n;
+}
+
+}  // namespace
+
+StaticClip::StaticClip(double max_norm) : max_norm_(max_norm) {
+  NF_CHECK(max_norm > 0, "clip: max_norm must be > 0, got " << max_norm);
+}
+
+std::string StaticClip::describe() const {
+  std::ostringstream s;
+  s << "clip(norm=" << max_norm_ << ")";
+  return s.str();
+}
+
+Updates StaticClip::apply(const Updates& in, Generator&) const {
+  HostRows h = detail::to_host(in, "clip");
+  for (int64_t k = 0; k < h.K; ++k) clip_row(h, k, max_norm_);
+  return from_host(h, in.weights, in.rows.device());
+}
+
+Updates MedianNormClip::apply(const Updates& in, Generator&) const {
+  HostRows h = detail::to_host(in, "median_norm_clip");
+  std::vector<double> norms((size_t)h.K);
+  for (int64_t k = 0; k < h.K; ++k) norms[k] = detail::norm(h.row(k), h.P);
+  const double limit = detail::median_of(norms);
+  for (int64_t k = 0; k < h.K; ++k) clip_row(h, k, limit);
+  return from_host(h, in.weights, in.rows.device());
+}
+
+NNM::NNM(int64_t f) : f_(f) { NF_CHECK(f >= 0, "nnm: f must be >= 0, got f = " << f); }
+
+std::string NNM::describe() const { return "nnm(f=" + std::to_string(f_) + ")"; }
+
+Updates NNM::apply(const Updates& in, Generator&) const {
+  const HostRows h = detail::to_host(in, "nnm");
+  NF_CHECK(h.K > f_, "nnm: needs K > f, got f = " << f_ << " and K = " << h.K);
+  const int64_t keep = h.K - f_;
+  HostRows out = h;
+  for (int64_t i = 0; i < h.K; ++i) {
+    std::vector<double> d((size_t)h.K);
+    for (int64_t j = 0; j < h.K; ++j) d[j] = detail::sq_dist(h.row(i), h.row(j), h.P);
+    std::vector<int64_t> order((size_t)h.K);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return d[a] < d[b]; });
+    for (int64_t c = 0; c < h.P; ++c) {
+      double s = 0;
+      for (int64_t r = 0; r < keep; ++r) s += h.row(order[r])[c];
+      out.row(i)[c] = s / (double)keep;
+    }
+  }
+  return from_host(out, in.weights, in.rows.device());
+}
+
+Bucketing::Bucketing(int64_t s) : s_(s) {
+  NF_CHECK(s >= 1, "bucketing: bucket size s must be >= 1, got s = " << s);
+}
+
+std::string Bucketing::describe() const { return "bucketing(s=" + std::to_string(s_) + ")"; }
+
+Updates Bucketing::apply(const Updates& in, Generator& gen) const {
+  const HostRows h = detail::to_host(in, "bucketing");
+  const std::vector<double> w = detail::weights_or_ones(in);
+  const std::vector<int64_t> perm = randperm(h.K, gen);
+  HostRows out;
+  out.K = (h.K + s_ - 1) / s_;
+  out.P = h.P;
+  out.x.assign((size_t)(out.K * out.P), 0.0);
+  std::vector<double> weights((size_t)out.K, 0.0);
+  for (int64_t b = 0; b < out.K; ++b) {
+    const int64_t begin = b * s_, end = std::min(h.K, begin + s_);
+    for (int64_t r = begin; r < end; ++r) {
+      weights[b] += w[perm[r]];
+      for (int64_t j = 0; j < h.P; ++j) out.row(b)[j] += h.row(perm[r])[j] / (double)(end - begin);
+    }
+  }
+  return from_host(out, weights, in.rows.device());
+}
+
+}  // namespace nanofed::fl
