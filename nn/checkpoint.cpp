@@ -2,7 +2,6 @@
 #include "nn/checkpoint.h"
 
 #include <map>
-#include <set>
 
 namespace nanofed::nn {
 
@@ -42,17 +41,7 @@ Metadata load_checkpoint(const std::string& path, Module& model, Optimizer* opti
   // the optimizer as they were: the model's keys, shapes and dtypes here, then the optimizer
   // (whose load checks all before changing anything), then the model copy, which cannot fail.
   try {
-    std::set<std::string> seen;
-    for (auto& [name, t] : model_state) {
-      auto it = own.find(name);
-      NF_CHECK(it != own.end(), "unexpected key '" << name << "' (not in the model)");
-      NF_CHECK(t.shape() == it->second.shape(), "'" << name << "' has shape " << shape_str(t.shape())
-                                                    << ", the model expects " << shape_str(it->second.shape()));
-      NF_CHECK(t.dtype() == it->second.dtype(), "'" << name << "' is " << dtype_name(t.dtype())
-                                                    << ", the model expects " << dtype_name(it->second.dtype()));
-      seen.insert(name);
-    }
-    for (auto& [name, t] : own) NF_CHECK(seen.count(name), "missing key '" << name << "'");
+    model.check_state_dict(model_state, /*strict=*/true);
     if (optimizer) {
       NF_CHECK(!optimizer_state.empty(), "the file holds no optimizer state ('optimizer.*' keys)");
       optimizer->load_state_dict(optimizer_state);

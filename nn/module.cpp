@@ -7,17 +7,6 @@ namespace nanofed::nn {
 // ---------------------------------------------------------------- arenas
 
 namespace {
-// True if the tensors lie back to back, in order, in one f32 storage on `device`.
-bool contiguous_in_one_storage(const std::vector<Tensor>& ts, Device device) {
-  for (size_t i = 0; i < ts.size(); ++i) {
-    if (ts[i].device() != device || ts[i].dtype() != DType::f32) return false;
-    if (i && (!ts[i].same_storage(ts[0]) ||
-              ts[i].impl()->offset != ts[i - 1].impl()->offset + (size_t)ts[i - 1].numel()))
-      return false;
-  }
-  return true;
-}
-
 // Points `t` (in place: every handle sharing its impl sees it) at `numel` elements of
 // `storage` starting at element `offset`.
 void rebind(const Tensor& t, const Tensor& arena, int64_t offset) {
@@ -26,6 +15,24 @@ void rebind(const Tensor& t, const Tensor& arena, int64_t offset) {
 }
 }  // namespace
 
+Tensor contiguous_span(const std::vector<Tensor>& tensors, Device device) {
+  int64_t total = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    if (!t.defined() || t.device() != device || t.dtype() != DType::f32) return Tensor();
+    if (i && (!t.same_storage(tensors[0]) ||
+              t.impl()->offset != tensors[i - 1].impl()->offset + (size_t)tensors[i - 1].numel()))
+      return Tensor();
+    total += t.numel();
+  }
+  if (tensors.empty()) return Tensor();
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = tensors[0].impl()->storage;
+  impl->offset = tensors[0].impl()->offset;
+  impl->shape = {total};
+  return Tensor(impl);
+}
+
 Tensor flatten_into_arena(const std::vector<Tensor>& tensors, Device device) {
   int64_t total = 0;
   for (const Tensor& t : tensors) {
@@ -33,13 +40,7 @@ Tensor flatten_into_arena(const std::vector<Tensor>& tensors, Device device) {
     total += t.numel();
   }
   if (tensors.empty()) return empty({0}, device);
-  if (contiguous_in_one_storage(tensors, device)) {
-    auto impl = std::make_shared<TensorImpl>();
-    impl->storage = tensors[0].impl()->storage;
-    impl->offset = tensors[0].impl()->offset;
-    impl->shape = {total};
-    return Tensor(impl);
-  }
+  if (Tensor span = contiguous_span(tensors, device); span.defined()) return span;
   Tensor arena = empty({total}, device);
   int64_t offset = 0;
   for (const Tensor& t : tensors) {
@@ -124,30 +125,35 @@ NamedTensors Module::state_dict() const {
   return out;
 }
 
-void Module::load_state_dict(const NamedTensors& state, bool strict) {
+void Module::check_state_dict(const NamedTensors& state, bool strict) const {
   std::unordered_map<std::string, Tensor> own;
   for (auto& [n, t] : state_dict()) own[n] = t;
-  size_t matched = 0;
+  std::unordered_map<std::string, bool> given;
   for (auto& [name, value] : state) {
+    given[name] = true;
     auto it = own.find(name);
     if (it == own.end()) {
       NF_CHECK(!strict, "load_state_dict: unexpected key '" << name << "'");
       continue;
     }
-    Tensor& dst = it->second;
+    const Tensor& dst = it->second;
     NF_CHECK(value.shape() == dst.shape(), "load_state_dict: '" << name << "' has shape "
                                                << shape_str(value.shape()) << ", the model expects "
                                                << shape_str(dst.shape()));
     NF_CHECK(value.dtype() == dst.dtype(), "load_state_dict: '" << name << "' is " << dtype_name(value.dtype())
                                                << ", the model expects " << dtype_name(dst.dtype()));
-    dst.copy_(value);
-    ++matched;
   }
-  if (strict && matched != own.size()) {
-    std::unordered_map<std::string, bool> given;
-    for (auto& [n, t] : state) given[n] = true;
-    for (auto& [n, t] : state_dict())
-      NF_CHECK(given.count(n), "load_state_dict: missing key '" << n << "'");
+  if (strict)
+    for (auto& [n, t] : state_dict()) NF_CHECK(given.count(n), "load_state_dict: missing key '" << n << "'");
+}
+
+void Module::load_state_dict(const NamedTensors& state, bool strict) {
+  check_state_dict(state, strict);
+  std::unordered_map<std::string, Tensor> own;
+  for (auto& [n, t] : state_dict()) own[n] = t;
+  for (auto& [name, value] : state) {
+    auto it = own.find(name);
+    if (it != own.end()) it->second.copy_(value);
   }
 }
 

@@ -41,8 +41,10 @@ class Module {
   NamedTensors state_dict() const;  // parameters and buffers, PyTorch order
   // Copies values in (moving them to this module's device). strict: every key must match
   // both ways; otherwise unknown keys are ignored and missing ones keep their values. A shape
-  // mismatch is always an error naming the key and both shapes.
+  // or dtype mismatch is always an error naming the key. Everything is checked (by
+  // check_state_dict) before anything is copied, so a failed load leaves the module as it was.
   void load_state_dict(const NamedTensors& state, bool strict = true);
+  void check_state_dict(const NamedTensors& state, bool strict = true) const;
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
   int64_t num_parameters() const;
 
@@ -82,6 +84,11 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
+
+// The [total] view over `tensors` if they are f32 on `device` and lie back to back, in order,
+// in one storage (an arena); else an undefined tensor. Never copies or re-binds. Optimizers
+// use it to step a whole arena in one launch.
+Tensor contiguous_span(const std::vector<Tensor>& tensors, Device device);
 
 // Makes `tensors` share one contiguous buffer (in order) unless they already do, re-binding
 // each tensor's storage in place; returns the [total] view over it. Used for parameter,

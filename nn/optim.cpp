@@ -13,26 +13,6 @@ namespace nanofed::nn {
 
 namespace {
 
-// The [total] view over `ts` if they lie back to back, in order, in one f32 storage; else an
-// undefined tensor. Never copies (the caller's tensors are not re-bound).
-Tensor contiguous_span(const std::vector<Tensor>& ts) {
-  int64_t total = 0;
-  for (size_t i = 0; i < ts.size(); ++i) {
-    const Tensor& t = ts[i];
-    if (!t.defined() || t.dtype() != DType::f32) return Tensor();
-    if (i && (!t.same_storage(ts[0]) ||
-              t.impl()->offset != ts[i - 1].impl()->offset + (size_t)ts[i - 1].numel()))
-      return Tensor();
-    total += t.numel();
-  }
-  if (ts.empty()) return Tensor();
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = ts[0].impl()->storage;
-  impl->offset = ts[0].impl()->offset;
-  impl->shape = {total};
-  return Tensor(impl);
-}
-
 // "state.12.exp_avg" -> (12, "exp_avg"); false if not of that form.
 bool parse_state_key(const std::string& key, size_t* index, std::string* kind) {
   const std::string prefix = "state.";
@@ -107,7 +87,7 @@ void Optimizer::step() {
   ensure_state(dev);
 
   if (all_grads && equal_steps) {
-    Tensor p_span = contiguous_span(params_), g_span = contiguous_span(grads);
+    Tensor p_span = contiguous_span(params_, dev), g_span = contiguous_span(grads, dev);
     if (p_span.defined() && g_span.defined()) {  // fast path: one launch over the arena
       const int64_t s = steps_[0] + 1;
       for (int64_t& st : steps_) st = s;

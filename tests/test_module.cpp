@@ -92,6 +92,12 @@ BOOST_AUTO_TEST_CASE(load_state_dict_copies_and_checks) {
   nn::NamedTensors missing = b.state_dict();
   missing.pop_back();
   expect_error([&] { a.load_state_dict(missing); }, {"missing key 'sub.w'"});
+  // All checks run before any copy: a bad last entry leaves the earlier ones uncopied.
+  Toy c;
+  nn::NamedTensors late_bad = b.state_dict();
+  late_bad.back().second = zeros({7});
+  expect_error([&] { c.load_state_dict(late_bad); }, {"'sub.w'", "[7]"});
+  BOOST_TEST(c.weight.to_vector()[5] == 6.0f);
 }
 
 BOOST_AUTO_TEST_CASE(train_eval_is_recursive_and_seed_is_global) {
