@@ -176,7 +176,6 @@ std::string Module::str() const { return str_indented(0); }
 
 void Module::train(bool on) {
   training_ = on;
-  on_train(on);
   for (auto& [n, child] : children_) child->train(on);
 }
 

@@ -72,8 +72,6 @@ class Module {
     add_child(name, module);
     return module;
   }
-  // Hook for modules with mode-dependent state of their own (none so far).
-  virtual void on_train(bool on) {}
 
  private:
   void add_child(const std::string& name, std::shared_ptr<Module> module);

@@ -125,17 +125,18 @@ Scores evaluate(nn::Module& model, const datasets::Dataset& data, Device device)
   opts.batch_size = 1000;
   opts.device = device;
   datasets::DataLoader loader(data, opts);
-  double loss_sum = 0, correct = 0;
+  // Summed on the device and read once per pass (no host sync per batch).
+  Tensor loss_sum = zeros({}, device), correct = zeros({}, device);
+  CrossEntropyOptions ce;
+  ce.reduction = Reduction::sum;
   for (const datasets::Batch& b : loader) {
     Tensor logits = model(b.x);
-    CrossEntropyOptions ce;
-    ce.reduction = Reduction::sum;
-    loss_sum += cross_entropy(logits, b.y, ce).item();
-    correct += sum(cast(eq(argmax(logits, 1), b.y), DType::f32)).item();
+    add_(loss_sum, cross_entropy(logits, b.y, ce));
+    add_(correct, sum(cast(eq(argmax(logits, 1), b.y), DType::f32)));
   }
   model.train();
   const double n = std::max<int64_t>(1, data.size());
-  return {loss_sum / n, correct / n};
+  return {loss_sum.item() / n, correct.item() / n};
 }
 
 void progress(int epoch, int epochs, int64_t step, int64_t steps, double loss, double images_per_s) {
