@@ -1,0 +1,147 @@
+// config.h — the experiment config of `nanofed fl CONFIG.json [key=value ...]` / fl::run.
+//
+// A config is one flat JSON object; every key is a field of FlConfig below (same name), with
+// the default written beside it. Names follow what users already type (fl_ecosystem.md §1.7):
+// rounds (alias num_rounds), num_clients, clients_per_round, local_epochs xor local_steps,
+// batch_size, lr, momentum, weight_decay, mu, lambda, alpha, min_partition_size, f, seed.
+//
+// Grid: a list given for a scalar key ("lambda": [0.1, 1, 2]) makes one run per value; several
+// lists make their Cartesian product (in key order of the table in config.cpp, last key
+// fastest). List-typed keys (pre_aggregators) form a grid only when given a list of lists.
+// "seeds": [0, 1, 2] repeats every grid point per seed (it sets `seed`).
+// Overrides: "key=value" strings applied after the file; value is parsed as JSON when it is
+// valid JSON (numbers, true, [1,2], "quoted"), else taken as a string (strategy=ditto).
+//
+// Validation happens before any training and throws nanofed::Error with ONE line naming the
+// key, the value and what is accepted, e.g.
+//   config: unknown key 'lamda' (did you mean 'lambda'?)
+//   config: strategy = 'dito' is not one of fedavg, fedprox, local, finetune, ditto, mixture, ipgd
+//   config: lambda = 1.5 must be in [0, 1] for strategy 'mixture'
+//   config: f = 5 needs f < clients_per_round / 2 = 5 for aggregator 'median'
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace nanofed::fl {
+
+using json = nlohmann::ordered_json;
+
+struct FlConfig {
+  // ---- run identity and output ----
+  std::string name = "fl";       // results in <out>/<name>[/<grid point>]/seed_<seed>
+  std::string out = "runs";
+  uint64_t seed = 0;             // training seed: init, sampling, batches, attacks
+  std::string device = "cpu";    // cpu | cuda
+
+  // ---- data ----
+  std::string dataset = "synthetic";  // fmnist | mnist | synthetic
+  std::string data_dir;               // "" = the catalog default (data/fashion-mnist, ...)
+  int64_t synthetic_train = 1200;     // synthetic: samples (train pool, test pool)
+  int64_t synthetic_test = 400;
+  int64_t synthetic_size = 8;         // synthetic: square image side, 1 channel
+  int64_t synthetic_classes = 4;
+  bool normalize = true;              // per-pixel z-score with train statistics (Ditto: sigma + 0.001)
+
+  // ---- partition ----
+  std::string partition = "iid";  // iid | dirichlet | shards | ditto
+  int64_t num_clients = 10;
+  double alpha = 0.5;             // dirichlet concentration (> 0)
+  int64_t min_partition_size = 10;  // dirichlet: minimum train+test samples per client
+  int64_t classes_per_client = 2;   // shards
+  double test_fraction = 0.2;       // iid/dirichlet/shards: per-client test split, in (0, 1)
+  uint64_t partition_seed = 0;      // data split seed (separate from `seed`)
+  double ditto_scale = 1.0;         // ditto: total sizes scaled by this (1 = 60k train)
+
+  // ---- model ----
+  std::string model = "cnn";   // nn::make_model names: logreg, mlp, cnn, mnist_cnn, cnn28, ...
+  std::vector<int64_t> hidden = {200};  // mlp hidden widths
+  std::string init = "pytorch";  // pytorch | glorot_uniform (TF1 default, Ditto's code)
+
+  // ---- local training ----
+  std::string strategy = "fedavg";  // fedavg | fedprox | local | finetune | ditto | mixture | ipgd
+  int64_t rounds = 10;              // alias num_rounds
+  int64_t clients_per_round = 10;   // ignored (= num_clients) when sampling = all
+  std::string sampling = "uniform";  // all | uniform | proportional (to train size, w/o replacement)
+  int64_t local_steps = 0;          // minibatch steps per round; 0 = use local_epochs
+  int64_t local_epochs = 1;
+  int64_t batch_size = 16;
+  double lr = 0.05;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+  bool persist_optimizer_state = false;  // keep each client's momentum across rounds (004 §2.6)
+  double server_lr = 1.0;                // w <- w + server_lr * aggregate
+  bool average_bn_buffers = true;        // BN running stats averaged (FedAvg) or kept per client (FedBN)
+
+  // ---- strategy parameters ----
+  double mu = 0.01;                    // fedprox
+  double lambda = 1.0;                 // ditto: [0, inf); mixture, ipgd: [0, 1]
+  std::string ditto_order = "per_step";  // per_step (official code) | after_global (s personal steps after)
+  int64_t personal_steps = 0;          // ditto after_global: 0 = as many as the global steps
+  int64_t finetune_epochs = 5;         // finetune: epochs of SGD from the final global model
+  double finetune_lr = 0.0;            // 0 = lr
+  double finetune_lambda = 0.0;        // > 0: fine-tune h_k(v; w^T) (Ditto's two-stage solver)
+  bool mixture_overwrite = false;      // mixture: reset theta_i to the average each round
+
+  // ---- robust aggregation: pre_aggregators -> aggregator ----
+  std::string aggregator = "weighted_mean";  // mean | weighted_mean | median | trimmed_mean | krum |
+                                             // multi_krum | geometric_median | centered_clipping | k_norm
+  std::vector<std::string> pre_aggregators;  // in order: clip | median_clip | nnm | bucketing
+  int64_t f = -1;                 // Byzantine count the aggregator assumes; -1 = floor(cpr * nb / n) (Ditto)
+  double beta = -1.0;             // trimmed_mean by fraction when >= 0 (else by count f)
+  int64_t krum_m = 0;             // multi_krum: rows averaged; 0 = n - f
+  std::string krum_neighbours = "n-f-2";  // n-f-2 (Blanchard, Flower, FS) | n-f (ByzFL)
+  double clip_norm = 10.0;        // pre clip
+  int64_t bucket_size = 2;        // pre bucketing
+  double cc_tau = 10.0;           // centered_clipping radius
+  int64_t cc_iterations = 1;
+
+  // ---- Byzantine clients ----
+  std::string attack = "none";  // none | label_poisoning | gaussian | sign_flip | boosting | alie | ipm |
+                                // mimic | non_finite
+  double byzantine_fraction = 0.0;  // of num_clients, rounded down
+  int64_t num_byzantine = -1;       // overrides byzantine_fraction when >= 0
+  std::string poison_labels = "auto";  // auto (label_poisoning, gaussian, boosting: as Ditto) | true | false
+  double boost_factor = 0.0;      // boosting: 0 = clients_per_round (Ditto A3)
+  double gaussian_sigma = 0.0;    // gaussian: 0 = the update's own std (Ditto A2)
+  double sign_flip_scale = 1.0;
+  double alie_z = 0.0;            // alie: 0 = Baruch z_max(n, f); else fixed z
+  double ipm_tau = 2.0;
+  std::string non_finite_value = "inf";  // inf | nan
+
+  // ---- evaluation, checkpoints ----
+  int64_t eval_every = 1;         // rounds; the last round is always evaluated
+  int64_t eval_batch_size = 256;
+  int64_t checkpoint_every = 0;   // rounds; 0 = eval_every
+  bool resume = false;            // continue from <run dir>/checkpoint if present
+  int64_t stop_at_round = 0;      // > 0: stop after this round (after its checkpoint), as if killed
+  bool progress = true;           // progress line on stderr
+};
+
+// Parses one scalar (grid-free) config, filling defaults and checking every key, type, range
+// and cross-key constraint. `source` names the origin in messages ("runs/x/config.json").
+FlConfig parse_config(const json& config, const std::string& source = "config");
+
+// The resolved config: every field, defaults filled in (what is saved beside the results).
+json to_json(const FlConfig& config);
+
+// Applies "key=value" overrides to a raw (possibly grid) config. Unknown keys are an error.
+void apply_overrides(json& config, const std::vector<std::string>& overrides);
+
+// One entry per run: the scalar config (with `seed` set from `seeds` when given) and its grid
+// label, e.g. "lambda=0.1,strategy=ditto" ("" for a config without lists).
+struct GridPoint {
+  json config;
+  std::string label;
+};
+std::vector<GridPoint> expand_grid(const json& config);
+
+// Reads a JSON file (throws "<path>: ..." on a missing file or a parse error with its line).
+json read_json_file(const std::string& path);
+
+// The names of every key (for messages and docs).
+const std::vector<std::string>& config_keys();
+
+}  // namespace nanofed::fl
