@@ -2,7 +2,7 @@
 #   make            library + build/nanofed (CUDA backend when nvcc is found)
 #   make test       every Boost.Test suite; ends with "N passed, N failed, N skipped"
 #   make test-long  the long checks on real data (make data first; minutes)
-#   make run        the main job (for now: the engine demo)
+#   make run        the main job: examples/quickstart (Ditto vs FedAvg vs fine-tuning on FMNIST)
 #   make deps       installs what is missing with apt-get (idempotent)
 #   make data       fetches the real data sets into data/ (see tools/fetch_data.sh)
 #   make gpu-test   the CUDA suite (+ compute-sanitizer) from a prebuilt build/ — see tests/run_gpu.sh
@@ -39,11 +39,14 @@ endif
 LIB_OBJ := $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/*.cpp))
 LIB := $(BUILD)/libnanofed.a
+# One program per examples/<name>/main.cpp: $(BUILD)/examples/<name>.
+EXAMPLES := $(patsubst examples/%/main.cpp,$(BUILD)/examples/%,$(wildcard examples/*/main.cpp))
+EXAMPLE_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard examples/*/main.cpp))
 
 .PHONY: all build deps test test-long run data gpu-test gpu-bundle bench clean backends
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
-build: $(BUILD)/nanofed $(BUILD)/nanofed_tests backends
+build: $(BUILD)/nanofed $(BUILD)/nanofed_tests $(EXAMPLES) backends
 backends:
 	@echo "nanofed backends: cpu (OpenBLAS)$(if $(filter 1,$(CUDA)), + cuda (nvcc $(NVCC), arch $(CUDA_ARCH)),; cuda not built (no nvcc; CUDA=1 to force))"
 
@@ -63,9 +66,10 @@ test-long: deps data
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed_tests
 	@$(BUILD)/nanofed_tests --color_output=no --run_test=@long --log_level=message
 
-run: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed
-	@$(BUILD)/nanofed demo
+# The main job: fetches Fashion-MNIST if needed, then runs examples/quickstart (resumable).
+run: deps data
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed $(BUILD)/examples/quickstart
+	@$(BUILD)/examples/quickstart
 
 # Runs the prebuilt CUDA suite (no Boost or compiler needed where it runs).
 gpu-test:
@@ -82,6 +86,10 @@ $(LIB): $(LIB_OBJ)
 $(BUILD)/nanofed: $(BUILD)/obj/tools/nanofed.o $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%/main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN/../lib' -o $@ $^ $(LDLIBS)
+
 $(BUILD)/nanofed_tests: $(TEST_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -96,4 +104,4 @@ $(BUILD)/obj/%.cu.o: %.cu
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/tools/nanofed.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(EXAMPLE_OBJ:.o=.d) $(BUILD)/obj/tools/nanofed.d

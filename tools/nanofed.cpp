@@ -1,10 +1,11 @@
-// nanofed — the command-line program: `demo` and `train` (tools/train.cpp).
+// nanofed — the command-line program: `demo`, `train` (tools/train.cpp), `fl` (tools/fl_command.cpp).
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "engine/device.h"
 #include "nn/tiny_models.h"
+#include "tools/fl_command.h"
 #include "tools/train.h"
 #if NANOFED_CUDA
 #include "engine/cuda/runtime.h"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "demo") return demo();
     if (cmd == "train") return cli::train_command(std::vector<std::string>(argv + 2, argv + argc));
+    if (cmd == "fl") return cli::fl_command(std::vector<std::string>(argv + 2, argv + argc));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());  // messages name the command, file or flag
     return 1;
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   std::fprintf(cmd == "help" ? stdout : stderr,
                "usage: nanofed COMMAND [flags]\n"
                "  demo    train two tiny models on synthetic data (the engine end to end)\n"
-               "  train   train and evaluate one model (nanofed train --help)\n");
+               "  train   train and evaluate one model (nanofed train --help)\n"
+               "  fl      run a federated experiment from a JSON config (nanofed fl --help)\n");
   return cmd == "help" ? 0 : 2;
 }

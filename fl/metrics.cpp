@@ -1,0 +1,130 @@
+#include "fl/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "engine/autograd.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+#include "engine/ops/softmax.h"
+
+namespace nanofed::fl {
+
+Summary summarize(const std::vector<ClientScore>& scores) {
+  Summary s;
+  std::vector<double> acc;
+  int64_t samples = 0, correct = 0;
+  double loss_sum = 0, mean_loss = 0;
+  for (const ClientScore& c : scores) {
+    if (c.samples == 0) {
+      ++s.empty;
+      continue;
+    }
+    acc.push_back(c.accuracy());
+    samples += c.samples;
+    correct += c.correct;
+    loss_sum += c.loss_sum;
+    mean_loss += c.loss();
+  }
+  s.clients = (int64_t)acc.size();
+  if (acc.empty()) return s;
+  const double K = (double)acc.size();
+  s.pooled_acc = double(correct) / samples;
+  s.pooled_loss = loss_sum / samples;
+  s.mean_loss = mean_loss / K;
+  double sum = 0;
+  for (double a : acc) sum += a;
+  s.mean_acc = sum / K;
+  double var = 0;
+  for (double a : acc) var += (a - s.mean_acc) * (a - s.mean_acc);
+  s.std_acc = std::sqrt(var / K);
+  std::sort(acc.begin(), acc.end());
+  s.min_acc = acc.front();
+  s.max_acc = acc.back();
+  const size_t tenth = (size_t)std::ceil(0.1 * K);
+  double worst = 0, best = 0;
+  for (size_t i = 0; i < tenth; ++i) {
+    worst += acc[i];
+    best += acc[acc.size() - 1 - i];
+  }
+  s.worst10_acc = worst / tenth;
+  s.best10_acc = best / tenth;
+  return s;
+}
+
+const std::vector<std::string>& summary_columns() {
+  static const std::vector<std::string> columns = {"clients",     "pooled_acc", "mean_acc",
+                                                   "std_acc",     "min_acc",    "max_acc",
+                                                   "worst10_acc", "best10_acc", "pooled_loss",
+                                                   "mean_loss"};
+  return columns;
+}
+
+std::vector<std::string> summary_values(const Summary& s) {
+  auto f = [](double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6f", v);
+    return std::string(buf);
+  };
+  return {std::to_string(s.clients), f(s.pooled_acc), f(s.mean_acc), f(s.std_acc),  f(s.min_acc),
+          f(s.max_acc),              f(s.worst10_acc), f(s.best10_acc), f(s.pooled_loss), f(s.mean_loss)};
+}
+
+namespace {
+// Restores the module's train/eval mode on scope exit.
+struct EvalMode {
+  nn::Module& model;
+  bool was_training;
+  explicit EvalMode(nn::Module& m) : model(m), was_training(m.is_training()) { m.eval(); }
+  ~EvalMode() { model.train(was_training); }
+};
+}  // namespace
+
+ClientScore score(nn::Module& model, const datasets::Dataset& data, int64_t batch_size, Device device) {
+  ClientScore out;
+  out.samples = data.size();
+  if (out.samples == 0) return out;
+  NoGrad no_grad;
+  EvalMode mode(model);
+  Tensor loss_sum = zeros({}, device), correct = zeros({}, device);
+  CrossEntropyOptions ce;
+  ce.reduction = Reduction::sum;
+  const datasets::Dataset on_device = data.to(device);
+  for (int64_t b = 0; b < out.samples; b += batch_size) {
+    const int64_t e = std::min(out.samples, b + batch_size);
+    const Tensor x = on_device.images.slice(b, e), y = on_device.labels.slice(b, e);
+    const Tensor logits = model(x);
+    add_(loss_sum, cross_entropy(logits, y, ce));
+    add_(correct, sum(cast(eq(argmax(logits, 1), y), DType::f32)));
+  }
+  out.loss_sum = loss_sum.item();
+  out.correct = (int64_t)std::llround(correct.item());
+  return out;
+}
+
+void score_samples(nn::Module& model, const datasets::Dataset& data, int64_t batch_size, Device device,
+                   std::vector<uint8_t>* correct, std::vector<float>* loss) {
+  const int64_t n = data.size();
+  correct->assign(n, 0);
+  loss->assign(n, 0.0f);
+  if (n == 0) return;
+  NoGrad no_grad;
+  EvalMode mode(model);
+  CrossEntropyOptions ce;
+  ce.reduction = Reduction::none;
+  const datasets::Dataset on_device = data.to(device);
+  for (int64_t b = 0; b < n; b += batch_size) {
+    const int64_t e = std::min(n, b + batch_size);
+    const Tensor logits = model(on_device.images.slice(b, e));
+    const Tensor y = on_device.labels.slice(b, e);
+    const std::vector<float> l = cross_entropy(logits, y, ce).to_vector<float>();
+    const std::vector<float> c = cast(eq(argmax(logits, 1), y), DType::f32).to_vector<float>();
+    for (int64_t i = b; i < e; ++i) {
+      (*loss)[i] = l[i - b];
+      (*correct)[i] = c[i - b] > 0.5f;
+    }
+  }
+}
+
+}  // namespace nanofed::fl

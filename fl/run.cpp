@@ -1,0 +1,374 @@
+#include "fl/run.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "datasets/catalog.h"
+#include "engine/common.h"
+#include "fl/partition.h"
+#include "nn/models.h"
+#include "nn/safetensors.h"
+
+namespace nanofed::fl {
+
+namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+void make_dirs(const std::string& path) {
+  std::string partial;
+  std::stringstream ss(path);
+  std::string piece;
+  if (!path.empty() && path[0] == '/') partial = "/";
+  while (std::getline(ss, piece, '/')) {
+    if (piece.empty()) continue;
+    partial += piece + "/";
+    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+      NF_CHECK(false, "fl::run: cannot create directory '" << partial << "'");
+  }
+}
+
+// Writes `text` to path.tmp and renames it over path (never half-written).
+void write_atomic(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    NF_CHECK(f.good(), "fl::run: cannot write '" << tmp << "'");
+    f << text;
+    f.flush();
+    NF_CHECK(f.good(), "fl::run: cannot write '" << tmp << "'");
+  }
+  NF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "fl::run: cannot rename '" << tmp << "' to '" << path << "'");
+}
+
+std::string join(const std::vector<std::string>& xs, const char* sep = ",") {
+  std::string out;
+  for (size_t i = 0; i < xs.size(); ++i) out += (i ? sep : "") + xs[i];
+  return out;
+}
+
+std::string fmt(double v, const char* f = "%.6f") {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+// Ditto's FMNIST preprocessing (001 §5): per-pixel z-score with the train pool's statistics,
+// x <- (x - mean) / (std + 0.001), applied to both pools.
+void normalize_per_pixel(datasets::Dataset& train, datasets::Dataset& test) {
+  const int64_t N = train.size(), D = train.images.numel() / std::max<int64_t>(1, N);
+  if (N == 0) return;
+  std::vector<float> x = train.images.to_vector<float>();
+  std::vector<double> mean(D, 0.0), var(D, 0.0);
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t j = 0; j < D; ++j) mean[j] += x[i * D + j];
+  for (double& m : mean) m /= N;
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t j = 0; j < D; ++j) var[j] += (x[i * D + j] - mean[j]) * (x[i * D + j] - mean[j]);
+  auto apply = [&](datasets::Dataset& d) {
+    std::vector<float> v = d.images.to_vector<float>();
+    const int64_t n = d.size();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < D; ++j)
+        v[i * D + j] = (float)((v[i * D + j] - mean[j]) / (std::sqrt(var[j] / N) + 0.001));
+    d.images = from_vector(v, d.images.shape());
+  };
+  apply(train);
+  apply(test);
+}
+
+datasets::TrainTest load_data(const FlConfig& c) {
+  try {
+    if (c.dataset == "fmnist") return c.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(c.data_dir);
+    if (c.dataset == "mnist") return c.data_dir.empty() ? datasets::mnist() : datasets::mnist(c.data_dir);
+    return datasets::synthetic({1, c.synthetic_size, c.synthetic_size}, c.synthetic_classes, c.synthetic_train,
+                               c.synthetic_test, c.partition_seed);
+  } catch (const Error& e) {
+    NF_CHECK(false, "config: dataset = '" << c.dataset << "': " << e.what());
+  }
+  return {};
+}
+
+std::vector<int32_t> labels_of(const datasets::Dataset& d) { return d.labels.to_vector<int32_t>(); }
+
+json summary_json(const Summary& s) {
+  json j;
+  const auto& cols = summary_columns();
+  const std::vector<double> v = {(double)s.clients, s.pooled_acc, s.mean_acc,   s.std_acc,     s.min_acc,
+                                 s.max_acc,         s.worst10_acc, s.best10_acc, s.pooled_loss, s.mean_loss};
+  for (size_t i = 0; i < cols.size(); ++i) j[cols[i]] = i == 0 ? json((int64_t)v[i]) : json(v[i]);
+  return j;
+}
+
+// Keeps the header and the rows whose first field (the round) is <= last_round.
+void truncate_csv(const std::string& path, int64_t last_round) {
+  std::ifstream in(path);
+  NF_CHECK(in.good(), "resume: '" << path << "' is missing (the run directory is incomplete)");
+  std::string line, out;
+  bool header = true;
+  while (std::getline(in, line)) {
+    if (header) {
+      out += line + "\n";
+      header = false;
+      continue;
+    }
+    const size_t comma = line.find(',');
+    if (comma == std::string::npos || line.back() == '\r') continue;
+    char* end = nullptr;
+    const long long r = std::strtoll(line.c_str(), &end, 10);
+    if (end != line.c_str() + comma) continue;  // a torn line
+    if (r <= last_round) out += line + "\n";
+  }
+  write_atomic(path, out);
+}
+
+// Keys that may differ between a checkpointed run and its resumption.
+bool volatile_key(const std::string& key) {
+  return key == "resume" || key == "stop_at_round" || key == "progress";
+}
+
+}  // namespace
+
+Federation build_federation(const FlConfig& c) {
+  datasets::TrainTest data = load_data(c);
+  if (c.normalize) normalize_per_pixel(data.train, data.test);
+  Federation fed;
+  fed.num_classes = data.train.num_classes;
+  Generator gen(c.partition_seed);
+  const datasets::Dataset* test_pool = &data.test;
+  if (c.partition == "ditto") {
+    fed.split = ditto_partition(labels_of(data.train), labels_of(data.test), c.num_clients, fed.num_classes,
+                                c.ditto_scale, gen);
+  } else {
+    Partition parts;
+    const std::vector<int32_t> labels = labels_of(data.train);
+    if (c.partition == "iid") parts = iid_partition(data.train.size(), c.num_clients, gen);
+    else if (c.partition == "dirichlet")
+      parts = dirichlet_partition(labels, c.num_clients, c.alpha, c.min_partition_size, gen);
+    else parts = shards_partition(labels, c.num_clients, c.classes_per_client, gen);
+    Generator split_gen = gen.derive({1});
+    fed.split = split_train_test(parts, c.test_fraction, split_gen);
+    test_pool = &data.train;  // each client's test samples come from its own share
+  }
+  for (int64_t k = 0; k < c.num_clients; ++k) {
+    ClientData cd;
+    cd.train = data.train.subset(fed.split[k].train);
+    cd.test = test_pool->subset(fed.split[k].test);
+    cd.train.name = "client " + std::to_string(k) + " train";
+    cd.test.name = "client " + std::to_string(k) + " test";
+    fed.clients.push_back(std::move(cd));
+  }
+  fed.byzantine = choose_corrupted(c.num_clients, byzantine_count(c), c.seed);
+  nn::ModelOptions mo;
+  const Shape shape = data.train.sample_shape();
+  mo.in_channels = shape.size() == 3 ? shape[0] : 1;
+  mo.image_size = shape.size() == 3 ? shape[2] : 0;
+  mo.num_classes = fed.num_classes;
+  mo.hidden = c.hidden;
+  mo.init = c.init == "glorot_uniform" ? nn::Init::glorot_uniform : nn::Init::pytorch;
+  const std::string name = c.model;
+  const uint64_t seed = c.seed;
+  fed.make_model = [mo, name, seed]() {
+    Generator g = Generator(seed).derive({kInit});
+    nn::ModelOptions o = mo;
+    o.gen = &g;
+    return nn::make_model(name, o);
+  };
+  return fed;
+}
+
+RunResult run_one(const FlConfig& config, const std::string& dir, const std::string& label) {
+  using clock = std::chrono::steady_clock;
+  RunResult result;
+  result.dir = dir;
+  result.label = label;
+  result.config = config;
+  make_dirs(dir);
+  const std::string ckpt = dir + "/checkpoint.safetensors", rounds_csv = dir + "/rounds.csv",
+                    clients_csv = dir + "/clients.csv", config_path = dir + "/config.json",
+                    split_path = dir + "/split.txt", summary_path = dir + "/summary.json";
+  const json resolved = to_json(config);
+  const bool resuming = config.resume && file_exists(ckpt);
+  NF_CHECK(resuming || !file_exists(rounds_csv),
+           dir << " already holds results (rounds.csv); set resume=true to continue that run, or choose "
+                  "another name/out, or delete the directory");
+
+  Federation fed = build_federation(config);
+  Simulation sim(config, std::move(fed.clients), fed.byzantine, fed.make_model);
+
+  int64_t start = 0;
+  json best = json::object();
+  if (resuming) {
+    const json saved = read_json_file(config_path);
+    for (auto it = resolved.begin(); it != resolved.end(); ++it) {
+      if (volatile_key(it.key())) continue;
+      NF_CHECK(saved.contains(it.key()) && saved[it.key()] == it.value(),
+               "resume: config key '" << it.key() << "' = " << it.value().dump() << " differs from the checkpointed run's "
+                                      << (saved.contains(it.key()) ? saved[it.key()].dump() : "(absent)") << " in "
+                                      << config_path);
+    }
+    const FederatedSplit saved_split = read_split(split_path);
+    NF_CHECK(saved_split.size() == fed.split.size(), "resume: " << split_path << " has another client count");
+    for (size_t k = 0; k < saved_split.size(); ++k)
+      NF_CHECK(saved_split[k].train == fed.split[k].train && saved_split[k].test == fed.split[k].test,
+               "resume: the partition rebuilt from the config differs from " << split_path << " (client " << k << ")");
+    const nn::SafetensorsFile file = nn::read_safetensors(ckpt);
+    NF_CHECK(file.metadata.count("round") && file.metadata.count("best") && file.metadata.count("byzantine"),
+             "resume: " << ckpt << " lacks the round/best/byzantine metadata");
+    NF_CHECK(json::parse(file.metadata.at("byzantine")) == json(fed.byzantine),
+             "resume: the corrupted client ids differ from the checkpoint's (" << file.metadata.at("byzantine") << ")");
+    sim.load_state(file.tensors);
+    start = std::stoll(file.metadata.at("round"));
+    best = json::parse(file.metadata.at("best"));
+    truncate_csv(rounds_csv, start);
+    truncate_csv(clients_csv, start);
+    if (config.progress) std::fprintf(stderr, "%s: resumed after round %lld\n", dir.c_str(), (long long)start);
+  } else {
+    write_atomic(config_path, resolved.dump(2) + "\n");
+    write_split(split_path, fed.split);
+    write_atomic(rounds_csv, "round,model," + join(summary_columns()) + ",train_loss,rejected\n");
+    write_atomic(clients_csv, "client_id,round_number,model,num_samples,set,accuracy,loss\n");
+  }
+  std::ofstream rounds_out(rounds_csv, std::ios::app), clients_out(clients_csv, std::ios::app);
+  NF_CHECK(rounds_out.good() && clients_out.good(), "fl::run: cannot append to the CSVs in " << dir);
+
+  const auto t0 = clock::now();
+  const bool tty = ::isatty(2);
+  json last = json::object();
+  int64_t done = start;
+  auto save_checkpoint = [&](int64_t round) {
+    nn::Metadata meta = {{"round", std::to_string(round)},
+                         {"best", best.dump()},
+                         {"byzantine", json(fed.byzantine).dump()},
+                         {"format", "nanofed-fl-checkpoint v1"}};
+    nn::write_safetensors(ckpt, sim.state(), meta);
+  };
+  const int64_t ckpt_every = config.checkpoint_every > 0 ? config.checkpoint_every : config.eval_every;
+  for (int64_t t = start; t < config.rounds; ++t) {
+    sim.run_round(t);
+    const int64_t round = t + 1;
+    const bool is_last = round == config.rounds;
+    if (is_last) sim.finish();
+    done = round;
+    if (round % config.eval_every == 0 || is_last) {
+      last = json::object();
+      last["round"] = round;
+      for (ModelKind kind : {ModelKind::global, ModelKind::personal}) {
+        if ((kind == ModelKind::global && !sim.has_global()) || (kind == ModelKind::personal && !sim.has_personal()))
+          continue;
+        const std::vector<ClientScore> scores = sim.evaluate(kind);
+        const Summary s = summarize(scores);
+        const std::string model = to_string(kind);
+        rounds_out << round << "," << model << "," << join(summary_values(s)) << "," << fmt(sim.last_round().train_loss)
+                   << "," << sim.last_round().rejected.size() << "\n";
+        for (const ClientScore& c : scores)
+          clients_out << c.client << "," << round << "," << model << "," << c.samples << ",test,"
+                      << fmt(c.accuracy()) << "," << fmt(c.loss()) << "\n";
+        json sj = summary_json(s);
+        last[model] = sj;
+        if (!best.contains(model) || sj["pooled_acc"].get<double>() > best[model]["pooled_acc"].get<double>()) {
+          sj["round"] = round;
+          best[model] = sj;
+        }
+      }
+      rounds_out.flush();
+      clients_out.flush();
+      NF_CHECK(rounds_out.good() && clients_out.good(), "fl::run: writing the CSVs in " << dir << " failed");
+    }
+    if (round % ckpt_every == 0 || is_last || round == config.stop_at_round) save_checkpoint(round);
+    if (config.progress) {
+      const double secs = std::chrono::duration<double>(clock::now() - t0).count();
+      const std::string head = to_string(sim.headline());
+      std::string acc = last.contains(head) ? fmt(last[head]["pooled_acc"].get<double>(), "%.4f") : "-";
+      std::fprintf(stderr, "%s%s round %lld/%lld | %s acc %s | %.2f rounds/s%s", tty ? "\r" : "", dir.c_str(),
+                   (long long)round, (long long)config.rounds, head.c_str(), acc.c_str(), (round - start) / std::max(1e-9, secs),
+                   tty ? "   " : "\n");
+      std::fflush(stderr);
+    }
+    if (round == config.stop_at_round && !is_last) {
+      result.stopped = true;
+      break;
+    }
+  }
+  if (config.progress && ::isatty(2)) std::fprintf(stderr, "\n");
+  const double secs = std::chrono::duration<double>(clock::now() - t0).count();
+
+  json summary;
+  summary["run"] = dir;
+  summary["label"] = label;
+  summary["seed"] = config.seed;
+  summary["describe"] = sim.describe();
+  summary["headline_model"] = to_string(sim.headline());
+  summary["rounds_completed"] = done;
+  summary["rounds"] = config.rounds;
+  summary["byzantine_clients"] = fed.byzantine;
+  summary["best_by"] = "pooled_acc";
+  if (!last.empty()) summary["last"] = last;
+  summary["best"] = best;
+  summary["seconds_this_session"] = secs;
+  summary["rounds_per_s"] = (done - start) / std::max(1e-9, secs);
+  if (!last.contains("round") && file_exists(summary_path)) {
+    // A finished run resumed: nothing ran now, keep the previous summary's last round.
+    const json previous = read_json_file(summary_path);
+    if (previous.contains("last")) summary["last"] = previous["last"];
+  }
+  write_atomic(summary_path, summary.dump(2) + "\n");
+  result.summary = summary;
+  return result;
+}
+
+std::vector<RunResult> run(const json& raw_config, bool print_table) {
+  const std::vector<GridPoint> points = expand_grid(raw_config);
+  // Parse every point before training anything: a bad value anywhere fails at once.
+  std::vector<FlConfig> configs;
+  for (const GridPoint& p : points)
+    configs.push_back(parse_config(p.config, p.label.empty() ? "config" : "config [" + p.label + "]"));
+  std::vector<RunResult> results;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const FlConfig& c = configs[i];
+    std::string dir = c.out + "/" + c.name;
+    if (!points[i].label.empty()) dir += "/" + points[i].label;
+    dir += "/seed_" + std::to_string(c.seed);
+    results.push_back(run_one(c, dir, points[i].label));
+  }
+  if (print_table) std::printf("%s", results_table(results).c_str());
+  return results;
+}
+
+std::string results_table(const std::vector<RunResult>& results) {
+  std::ostringstream o;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-36s %5s %-9s %6s %9s %9s %8s %9s %6s %9s\n", "run", "seed", "model", "round",
+                "pooled", "mean_acc", "std", "worst10", "best@", "best");
+  o << line;
+  for (const RunResult& r : results) {
+    const json& s = r.summary;
+    if (!s.contains("last")) continue;
+    for (const char* model : {"global", "personal"}) {
+      if (!s["last"].contains(model)) continue;
+      const json& l = s["last"][model];
+      const json& b = s["best"][model];
+      std::string name = r.label.empty() ? r.config.name : r.label;
+      if (name.size() > 36) name = name.substr(0, 33) + "...";
+      std::snprintf(line, sizeof line, "%-36s %5llu %-9s %6lld %9.4f %9.4f %8.4f %9.4f %6lld %9.4f\n", name.c_str(),
+                    (unsigned long long)r.config.seed, model, (long long)s["last"]["round"].get<int64_t>(),
+                    l["pooled_acc"].get<double>(), l["mean_acc"].get<double>(), l["std_acc"].get<double>(),
+                    l["worst10_acc"].get<double>(), (long long)b["round"].get<int64_t>(), b["pooled_acc"].get<double>());
+      o << line;
+    }
+  }
+  o << "(benign clients only; pooled = sample-weighted accuracy; std = population std of per-client "
+       "accuracy; worst10 = mean of the worst 10% of clients; best@ = round of the best pooled accuracy)\n";
+  return o.str();
+}
+
+}  // namespace nanofed::fl

@@ -1,0 +1,52 @@
+// run.h — fl::run: a config in, results on disk (what `nanofed fl CONFIG.json` does).
+//
+// For each grid point and seed (config.h), in <out>/<name>[/<grid label>]/seed_<seed>/:
+//   config.json        the resolved config (every key, defaults filled in)
+//   split.txt          the client partition (fl/partition.h write_split)
+//   rounds.csv         one row per evaluated round and model (global / personal):
+//                      round, model, the summary columns of metrics.h, train_loss, rejected
+//   clients.csv        LEAF-style, benign clients: client_id, round_number, model, num_samples,
+//                      set, accuracy, loss
+//   summary.json       last and best round per model (best by pooled_acc), labelled; timing
+//   checkpoint.safetensors  the whole run state after the latest checkpointed round
+// Resume (resume = true): the run continues from checkpoint.safetensors after checking that
+// the config is the same (resume, stop_at_round and progress may differ); rows of rounds after
+// the checkpoint are dropped from the CSVs first, so a resumed run's files equal an
+// uninterrupted run's (bit-identical on the CPU).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "fl/config.h"
+#include "fl/partition.h"
+#include "fl/simulation.h"
+
+namespace nanofed::fl {
+
+// Everything a Simulation needs, built from a config: data, partition, corrupted ids, models.
+struct Federation {
+  std::vector<ClientData> clients;
+  FederatedSplit split;
+  std::vector<int64_t> byzantine;
+  ModelFactory make_model;
+  int64_t num_classes = 0;
+};
+Federation build_federation(const FlConfig& config);
+
+struct RunResult {
+  std::string dir;
+  std::string label;
+  FlConfig config;
+  json summary;
+  bool stopped = false;  // stop_at_round reached before the last round
+};
+
+// One scalar config into `dir`.
+RunResult run_one(const FlConfig& config, const std::string& dir, const std::string& label = "");
+// Every grid point and seed of a raw config; prints a results table unless quiet.
+std::vector<RunResult> run(const json& raw_config, bool print_table = true);
+
+// The results table of several runs (one row per run and model), as printed by run().
+std::string results_table(const std::vector<RunResult>& results);
+
+}  // namespace nanofed::fl

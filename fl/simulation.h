@@ -1,0 +1,173 @@
+// simulation.h — one federated experiment in memory: clients, the server, a strategy.
+//
+//   fl::Simulation sim(config, clients, make_model);   // config: a parsed FlConfig
+//   for (int64_t t = 0; t < config.rounds; ++t) sim.run_round(t);
+//   fl::Summary s = fl::summarize(sim.evaluate(fl::ModelKind::personal));
+//
+// State (everything a resumed run needs, see state()/load_state()):
+//   global_params [P], global_buffers [B]   the server model (flat arenas, nn::Module order)
+//   per client: personal params/buffers     ditto, local, mixture, ipgd (and finetune at the end)
+//               local buffers               when average_bn_buffers = false (FedBN-style stats)
+//               optimizer state             when persist_optimizer_state
+// Nothing else persists between rounds: every random draw comes from
+// Generator(seed).derive({purpose, round, client, ...}), so results do not depend on the order
+// in which clients are simulated, and a run resumed at round r continues exactly.
+//
+// Strategies (the update rule of each, with its source, is in simulation.cpp and docs/fl.md):
+//   fedavg    w_k <- local SGD from w^t;  w^{t+1} = w^t + server_lr * AGG(w_k - w^t)
+//   fedprox   the same with mu/2 ||w - w^t||^2 added to each local objective (Li et al. 2020)
+//   local     v_k <- local SGD on v_k when k is selected; no server (Ditto's "local", lambda = 0)
+//   finetune  fedavg, then after the last round every benign client fine-tunes w^T
+//             (finetune_epochs, finetune_lr, optional pull finetune_lambda toward w^T)
+//   ditto     fedavg for w, and v_k <- v_k - lr (grad F_k(v_k) + lambda (v_k - w^t)):
+//             per_step = on the same minibatch right beside every w step (official code),
+//             after_global = personal_steps steps after the global local training
+//   mixture   theta_i <- theta_i - lr (lambda grad L_i + 2 (1 - lambda)(theta_i - theta_bar)),
+//             theta_bar = the server model (004 Eq. 4-5); sends theta_i - theta_bar
+//   ipgd      theta_i <- theta_i - lr ((1 - lambda) g_i + lambda R_i), R_i = AGG of the selected
+//             clients' gradients at theta_i (002 Algorithm 1)
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "datasets/dataset.h"
+#include "engine/random.h"
+#include "fl/byzantine.h"
+#include "fl/config.h"
+#include "fl/metrics.h"
+#include "fl/updates.h"
+#include "nn/module.h"
+#include "nn/optim.h"
+
+namespace nanofed::fl {
+
+struct ClientData {
+  datasets::Dataset train, test;  // test labels are never poisoned
+};
+
+// Keys of Generator(seed).derive({purpose, ...}).
+enum Purpose : uint64_t {
+  kInit = 1, kSampling, kBatches, kAttack, kPoison, kPreAggregate, kFinetune, kIpgd
+};
+
+// Builds a fresh model; the simulation calls it for its working models and copies the first
+// one's initial weights into the global (and personal) models. It must be deterministic.
+using ModelFactory = std::function<std::shared_ptr<nn::Module>()>;
+// The training loss of a batch: default cross_entropy(output, labels) (mean over the batch).
+using LossFn = std::function<Tensor(const Tensor& output, const Tensor& labels)>;
+
+enum class ModelKind { global, personal };
+const char* to_string(ModelKind kind);
+
+// Per-round log of what the server saw.
+struct RoundLog {
+  int64_t round = -1;
+  std::vector<int64_t> selected;        // client ids, ascending
+  std::vector<int64_t> rejected;        // non-finite updates dropped by a robust aggregator
+  double train_loss = 0;                // mean local training loss over benign selected clients
+};
+
+class Simulation {
+ public:
+  // config must come from parse_config. clients[k] is client k. byzantine: the corrupted ids
+  // (their train labels are poisoned here when the attack says so).
+  Simulation(const FlConfig& config, std::vector<ClientData> clients, std::vector<int64_t> byzantine,
+             ModelFactory make_model, LossFn loss = {});
+
+  void run_round(int64_t round);
+  // finetune: the fine-tuning after the last round (run() calls it; no-op for other strategies).
+  void finish();
+
+  // Which models a strategy has to show: global for fedavg/fedprox/finetune/ditto/mixture,
+  // personal for local/ditto/mixture/ipgd and finetune once finished.
+  bool has_global() const;
+  bool has_personal() const;
+  ModelKind headline() const;  // the model the strategy is judged by
+
+  // Scores of every benign client on its own test set.
+  std::vector<ClientScore> evaluate(ModelKind kind);
+
+  // Clients selected in `round` (a pure function of seed and round).
+  std::vector<int64_t> sample(int64_t round) const;
+
+  const RoundLog& last_round() const { return log_; }
+  const std::vector<int64_t>& byzantine() const { return byzantine_ids_; }
+  bool is_byzantine(int64_t client) const { return is_byzantine_[client]; }
+  int64_t num_clients() const { return (int64_t)clients_.size(); }
+  const ClientData& client(int64_t k) const { return clients_[k]; }
+  const Tensor& global_params() const { return global_params_; }
+  Tensor personal_params(int64_t client) const;  // undefined if the client has none
+  std::string describe() const;                  // strategy, chain, attack in one line
+
+  // All state as named tensors ("global.params", "client.3.personal.params", ...) and back.
+  nn::NamedTensors state() const;
+  void load_state(const nn::NamedTensors& state);
+
+ private:
+  struct ClientState {
+    Tensor personal_params, personal_buffers;  // personalized strategies
+    Tensor local_buffers;                      // BN stats kept locally (average_bn_buffers = false)
+    nn::NamedTensors optimizer;                // persist_optimizer_state
+  };
+  struct LocalResult {
+    Tensor update;          // [P] w_k - w^t (or theta_i - theta_bar)
+    Tensor buffers;         // [B] after training (may be undefined)
+    double loss = 0;        // mean training loss over the steps
+    bool finite = true;
+  };
+
+  // Minibatches of one client for one round: index lists into its train set.
+  std::vector<std::vector<int64_t>> plan_batches(int64_t client, int64_t round, uint64_t purpose,
+                                                 int64_t steps, int64_t epochs) const;
+  Tensor batch_x(int64_t client, const std::vector<int64_t>& idx) const;
+  Tensor batch_y(int64_t client, const std::vector<int64_t>& idx) const;
+  // Forward + backward of one batch on `model` (gradients zeroed first); returns the loss.
+  double step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx);
+  void load_into(nn::Module& model, const Tensor& params, const Tensor& buffers);
+  std::unique_ptr<nn::Optimizer> make_optimizer(nn::Module& model, double lr) const;
+  void ensure_personal(int64_t client);
+  Tensor client_buffers(int64_t client) const;  // the BN stats the global model uses for `client`
+
+  LocalResult train_global_side(int64_t client, int64_t round, const std::vector<std::vector<int64_t>>& batches);
+  double train_personal(int64_t client, const std::vector<std::vector<int64_t>>& batches, const Tensor& anchor,
+                        double pull, double grad_scale, double lr);
+  void round_fedavg_like(int64_t round);
+  void round_local(int64_t round);
+  void round_mixture(int64_t round);
+  void round_ipgd(int64_t round);
+  // Attack (corrupted rows), NaN/Inf screening, then the chain; returns the aggregate [P]
+  // (undefined when every row was rejected). `key` separates several aggregations in a round.
+  Tensor aggregate(int64_t round, uint64_t key, const std::vector<int64_t>& selected,
+                   std::vector<LocalResult>& results);
+  void update_buffers(const std::vector<int64_t>& selected, const std::vector<LocalResult>& results);
+  void apply_aggregate(const Tensor& aggregate);
+  double mean_benign_loss(const std::vector<int64_t>& selected, const std::vector<double>& losses) const;
+
+  FlConfig config_;
+  std::vector<ClientData> clients_;
+  std::vector<int64_t> byzantine_ids_;
+  std::vector<bool> is_byzantine_;
+  std::vector<ClientState> state_;
+  ModelFactory make_model_;
+  LossFn loss_;
+  Device device_;
+  Generator base_;
+  std::shared_ptr<nn::Module> worker_, personal_worker_;
+  Tensor global_params_, global_buffers_;
+  Tensor init_params_, init_buffers_;  // w^0: every personal model's start
+  AggregatorChain chain_;
+  AttackConfig attack_;
+  bool finished_ = false;
+  RoundLog log_;
+};
+
+// The aggregator chain and attack a config describes. n (rows per aggregation) and f default
+// to round_size(config) and effective_f(config).
+AggregatorChain make_chain(const FlConfig& config, int64_t n = -1, int64_t f = -1);
+AttackConfig make_attack(const FlConfig& config);
+bool aggregator_is_robust(const std::string& name);  // false for mean, weighted_mean
+
+}  // namespace nanofed::fl

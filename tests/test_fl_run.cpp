@@ -1,0 +1,202 @@
+// fl::run end to end on a tiny synthetic federation: reproducibility, resume bit for bit,
+// NaN handling, and every strategy x aggregator x attack combination for 2 rounds.
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "fl/run.h"
+#include "nn/safetensors.h"
+#include "tests/test_util.h"
+
+using namespace nanofed;
+using namespace nanofed::fl;
+using namespace nanofed::test;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  BOOST_REQUIRE_MESSAGE(f.good(), "cannot read " << path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// 6 clients on 1x6x6 synthetic images of 4 classes, a small MLP, 2 rounds.
+json tiny(const std::string& out) {
+  return json{{"name", "t"},          {"out", out},
+              {"dataset", "synthetic"}, {"synthetic_size", 6},
+              {"synthetic_train", 240}, {"synthetic_test", 60},
+              {"num_clients", 6},       {"clients_per_round", 5},
+              {"model", "mlp"},         {"hidden", {8}},
+              {"rounds", 2},            {"local_steps", 2},
+              {"batch_size", 8},        {"lr", 0.1},
+              {"progress", false}};
+}
+
+FlConfig parsed(const json& j) { return parse_config(j); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fl_run)
+
+BOOST_AUTO_TEST_CASE(seeded_run_repeats_identical_csvs) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["strategy"] = "ditto";
+  j["attack"] = "gaussian";
+  j["byzantine_fraction"] = 0.34;
+  j["aggregator"] = "median";
+  j["rounds"] = 3;
+  RunResult a = run_one(parsed(j), tmp / "a");
+  RunResult b = run_one(parsed(j), tmp / "b");
+  for (const char* f : {"rounds.csv", "clients.csv", "split.txt", "config.json"})
+    BOOST_TEST(slurp(a.dir + "/" + f) == slurp(b.dir + "/" + f), f);
+  // Another seed gives other numbers.
+  j["seed"] = 1;
+  RunResult c = run_one(parsed(j), tmp / "c");
+  BOOST_TEST(slurp(a.dir + "/rounds.csv") != slurp(c.dir + "/rounds.csv"));
+  // The CSVs have the documented columns and one row per round and model.
+  const std::string rounds = slurp(a.dir + "/rounds.csv");
+  BOOST_TEST(rounds.rfind("round,model,clients,pooled_acc,mean_acc,std_acc,min_acc,max_acc,worst10_acc,"
+                          "best10_acc,pooled_loss,mean_loss,train_loss,rejected\n", 0) == 0);
+  BOOST_TEST(std::count(rounds.begin(), rounds.end(), '\n') == 1 + 3 * 2);  // global + personal
+  BOOST_TEST(a.summary["last"].contains("personal"));
+  BOOST_TEST(a.summary["best"]["personal"].contains("round"));
+}
+
+BOOST_AUTO_TEST_CASE(killed_and_resumed_run_is_bit_identical) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["strategy"] = "ditto";
+  j["rounds"] = 6;
+  j["eval_every"] = 2;
+  j["momentum"] = 0.9;
+  j["persist_optimizer_state"] = true;
+  j["attack"] = "alie";
+  j["byzantine_fraction"] = 0.34;
+  j["aggregator"] = "trimmed_mean";
+  RunResult full = run_one(parsed(j), tmp / "full");
+
+  // Stop after round 3 (its checkpoint written), as if killed there; then resume.
+  json k = j;
+  k["stop_at_round"] = 3;
+  RunResult part = run_one(parsed(k), tmp / "part");
+  BOOST_TEST(part.stopped);
+  // Simulate a kill that left rows of later rounds and a torn line behind the checkpoint.
+  {
+    std::ofstream f(part.dir + "/rounds.csv", std::ios::app);
+    f << "4,global,5,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0\n5,glo";
+  }
+  // Without resume, the directory is not overwritten.
+  expect_error([&] { run_one(parsed(j), part.dir); }, {"already holds results", "resume=true"});
+  json r = j;
+  r["resume"] = true;
+  RunResult resumed = run_one(parsed(r), part.dir);
+  BOOST_TEST(!resumed.stopped);
+  for (const char* f : {"rounds.csv", "clients.csv"})
+    BOOST_TEST(slurp(full.dir + "/" + f) == slurp(resumed.dir + "/" + f), f);
+  const nn::SafetensorsFile a = nn::read_safetensors(full.dir + "/checkpoint.safetensors");
+  const nn::SafetensorsFile b = nn::read_safetensors(resumed.dir + "/checkpoint.safetensors");
+  BOOST_REQUIRE_EQUAL(a.tensors.size(), b.tensors.size());
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    BOOST_TEST(a.tensors[i].first == b.tensors[i].first);
+    const Tensor& x = a.tensors[i].second;
+    const Tensor& y = b.tensors[i].second;
+    BOOST_REQUIRE(x.dtype() == y.dtype());
+    BOOST_REQUIRE(x.numel() == y.numel());
+    if (x.dtype() == DType::f32) {  // bit for bit: compare the bytes, not the values
+      const std::vector<float> u = x.to_vector<float>(), v = y.to_vector<float>();
+      BOOST_TEST(std::memcmp(u.data(), v.data(), u.size() * sizeof(float)) == 0, a.tensors[i].first);
+    } else {
+      BOOST_TEST(x.to_vector<int32_t>() == y.to_vector<int32_t>(), boost::test_tools::per_element());
+    }
+  }
+  BOOST_TEST(a.metadata == b.metadata);
+  // A changed key is refused on resume.
+  json changed = r;
+  changed["lr"] = 0.2;
+  expect_error([&] { run_one(parsed(changed), part.dir); }, {"resume", "'lr'"});
+}
+
+BOOST_AUTO_TEST_CASE(non_finite_updates_stop_the_mean_and_are_rejected_by_robust_rules) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["attack"] = "non_finite";
+  j["byzantine_fraction"] = 0.34;
+  j["aggregator"] = "mean";
+  expect_error([&] { run_one(parsed(j), tmp / "mean"); },
+               {"round 0", "(byzantine) sent a non-finite update", "aggregator 'mean' cannot reject it"});
+  // What was written before the failure is intact.
+  BOOST_TEST(slurp(tmp / "mean/config.json").find("\"attack\": \"non_finite\"") != std::string::npos);
+  j["aggregator"] = "median";
+  RunResult ok = run_one(parsed(j), tmp / "median");
+  const std::string rounds = slurp(ok.dir + "/rounds.csv");
+  BOOST_TEST(rounds.find("nan") == std::string::npos);
+  // Each row ends with the number of rejected clients, > 0 in these rounds.
+  std::istringstream lines(rounds);
+  std::string line;
+  std::getline(lines, line);
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    ++rows;
+    BOOST_TEST(line.substr(line.rfind(',') + 1) != "0", line);
+  }
+  BOOST_TEST(rows == 2);
+}
+
+BOOST_AUTO_TEST_CASE(bad_config_fails_before_anything_is_written) {
+  TempDir tmp;
+  json j = tiny(tmp.path + "/never");
+  j["strategy"] = "mixture";
+  j["lambda"] = 1.5;
+  expect_error([&] { run(j, false); }, {"lambda"});
+  j["lambda"] = {0.5, 1.5};  // a bad value anywhere in a grid fails before the first run
+  expect_error([&] { run(j, false); }, {"lambda"});
+  std::ifstream probe(tmp.path + "/never/t/lambda=0.5/seed_0/rounds.csv");
+  BOOST_TEST(!probe.good());
+  json m = tiny(tmp.path);
+  m["dataset"] = "fmnist";
+  m["data_dir"] = tmp.path + "/no-such-dir";
+  expect_error([&] { run(m, false); }, {"dataset", "fmnist"});
+}
+
+BOOST_AUTO_TEST_CASE(every_strategy_aggregator_attack_runs_two_rounds) {
+  TempDir tmp;
+  const std::vector<std::string> strategies = {"fedavg", "fedprox", "local", "finetune", "ditto", "mixture", "ipgd"};
+  const std::vector<std::string> aggregators = {"mean",  "weighted_mean",    "median",           "trimmed_mean",
+                                                "krum",  "multi_krum",       "geometric_median", "centered_clipping",
+                                                "k_norm"};
+  const std::vector<std::string> attacks = {"none",  "label_poisoning", "gaussian", "sign_flip", "boosting",
+                                            "alie",  "ipm",             "mimic",    "non_finite"};
+  const std::vector<std::vector<std::string>> chains = {{}, {"clip"}, {"median_clip", "nnm"}, {"bucketing"}};
+  int runs = 0, stopped_by_nan = 0;
+  for (const auto& s : strategies)
+    for (const auto& a : aggregators)
+      for (const auto& at : attacks) {
+        json j = tiny(tmp.path);
+        j["strategy"] = s;
+        j["aggregator"] = a;
+        j["attack"] = at;
+        j["byzantine_fraction"] = at == "none" ? 0.0 : 0.34;
+        j["pre_aggregators"] = chains[runs % chains.size()];
+        j["finetune_epochs"] = 1;
+        j["lambda"] = 0.5;
+        const std::string dir = tmp / ("r" + std::to_string(runs++));
+        const std::string what = s + " x " + a + " x " + at;
+        try {
+          RunResult r = run_one(parsed(j), dir);
+          BOOST_TEST(r.summary["rounds_completed"].get<int64_t>() == 2, what);
+        } catch (const Error& e) {
+          // Only the plain means may stop, and only on non-finite updates.
+          const bool expected = at == "non_finite" && (a == "mean" || a == "weighted_mean") && s != "local";
+          BOOST_TEST(expected, what << ": " << e.what());
+          stopped_by_nan += expected;
+        }
+      }
+  BOOST_TEST(runs == 7 * 9 * 9);
+  BOOST_TEST(stopped_by_nan == 6 * 2);  // every strategy but local, with mean and weighted_mean
+}
+
+BOOST_AUTO_TEST_SUITE_END()

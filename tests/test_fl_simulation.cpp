@@ -1,0 +1,310 @@
+// Strategies on quadratic objectives with hand-computed values, FedAvg invariants, and Ditto's
+// point-estimation theory (001 §2.8, §7.1).
+//
+// The quadratic client: one parameter vector w [d] started at 0, loss 1/2 mean_i ||w - x_i||^2,
+// so grad = w - xbar (xbar = the client's sample mean) and every update rule can be worked out
+// by hand.
+#include <cmath>
+#include <memory>
+
+#include "datasets/synthetic.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+#include "fl/simulation.h"
+#include "nn/models.h"
+#include "tests/test_util.h"
+
+using namespace nanofed;
+using namespace nanofed::fl;
+using namespace nanofed::test;
+
+namespace {
+
+class Quadratic : public nn::Module {
+ public:
+  explicit Quadratic(int64_t d) { w = register_parameter("w", zeros({d})); }
+  Tensor forward(const Tensor& x) override { return sub(w, x); }  // [B, d]: w - x_i
+  std::string repr() const override { return "Quadratic"; }
+  Tensor w;
+};
+
+Tensor half_mean_square(const Tensor& out, const Tensor&) {
+  return mul(sum(mul(out, out)), 0.5f / (float)out.size(0));
+}
+
+datasets::Dataset samples(const std::vector<float>& xs, int64_t d = 1) {
+  datasets::Dataset ds;
+  const int64_t n = (int64_t)xs.size() / d;
+  ds.images = from_vector(xs, {n, d});
+  ds.labels = zeros({n}, Device::cpu(), DType::i32);
+  ds.num_classes = 1;
+  ds.name = "quadratic";
+  return ds;
+}
+
+// One client per entry of `data` (its samples, d = 1), test set = train set.
+std::vector<ClientData> quadratic_clients(const std::vector<std::vector<float>>& data) {
+  std::vector<ClientData> out;
+  for (const auto& xs : data) out.push_back({samples(xs), samples(xs)});
+  return out;
+}
+
+FlConfig quadratic_config(const std::string& strategy) {
+  FlConfig c;
+  c.strategy = strategy;
+  c.sampling = "all";
+  c.local_steps = 1;
+  c.batch_size = 1000;  // full batch: gradients do not depend on the batch order
+  c.lr = 0.1;
+  c.aggregator = "mean";
+  c.progress = false;
+  return c;
+}
+
+ModelFactory quadratic_model(int64_t d = 1) {
+  return [d]() { return std::make_shared<Quadratic>(d); };
+}
+
+float first(const Tensor& t) { return t.to_vector<float>().at(0); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fl_simulation)
+
+BOOST_AUTO_TEST_CASE(fedprox_steps_match_hand_computation) {
+  // One client, xbar = 2, mu = 1, lr 0.1, 2 steps from 0:
+  //   grad = (0 - 2) + 1 (0 - 0) = -2        -> w = 0.2
+  //   grad = (0.2 - 2) + 1 (0.2 - 0) = -1.6  -> w = 0.36
+  FlConfig c = quadratic_config("fedprox");
+  c.mu = 1.0;
+  c.local_steps = 2;
+  Simulation sim(c, quadratic_clients({{1, 3}}), {}, quadratic_model(), half_mean_square);
+  sim.run_round(0);
+  BOOST_TEST(first(sim.global_params()) == 0.36f, boost::test_tools::tolerance(1e-6f));
+  // Without the proximal term (fedavg): 0 -> 0.2 -> 0.38.
+  FlConfig a = c;
+  a.strategy = "fedavg";
+  Simulation plain(a, quadratic_clients({{1, 3}}), {}, quadratic_model(), half_mean_square);
+  plain.run_round(0);
+  BOOST_TEST(first(plain.global_params()) == 0.38f, boost::test_tools::tolerance(1e-6f));
+}
+
+BOOST_AUTO_TEST_CASE(ditto_personal_steps_match_hand_computation) {
+  // xbar = 2, lambda = 1, lr 0.1, 2 steps; the anchor is w^t = 0 throughout the round:
+  //   v: grad = (0 - 2) + 1 (0 - 0) = -2 -> 0.2; grad = (0.2 - 2) + 1 (0.2 - 0) = -1.6 -> 0.36
+  //   w: 0 -> 0.2 -> 0.38 (plain local SGD), the new global model.
+  // Round 2 (anchor 0.38): v: grad = (0.36 - 2) + (0.36 - 0.38) = -1.66 -> 0.526;
+  //   grad = (0.526 - 2) + (0.526 - 0.38) = -1.328 -> 0.6588.
+  FlConfig c = quadratic_config("ditto");
+  c.lambda = 1.0;
+  c.local_steps = 2;
+  Simulation sim(c, quadratic_clients({{1, 3}}), {}, quadratic_model(), half_mean_square);
+  sim.run_round(0);
+  BOOST_TEST(first(sim.global_params()) == 0.38f, boost::test_tools::tolerance(1e-6f));
+  BOOST_TEST(first(sim.personal_params(0)) == 0.36f, boost::test_tools::tolerance(1e-6f));
+  sim.run_round(1);
+  BOOST_TEST(first(sim.personal_params(0)) == 0.6588f, boost::test_tools::tolerance(1e-5f));
+  // after_global with personal_steps = 1: one step on its own batch: v: 0 -> 0.2 only.
+  FlConfig after = c;
+  after.ditto_order = "after_global";
+  after.personal_steps = 1;
+  Simulation sim2(after, quadratic_clients({{1, 3}}), {}, quadratic_model(), half_mean_square);
+  sim2.run_round(0);
+  BOOST_TEST(first(sim2.personal_params(0)) == 0.2f, boost::test_tools::tolerance(1e-6f));
+}
+
+BOOST_AUTO_TEST_CASE(mixture_follows_eq5) {
+  // 004 Eq. 5, lambda = 0.5, gamma = 0.1, clients xbar = 2 and -1, theta_bar = 0:
+  //   theta_0 = 0 - 0.1 (0.5 (0 - 2) + 2 * 0.5 (0 - 0)) = 0.1
+  //   theta_1 = 0 - 0.1 (0.5 (0 + 1)) = -0.05;   theta_bar = mean = 0.025
+  // Round 2: theta_0 = 0.1 - 0.1 (0.5 (0.1 - 2) + (0.1 - 0.025)) = 0.1875
+  FlConfig c = quadratic_config("mixture");
+  c.lambda = 0.5;
+  Simulation sim(c, quadratic_clients({{1, 3}, {-1}}), {}, quadratic_model(), half_mean_square);
+  sim.run_round(0);
+  BOOST_TEST(first(sim.personal_params(0)) == 0.1f, boost::test_tools::tolerance(1e-6f));
+  BOOST_TEST(first(sim.personal_params(1)) == -0.05f, boost::test_tools::tolerance(1e-6f));
+  BOOST_TEST(first(sim.global_params()) == 0.025f, boost::test_tools::tolerance(1e-6f));
+  sim.run_round(1);
+  BOOST_TEST(first(sim.personal_params(0)) == 0.1875f, boost::test_tools::tolerance(1e-6f));
+  // lambda = 1 is pure local training: theta_0 = 0 - 0.1 (0 - 2) = 0.2, no pull.
+  FlConfig local = c;
+  local.lambda = 1.0;
+  Simulation l(local, quadratic_clients({{1, 3}, {-1}}), {}, quadratic_model(), half_mean_square);
+  l.run_round(0);
+  BOOST_TEST(first(l.personal_params(0)) == 0.2f, boost::test_tools::tolerance(1e-6f));
+}
+
+BOOST_AUTO_TEST_CASE(ipgd_uses_robust_aggregate_of_gradients_at_own_model) {
+  // 002 Algorithm 1. xbar = 2, -1, 5; lambda 0.5, lr 0.1, median; all theta_i = 0, so every
+  // client's gradient at theta_i is (0 - xbar_j) = -2, 1, -5 and R = median = -2.
+  //   theta_0 = -0.1 (0.5 (-2) + 0.5 (-2)) = 0.2
+  //   theta_1 = -0.1 (0.5 (1) + 0.5 (-2)) = 0.05
+  //   theta_2 = -0.1 (0.5 (-5) + 0.5 (-2)) = 0.35
+  FlConfig c = quadratic_config("ipgd");
+  c.lambda = 0.5;
+  c.aggregator = "median";
+  c.f = 0;
+  Simulation sim(c, quadratic_clients({{2}, {-1}, {5}}), {}, quadratic_model(), half_mean_square);
+  sim.run_round(0);
+  BOOST_TEST(first(sim.personal_params(0)) == 0.2f, boost::test_tools::tolerance(1e-6f));
+  BOOST_TEST(first(sim.personal_params(1)) == 0.05f, boost::test_tools::tolerance(1e-6f));
+  BOOST_TEST(first(sim.personal_params(2)) == 0.35f, boost::test_tools::tolerance(1e-6f));
+  // Client 2 Byzantine, boosting x10: its row -5 becomes -50; median(-2, 1, -50) = -2 is
+  // unchanged, so theta_0 and theta_1 are as above; the Byzantine client is not personalized.
+  FlConfig b = c;
+  b.attack = "boosting";
+  b.boost_factor = 10;
+  b.num_byzantine = 1;
+  b.poison_labels = "false";
+  Simulation byz(b, quadratic_clients({{2}, {-1}, {5}}), {2}, quadratic_model(), half_mean_square);
+  byz.run_round(0);
+  BOOST_TEST(first(byz.personal_params(0)) == 0.2f, boost::test_tools::tolerance(1e-6f));
+  BOOST_TEST(first(byz.personal_params(1)) == 0.05f, boost::test_tools::tolerance(1e-6f));
+  BOOST_TEST(!byz.personal_params(2).defined());
+  // With the mean instead, R = (-2 + 1 - 50) / 3 = -17: theta_0 = -0.1 (-1 - 8.5) = 0.95.
+  FlConfig m = b;
+  m.aggregator = "mean";
+  Simulation mean(m, quadratic_clients({{2}, {-1}, {5}}), {2}, quadratic_model(), half_mean_square);
+  mean.run_round(0);
+  BOOST_TEST(first(mean.personal_params(0)) == 0.95f, boost::test_tools::tolerance(1e-5f));
+}
+
+BOOST_AUTO_TEST_CASE(fedavg_one_client_equals_local_training) {
+  // A real model (MLP) and data: with one client and the mean, w^{t+1} = w_k, i.e. FedAvg is
+  // local training; compare with the `local` strategy, which trains v_k on the same batches.
+  Generator g(5);
+  datasets::Dataset data = datasets::gaussian_blobs(40, 3, {6}, 0.5f, g);
+  FlConfig c;
+  c.strategy = "fedavg";
+  c.sampling = "all";
+  c.local_steps = 3;
+  c.batch_size = 8;
+  c.lr = 0.1;
+  c.aggregator = "mean";
+  auto factory = []() {
+    Generator init(1);
+    return std::shared_ptr<nn::Module>(std::make_shared<nn::MLP>(std::vector<int64_t>{6, 5, 3}, &init));
+  };
+  Simulation fed(c, {{data, data}}, {}, factory);
+  FlConfig lc = c;
+  lc.strategy = "local";
+  Simulation local(lc, {{data, data}}, {}, factory);
+  for (int t = 0; t < 3; ++t) {
+    fed.run_round(t);
+    local.run_round(t);
+  }
+  expect_close(fed.global_params(), local.personal_params(0), 1e-5f, 1e-6f, "fedavg(1 client) vs local");
+}
+
+BOOST_AUTO_TEST_CASE(fedavg_averaging_identical_updates_is_a_noop) {
+  // Three clients holding the same single sample send bit-identical updates; their mean is that
+  // update, so the global model equals the one-client run's bit for bit.
+  FlConfig c = quadratic_config("fedavg");
+  c.local_steps = 2;
+  Simulation three(c, quadratic_clients({{1.7f}, {1.7f}, {1.7f}}), {}, quadratic_model(), half_mean_square);
+  Simulation one(c, quadratic_clients({{1.7f}}), {}, quadratic_model(), half_mean_square);
+  for (int t = 0; t < 3; ++t) {
+    three.run_round(t);
+    one.run_round(t);
+  }
+  BOOST_TEST(three.global_params().to_vector<float>() == one.global_params().to_vector<float>(),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(fedavg_equal_shards_weighted_equals_unweighted) {
+  FlConfig c = quadratic_config("fedavg");
+  c.local_steps = 2;
+  const std::vector<std::vector<float>> equal = {{1, 2}, {-3, 0.5f}, {4, 4}};
+  c.aggregator = "weighted_mean";
+  Simulation w(c, quadratic_clients(equal), {}, quadratic_model(), half_mean_square);
+  c.aggregator = "mean";
+  Simulation u(c, quadratic_clients(equal), {}, quadratic_model(), half_mean_square);
+  w.run_round(0);
+  u.run_round(0);
+  BOOST_TEST(first(w.global_params()) == first(u.global_params()), boost::test_tools::tolerance(1e-7f));
+  // Unequal shards differ: sizes 2, 1 -> weighted (2 * u0 + u1) / 3 vs (u0 + u1) / 2.
+  const std::vector<std::vector<float>> unequal = {{1, 3}, {-1}};
+  c.aggregator = "weighted_mean";
+  Simulation w2(c, quadratic_clients(unequal), {}, quadratic_model(), half_mean_square);
+  c.aggregator = "mean";
+  Simulation u2(c, quadratic_clients(unequal), {}, quadratic_model(), half_mean_square);
+  w2.run_round(0);
+  u2.run_round(0);
+  // Updates after 2 steps from 0: xbar (1 - 0.9^2) = 0.19 xbar: 0.38 and -0.19.
+  BOOST_TEST(first(w2.global_params()) == (2 * 0.38f - 0.19f) / 3, boost::test_tools::tolerance(1e-5f));
+  BOOST_TEST(first(u2.global_params()) == (0.38f - 0.19f) / 2, boost::test_tools::tolerance(1e-5f));
+}
+
+BOOST_AUTO_TEST_CASE(ditto_personal_models_converge_to_lemma9) {
+  // Federated point estimation (001 §2.8), clean Fig. 1 setting in d = 3 dimensions: Ditto run
+  // with full participation and full-batch GD; v_k must reach lambda/(1+lambda) w* +
+  // 1/(1+lambda) w_hat_k (Lemma 9) and w^t the mean of the local estimates.
+  datasets::PointEstimationConfig pe;
+  pe.dim = 3;
+  Generator g(7);
+  const datasets::PointEstimation p = datasets::point_estimation(pe, g);
+  const std::vector<float> x = p.x.to_vector<float>();
+  const int64_t K = pe.devices, n = pe.samples, d = pe.dim;
+  for (double lambda : {0.5, 2.1333}) {
+    std::vector<ClientData> clients;
+    for (int64_t k = 0; k < K; ++k) {
+      std::vector<float> xs(x.begin() + k * n * d, x.begin() + (k + 1) * n * d);
+      clients.push_back({samples(xs, d), samples(xs, d)});
+    }
+    FlConfig c = quadratic_config("ditto");
+    c.lambda = lambda;
+    c.local_steps = 2;
+    c.lr = 0.2;
+    Simulation sim(c, std::move(clients), {}, quadratic_model(d), half_mean_square);
+    for (int t = 0; t < 150; ++t) sim.run_round(t);
+    const Tensor expected = datasets::ditto_point_solution(p.w_hat, lambda);
+    for (int64_t k = 0; k < K; ++k)
+      expect_close(sim.personal_params(k), expected.slice(k, k + 1).reshape({d}), 1e-4f, 1e-4f, "v_k vs Lemma 9");
+    expect_close(sim.global_params(), mean(p.w_hat, 0), 1e-4f, 1e-4f, "w vs mean of local estimates");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ditto_lambda_star_minimizes_simulated_error) {
+  // 001 §7.1: the argmin over Fig. 1's lambda grid of the Monte-Carlo error lies within one grid
+  // step of lambda* (2.13 clean, 1.19 adversarial), and the error there is within 3% of sigma_w^2.
+  std::vector<double> grid;
+  for (int i = 0; i <= 14; ++i) grid.push_back(0.2 * i);
+  for (int i = 0; i < 14; ++i) grid.push_back(3.0 + 0.5 * i);
+  for (int i = 1; i <= 19; ++i) grid.push_back(10.0 * i);
+  struct Case {
+    datasets::PointEstimationConfig config;
+    double lambda_star;
+  };
+  datasets::PointEstimationConfig clean;
+  clean.dim = 20000;  // independent trials
+  datasets::PointEstimationConfig adv = clean;
+  adv.devices = 16;
+  adv.adversaries = 8;
+  adv.tau_adv = 0.5;
+  for (const Case& cs : {Case{clean, 2.1333}, Case{adv, 1.1852}}) {
+    BOOST_TEST(datasets::ditto_optimal_lambda(cs.config) == cs.lambda_star, boost::test_tools::tolerance(1e-3));
+    Generator g(11);
+    const datasets::PointEstimation p = datasets::point_estimation(cs.config, g);
+    const std::vector<float> w = p.w.to_vector<float>();
+    const int64_t first_benign = cs.config.adversaries * cs.config.dim;
+    auto error = [&](double lambda) {
+      const std::vector<float> v = datasets::ditto_point_solution(p.w_hat, lambda).to_vector<float>();
+      double e = 0;
+      for (size_t i = first_benign; i < v.size(); ++i) e += (v[i] - w[i]) * (v[i] - w[i]);
+      return e / (v.size() - first_benign);
+    };
+    size_t best = 0;
+    std::vector<double> errs;
+    for (double l : grid) errs.push_back(error(l));
+    for (size_t i = 1; i < grid.size(); ++i)
+      if (errs[i] < errs[best]) best = i;
+    BOOST_TEST_MESSAGE("lambda* " << cs.lambda_star << " grid argmin " << grid[best]);
+    BOOST_TEST(std::abs(grid[best] - cs.lambda_star) <= 0.2 + 1e-9);
+    BOOST_TEST(error(cs.lambda_star) == datasets::ditto_optimal_error(cs.config), boost::test_tools::tolerance(0.03));
+    BOOST_TEST(error(cs.lambda_star) < error(0.0));    // better than local
+    BOOST_TEST(error(cs.lambda_star) < error(190.0));  // better than (nearly) global
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
