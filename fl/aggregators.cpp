@@ -136,6 +136,28 @@ Tensor TrimmedMean::aggregate(const Updates& in) const {
   return detail::to_tensor(out, {h.P}, in.rows.device());
 }
 
+// ---------------------------------------------------------------- k-norm
+
+KNorm::KNorm(int64_t f) : f_(f) { NF_CHECK(f >= 0, "k_norm: f must be >= 0, got f = " << f); }
+
+Tensor KNorm::aggregate(const Updates& in) const {
+  const HostRows h = detail::to_host(in, "k_norm");
+  NF_CHECK(f_ < h.K, "k_norm: needs f < K, got f = " << f_ << " and K = " << h.K);
+  std::vector<double> norms((size_t)h.K);
+  for (int64_t k = 0; k < h.K; ++k) norms[k] = detail::norm(h.row(k), h.P);
+  // Ascending norm, stable: equal norms stay in index order, so the K - f kept rows are the
+  // smallest norms with the lowest indices winning ties.
+  std::vector<int64_t> order((size_t)h.K);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return norms[a] < norms[b]; });
+  const int64_t kept = h.K - f_;
+  std::vector<double> out((size_t)h.P, 0.0);
+  for (int64_t r = 0; r < kept; ++r)
+    for (int64_t j = 0; j < h.P; ++j) out[j] += h.row(order[r])[j] / (double)kept;
+  return detail::to_tensor(out, {h.P}, in.rows.device());
+}
+
 // ---------------------------------------------------------------- Krum
 
 Krum::Krum(int64_t f, int64_t m, KrumNeighbours neighbours) : f_(f), m_(m), neighbours_(neighbours) {

@@ -73,6 +73,20 @@ class TrimmedMean : public Aggregator {
   double beta_ = -1;  // < 0: count mode
 };
 
+// Ditto's k-norm (Li et al. 2021, 001 §2.9 "k-norm"): drop the f rows with the largest L2
+// norms and return the unweighted mean of the remaining K - f. Requires 0 <= f < K. Among equal
+// norms the higher index is dropped first (the lowest index is kept, as everywhere here).
+// Ignores weights.
+class KNorm : public Aggregator {
+ public:
+  explicit KNorm(int64_t f);
+  Tensor aggregate(const Updates& in) const override;
+  std::string describe() const override { return "k_norm(f=" + std::to_string(f_) + ")"; }
+
+ private:
+  int64_t f_;
+};
+
 // Which neighbours a Krum score sums over (fl_ecosystem.md "Hidden convention drift"):
 //   n_minus_f_minus_2: the K - f - 2 nearest OTHER rows — Blanchard et al. 2017 (the paper),
 //                      Flower, FederatedScope. Requires K > 2f + 2.

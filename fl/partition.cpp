@@ -77,6 +77,98 @@ void shuffle(std::vector<int64_t>& v, Generator& gen) {
   v.swap(out);
 }
 
+// Reads an index file line by line; every error names "<path>:<line>:".
+class IndexFileReader {
+ public:
+  IndexFileReader(const std::string& path, const char* who) : path_(path), f_(path) {
+    NF_CHECK(f_.good(), who << ": cannot open " << path);
+  }
+  std::string where() const { return path_ + ":" + std::to_string(lineno_) + ": "; }
+
+  void next(const std::string& expected) {
+    ++lineno_;
+    NF_CHECK((bool)std::getline(f_, line_), where()
+                                                << "unexpected end of file, expected " << expected);
+    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+  }
+
+  // Parses a non-negative decimal integer token fully, or throws naming the line.
+  int64_t parse_int(const std::string& tok, const char* what) const {
+    NF_CHECK(
+        !tok.empty() && tok.size() <= 18 &&
+            std::all_of(tok.begin(), tok.end(), [](char ch) { return ch >= '0' && ch <= '9'; }),
+        where() << "expected " << what << " (a non-negative integer), got '" << tok << "'");
+    return std::stoll(tok);
+  }
+
+  // "<magic>" then "clients <K>"; returns K.
+  int64_t header(const std::string& magic) {
+    next("header '" + magic + "'");
+    NF_CHECK(line_ == magic, where() << "expected header '" << magic << "', got '" << line_ << "'");
+    next("'clients <K>'");
+    std::istringstream hs(line_);
+    std::string word, count, rest;
+    hs >> word >> count;
+    NF_CHECK(word == "clients" && !(hs >> rest),
+             where() << "expected 'clients <K>', got '" << line_ << "'");
+    return parse_int(count, "the number of clients");
+  }
+
+  // The next line as "<k><tag>: <indices>" (tag "" or " train"/" test"); returns the indices.
+  std::vector<int64_t> client_line(int64_t k, const std::string& tag) {
+    const std::string form = std::to_string(k) + tag + ": <indices>";
+    next("a client line '" + form + "'");
+    const size_t colon = line_.find(':');
+    NF_CHECK(colon != std::string::npos, where()
+                                             << "expected '" << form << "', got '" << line_ << "'");
+    const std::string head = line_.substr(0, colon);
+    std::string id_tok = head;
+    if (!tag.empty()) {  // "<k> train": the id, one space, the tag
+      const size_t space = head.find(' ');
+      NF_CHECK(space != std::string::npos && head.substr(space) == tag,
+               where() << "expected '" << form << "', got '" << line_ << "'");
+      id_tok = head.substr(0, space);
+    }
+    const int64_t id = parse_int(id_tok, "the client id");
+    NF_CHECK(id == k, where() << "expected client " << k << ", got " << id);
+    std::istringstream ls(line_.substr(colon + 1));
+    std::vector<int64_t> indices;
+    std::string tok;
+    while (ls >> tok) indices.push_back(parse_int(tok, "a sample index"));
+    return indices;
+  }
+
+  // Only blank lines may follow the K clients.
+  void expect_end(int64_t K) {
+    while (std::getline(f_, line_)) {
+      ++lineno_;
+      NF_CHECK(line_.find_first_not_of(" \t\r") == std::string::npos,
+               where() << "unexpected content after " << K << " clients: '" << line_ << "'");
+    }
+  }
+
+ private:
+  std::string path_;
+  std::ifstream f_;
+  std::string line_;
+  int64_t lineno_ = 0;
+};
+
+// create_dataset.py's per-class cursor: a request that does not fit in the rest of the pool
+// restarts at its start; one larger than the whole pool cycles through it.
+void take_from_pool(const std::vector<int64_t>& pool, int64_t count, int64_t* cursor,
+                    std::vector<int64_t>* out) {
+  const int64_t m = (int64_t)pool.size();
+  if (*cursor + count > m) *cursor = 0;
+  for (int64_t i = 0; i < count; ++i) out->push_back(pool[(*cursor + i) % m]);
+  *cursor += count;
+}
+
+// exp(mu + sigma z), numpy.random.lognormal's parametrisation.
+double lognormal(double mu, double sigma, Generator& gen) {
+  return std::exp(mu + sigma * standard_normal(gen));
+}
+
 }  // namespace
 
 Partition iid_partition(int64_t num_samples, int64_t num_clients, Generator& gen) {
@@ -184,6 +276,80 @@ Partition by_environment(const std::vector<int64_t>& env_ids) {
   return parts;
 }
 
+FederatedSplit ditto_partition(const std::vector<int32_t>& train_labels,
+                               const std::vector<int32_t>& test_labels, int64_t num_clients,
+                               int64_t num_classes, double scale, Generator& gen) {
+  const char* who = "ditto partition";
+  const int64_t classes_per_client = 5;  // create_dataset.py: class_per_user = 5
+  NF_CHECK(num_clients >= 1, who << ": num_clients must be >= 1, got " << num_clients);
+  NF_CHECK(num_classes >= classes_per_client,
+           who << ": num_classes must be >= " << classes_per_client << " (5 consecutive classes "
+               << "per client), got " << num_classes);
+  NF_CHECK(scale > 0 && std::isfinite(scale), who << ": scale must be > 0, got " << scale);
+  auto pools_of = [&](const std::vector<int32_t>& labels, const char* which) {
+    std::vector<std::vector<int64_t>> pools(num_classes);
+    for (size_t i = 0; i < labels.size(); ++i) {
+      NF_CHECK(labels[i] >= 0 && labels[i] < num_classes,
+               who << ": " << which << " label " << labels[i] << " at index " << i
+                   << " outside [0, " << num_classes << ")");
+      pools[labels[i]].push_back((int64_t)i);
+    }
+    for (auto& pool : pools) shuffle(pool, gen);
+    return pools;
+  };
+  const std::vector<std::vector<int64_t>> train_pools = pools_of(train_labels, "train");
+  const std::vector<std::vector<int64_t>> test_pools = pools_of(test_labels, "test");
+  // Clients 0..K-1 with 5 consecutive classes each draw classes 0..min(C, K + 4) - 1.
+  const int64_t drawn = std::min(num_classes, num_clients + classes_per_client - 1);
+  for (int64_t c = 0; c < drawn; ++c)
+    NF_CHECK(!train_pools[c].empty() && !test_pools[c].empty(),
+             who << ": class " << c << " has " << train_pools[c].size() << " train and "
+                 << test_pools[c].size() << " test samples; every class the clients draw (0.."
+                 << drawn - 1 << ") needs at least one of each");
+
+  std::vector<double> raw((size_t)num_clients);
+  double raw_sum = 0;
+  for (double& r : raw) raw_sum += (r = lognormal(3, 1, gen) + 10);
+  const double total = scale * (double)train_labels.size();
+
+  FederatedSplit split((size_t)num_clients);
+  std::vector<int64_t> train_cursor((size_t)num_classes, 0), test_cursor((size_t)num_classes, 0);
+  for (int64_t u = 0; u < num_clients; ++u) {
+    const double n_u = std::floor(total * raw[u] / raw_sum);
+    std::vector<double> p((size_t)classes_per_client);
+    double p_sum = 0;
+    for (double& v : p) p_sum += (v = lognormal(1, 1, gen));
+    for (int64_t j = 0; j < classes_per_client; ++j) {
+      const int64_t c = (u + j) % num_classes;
+      const double x = p[j] / p_sum * n_u;
+      take_from_pool(train_pools[c], (int64_t)std::floor(x) + 1, &train_cursor[c], &split[u].train);
+      take_from_pool(test_pools[c], (int64_t)std::floor(x / 6) + 1, &test_cursor[c],
+                     &split[u].test);
+    }
+    std::sort(split[u].train.begin(), split[u].train.end());
+    std::sort(split[u].test.begin(), split[u].test.end());
+  }
+  return split;
+}
+
+FederatedSplit split_train_test(const Partition& parts, double test_fraction, Generator& gen) {
+  NF_CHECK(test_fraction > 0 && test_fraction < 1,
+           "split_train_test: test_fraction must be in (0, 1), got " << test_fraction);
+  FederatedSplit split(parts.size());
+  for (size_t k = 0; k < parts.size(); ++k) {
+    const int64_t n = (int64_t)parts[k].size();
+    int64_t n_test = 0;
+    if (n >= 2)
+      n_test = std::min(n - 1, std::max<int64_t>(1, (int64_t)std::round(test_fraction * n)));
+    const std::vector<int64_t> perm = randperm(n, gen);
+    for (int64_t i = 0; i < n; ++i)
+      (i < n_test ? split[k].test : split[k].train).push_back(parts[k][perm[i]]);
+    std::sort(split[k].train.begin(), split[k].train.end());
+    std::sort(split[k].test.begin(), split[k].test.end());
+  }
+  return split;
+}
+
 void check_partition(const Partition& parts, int64_t num_samples, const std::string& who) {
   std::vector<char> seen(num_samples, 0);
   for (size_t k = 0; k < parts.size(); ++k)
@@ -211,53 +377,39 @@ void write_partition(const std::string& path, const Partition& parts) {
 }
 
 Partition read_partition(const std::string& path) {
-  std::ifstream f(path);
-  NF_CHECK(f.good(), "read_partition: cannot open " << path);
-  std::string line;
-  int64_t lineno = 0;
-  auto next = [&](const char* expected) {
-    ++lineno;
-    NF_CHECK((bool)std::getline(f, line),
-             path << ":" << lineno << ": unexpected end of file, expected " << expected);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-  };
-  // Parses a non-negative decimal integer token fully, or throws naming the line.
-  auto parse_int = [&](const std::string& tok, const char* what) -> int64_t {
-    NF_CHECK(!tok.empty() && tok.size() <= 18 &&
-                 std::all_of(tok.begin(), tok.end(), [](char ch) { return ch >= '0' && ch <= '9'; }),
-             path << ":" << lineno << ": expected " << what << " (a non-negative integer), got '"
-                  << tok << "'");
-    return std::stoll(tok);
-  };
-  next("header 'nanofed-partition v1'");
-  NF_CHECK(line == "nanofed-partition v1",
-           path << ":" << lineno << ": expected header 'nanofed-partition v1', got '" << line << "'");
-  next("'clients <K>'");
-  std::istringstream hs(line);
-  std::string word, count, rest;
-  hs >> word >> count;
-  NF_CHECK(word == "clients" && !(hs >> rest),
-           path << ":" << lineno << ": expected 'clients <K>', got '" << line << "'");
-  const int64_t K = parse_int(count, "the number of clients");
+  IndexFileReader r(path, "read_partition");
+  const int64_t K = r.header("nanofed-partition v1");
   Partition parts(K);
-  for (int64_t k = 0; k < K; ++k) {
-    next("a client line '<k>: <indices>'");
-    const size_t colon = line.find(':');
-    NF_CHECK(colon != std::string::npos,
-             path << ":" << lineno << ": expected '" << k << ": <indices>', got '" << line << "'");
-    const int64_t id = parse_int(line.substr(0, colon), "the client id");
-    NF_CHECK(id == k, path << ":" << lineno << ": expected client " << k << ", got " << id);
-    std::istringstream ls(line.substr(colon + 1));
-    std::string tok;
-    while (ls >> tok) parts[k].push_back(parse_int(tok, "a sample index"));
-  }
-  while (std::getline(f, line)) {
-    ++lineno;
-    NF_CHECK(line.find_first_not_of(" \t\r") == std::string::npos,
-             path << ":" << lineno << ": unexpected content after " << K << " clients: '" << line
-                  << "'");
-  }
+  for (int64_t k = 0; k < K; ++k) parts[k] = r.client_line(k, "");
+  r.expect_end(K);
   return parts;
+}
+
+void write_split(const std::string& path, const FederatedSplit& split) {
+  std::ofstream f(path);
+  NF_CHECK(f.good(), "write_split: cannot open " << path << " for writing");
+  f << "nanofed-split v1\n" << "clients " << split.size() << "\n";
+  for (size_t k = 0; k < split.size(); ++k) {
+    f << k << " train:";
+    for (int64_t i : split[k].train) f << " " << i;
+    f << "\n" << k << " test:";
+    for (int64_t i : split[k].test) f << " " << i;
+    f << "\n";
+  }
+  f.flush();
+  NF_CHECK(f.good(), "write_split: error writing " << path);
+}
+
+FederatedSplit read_split(const std::string& path) {
+  IndexFileReader r(path, "read_split");
+  const int64_t K = r.header("nanofed-split v1");
+  FederatedSplit split(K);
+  for (int64_t k = 0; k < K; ++k) {
+    split[k].train = r.client_line(k, " train");
+    split[k].test = r.client_line(k, " test");
+  }
+  r.expect_end(K);
+  return split;
 }
 
 std::vector<std::vector<int64_t>> label_histogram(const std::vector<int32_t>& labels,

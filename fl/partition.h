@@ -18,6 +18,9 @@
 //              assignment, so when every class splits into whole shards and classes_per_client
 //              <= num_classes, every client gets exactly classes_per_client distinct labels.
 //   by_environment  one client per distinct environment id, in ascending id order.
+//   ditto      Ditto's Fashion-MNIST generator (001 §5 "Partition [C]", §8 item 14): train AND
+//              test indices per client, 5 consecutive classes each, reused across clients;
+//              see ditto_partition below. Not a partition in the sense above.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -40,6 +43,40 @@ Partition shards_partition(const std::vector<int32_t>& labels, int64_t num_clien
 
 Partition by_environment(const std::vector<int64_t>& env_ids);
 
+// One client's sample indices: train into the train pool, test into the test pool (which
+// may be the same data set, see split_train_test).
+struct ClientSplit {
+  std::vector<int64_t> train, test;
+  bool operator==(const ClientSplit& o) const { return train == o.train && test == o.test; }
+  bool operator!=(const ClientSplit& o) const { return !(*this == o); }
+};
+using FederatedSplit = std::vector<ClientSplit>;
+
+// Ditto's Fashion-MNIST generator (001 §5 "Partition [C]", data/fmnist/create_dataset.py of
+// litian96/ditto; there: 500 clients, 10 classes, scale 1, numpy seed 233):
+//   n~_u = LogNormal(3, 1) + 10 per client, n_u = floor(scale * N_train * n~_u / sum n~);
+//   client u gets classes c_j = (u + j) mod num_classes, j = 0..4, with proportions
+//   p = LogNormal(1, 1)^5 / sum; floor(p_j n_u) + 1 train and floor(p_j n_u / 6) + 1 test
+//   samples of class c_j, taken in client order from per-class pools with a cursor each:
+//   a request that does not fit in the rest of the pool restarts at its start (the
+//   reference's rule, so samples repeat across clients once a pool is used up).
+// Both lists of every client sorted ascending. Deviations: our Generator is not numpy's, so
+// the result is statistically (001 §8 item 14), not bitwise, the reference's; each pool is
+// shuffled once (the reference walks a class in file order); n_u is floored (the reference
+// keeps it real-valued, so counts here are at most 1 lower per class); a request larger than
+// the whole pool cycles through it (the reference would return fewer images than labels).
+// Throws unless num_clients >= 1, num_classes >= 5, scale > 0, labels lie in
+// [0, num_classes) and every class some client draws has samples in both pools.
+FederatedSplit ditto_partition(const std::vector<int32_t>& train_labels,
+                               const std::vector<int32_t>& test_labels, int64_t num_clients,
+                               int64_t num_classes, double scale, Generator& gen);
+
+// Splits each part into test (a random round(test_fraction * size) samples, at least 1 when
+// the part has >= 2 samples, and at least 1 train sample) and train; both lists sorted.
+// round is std::round (halves away from zero); a part of 0 or 1 samples is all train.
+// Requires 0 < test_fraction < 1. One randperm per part, in client order.
+FederatedSplit split_train_test(const Partition& parts, double test_fraction, Generator& gen);
+
 // Throws naming `who` unless parts cover 0..num_samples-1 exactly once.
 void check_partition(const Partition& parts, int64_t num_samples, const std::string& who);
 
@@ -50,6 +87,15 @@ void check_partition(const Partition& parts, int64_t num_samples, const std::str
 // read_partition throws "<path>:<line>: <what was expected>" on any malformed line.
 void write_partition(const std::string& path, const Partition& parts);
 Partition read_partition(const std::string& path);
+
+// The same for a FederatedSplit (lists may be empty after ':'):
+//   nanofed-split v1
+//   clients <K>
+//   <k> train: <i> <i> ...
+//   <k> test: <i> <i> ...    (two lines per client, k = 0..K-1 in order)
+// read_split throws "<path>:<line>: <what was expected>" on any malformed line.
+void write_split(const std::string& path, const FederatedSplit& split);
+FederatedSplit read_split(const std::string& path);
 
 // hist[k][c] = number of samples of client k with label c.
 std::vector<std::vector<int64_t>> label_histogram(const std::vector<int32_t>& labels,

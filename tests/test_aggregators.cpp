@@ -84,6 +84,28 @@ BOOST_AUTO_TEST_CASE(trimmed_mean_count_fraction_and_limits) {
   BOOST_TEST(TrimmedMean::by_fraction(0.2).describe() == "trimmed_mean(beta=0.2)");
 }
 
+BOOST_AUTO_TEST_CASE(k_norm_drops_largest_norms_with_ties) {
+  // norms: r0 5, r1 10, r2 1, r3 5 (ties r0), r4 2 -> ascending r2, r4, r0, r3, r1
+  const Updates u = make({{3, 4, 0}, {6, 8, 0}, {0, 0, 1}, {0, 5, 0}, {2, 0, 0}});
+  // f = 0: the mean, [11, 17, 1] / 5
+  expect_values(KNorm(0).aggregate(u), {2.2f, 3.4f, 0.2f}, "k_norm f=0");
+  // f = 1 drops r1 (norm 10, not the last row): [3+0+0+2, 4+0+5+0, 1] / 4
+  expect_values(KNorm(1).aggregate(u), {1.25f, 2.25f, 0.25f}, "k_norm f=1");
+  // f = 2 drops r1 and, of the tied r0 and r3, the higher index r3: keep r0, r2, r4 ->
+  // [5, 4, 1] / 3 (dropping r0 instead would give [2, 5, 1] / 3)
+  expect_values(KNorm(2).aggregate(u), {5.0f / 3, 4.0f / 3, 1.0f / 3}, "k_norm tie");
+  // f = 3 drops r0 too: keep r2, r4 -> [2, 0, 1] / 2; f = 4 (largest for K = 5) keeps r2
+  expect_values(KNorm(3).aggregate(u), {1, 0, 0.5f}, "k_norm f=3");
+  expect_values(KNorm(4).aggregate(u), {0, 0, 1}, "k_norm f=K-1");
+  // Weights are ignored: the same rows weighted towards r1 give the f = 1 result.
+  expect_values(KNorm(1).aggregate(make({{3, 4, 0}, {6, 8, 0}, {0, 0, 1}, {0, 5, 0}, {2, 0, 0}},
+                                        {1, 100, 1, 0, 1})),
+                {1.25f, 2.25f, 0.25f}, "k_norm ignores weights");
+  expect_error([&] { KNorm(5).aggregate(u); }, {"k_norm", "f < K", "f = 5", "K = 5"});
+  expect_error([] { KNorm(-1); }, {"k_norm", "f = -1"});
+  BOOST_TEST(KNorm(2).describe() == "k_norm(f=2)");
+}
+
 BOOST_AUTO_TEST_CASE(krum_ties_limits_and_describe) {
   // Points 0..4 on a line, scaled by row tags [i, 10i, -i] (distances scale by 102 uniformly).
   // f = 1, paper: the K - f - 2 = 2 nearest others. Squared distances / 102:
