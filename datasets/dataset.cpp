@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include "engine/autograd.h"
+#include "engine/ops/shape_ops.h"
+
 namespace nanofed::datasets {
 
 Shape Dataset::sample_shape() const {
@@ -14,22 +17,18 @@ Dataset Dataset::slice(int64_t begin, int64_t end) const {
 }
 
 Dataset Dataset::subset(const std::vector<int64_t>& indices) const {
-  const int64_t n = size(), row = n ? images.numel() / n : 0;
-  Shape shape = images.shape();
-  shape[0] = (int64_t)indices.size();
-  // Gathered on the host: subsets are made once per experiment (client partitions), not per step.
-  const std::vector<float> src = images.to_vector<float>();
-  const std::vector<int32_t> src_labels = labels.to_vector<int32_t>();
-  std::vector<float> dst((size_t)(indices.size() * row));
-  std::vector<int32_t> dst_labels(indices.size());
+  const int64_t n = size();
+  std::vector<int32_t> index(indices.size());
   for (size_t i = 0; i < indices.size(); ++i) {
     const int64_t k = indices[i];
     NF_CHECK(k >= 0 && k < n, "dataset '" << name << "': subset index " << k << " out of range [0, " << n << ")");
-    std::memcpy(&dst[i * row], &src[k * row], (size_t)row * sizeof(float));
-    dst_labels[i] = src_labels[k];
+    index[i] = (int32_t)k;
   }
-  const Device dev = images.device();
-  return {from_vector(dst, shape, dev), from_vector(dst_labels, {(int64_t)indices.size()}, dev), num_classes, name};
+  // One gather per tensor on the data's own device (no host round trip of the whole set: a
+  // federation takes hundreds of subsets of one pool).
+  const Tensor idx = from_vector(index, {(int64_t)index.size()}, images.device());
+  NoGrad no_grad;
+  return {index_select(images, 0, idx).detach(), index_select(labels, 0, idx).detach(), num_classes, name};
 }
 
 Dataset Dataset::to(Device device) const { return {images.to(device), labels.to(device), num_classes, name}; }

@@ -42,7 +42,12 @@ AggregatorChain make_chain(const FlConfig& c, int64_t n, int64_t f) {
     chain.aggregator = c.beta >= 0 ? std::make_shared<TrimmedMean>(TrimmedMean::by_fraction(c.beta))
                                    : std::make_shared<TrimmedMean>(f);
   else if (a == "krum") chain.aggregator = std::make_shared<Krum>(f, 1, nb);
-  else if (a == "multi_krum") chain.aggregator = std::make_shared<Krum>(f, c.krum_m > 0 ? c.krum_m : n - f, nb);
+  else if (a == "multi_krum") {
+    int64_t rows = n;  // what the aggregator receives: bucketing leaves ceil(n / s) rows
+    for (const std::string& p : c.pre_aggregators)
+      if (p == "bucketing") rows = (rows + c.bucket_size - 1) / c.bucket_size;
+    chain.aggregator = std::make_shared<Krum>(f, c.krum_m > 0 ? c.krum_m : rows - f, nb);
+  }
   else if (a == "geometric_median") chain.aggregator = std::make_shared<GeometricMedian>();
   else if (a == "centered_clipping") chain.aggregator = std::make_shared<CenteredClipping>(c.cc_tau, c.cc_iterations);
   else if (a == "k_norm") chain.aggregator = std::make_shared<KNorm>(f);
@@ -357,12 +362,13 @@ Tensor Simulation::aggregate(int64_t round, uint64_t key, const std::vector<int6
     }
     const std::string what = results[k].finite ? "update" : "training loss";
     NF_CHECK(aggregator_is_robust(config_.aggregator),
-             "round " << round << ": client " << id << (is_byzantine_[id] ? " (byzantine)" : "") << " sent a non-finite "
+             "round " << round + 1 << ": client " << id << (is_byzantine_[id] ? " (byzantine)" : "") << " sent a non-finite "
                       << what << " (NaN/Inf); aggregator '" << config_.aggregator
                       << "' cannot reject it, so the run stops here (results of earlier rounds are kept). "
                          "A robust aggregator (median, trimmed_mean, krum, ...) rejects such clients and goes on.");
-    std::fprintf(stderr, "\nround %lld: rejected a non-finite %s from client %lld%s\n", (long long)round,
-                 what.c_str(), (long long)id, is_byzantine_[id] ? " (byzantine)" : "");
+    if (config_.progress)
+      std::fprintf(stderr, "\nround %lld: rejected a non-finite %s from client %lld%s\n", (long long)round + 1,
+                   what.c_str(), (long long)id, is_byzantine_[id] ? " (byzantine)" : "");
     log_.rejected.push_back(id);
     results[k].finite = false;
   }
