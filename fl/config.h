@@ -124,10 +124,14 @@ struct FlConfig {
 // and cross-key constraint. `source` names the origin in messages ("runs/x/config.json").
 FlConfig parse_config(const json& config, const std::string& source = "config");
 
-// The resolved config: every field, defaults filled in (what is saved beside the results).
+// The resolved config: every field, defaults filled in (what is saved beside the results), in
+// table order. parse_config(to_json(c)) == c. With local_steps > 0 the (default) local_epochs
+// is written as null (= unused), since giving both is an error.
 json to_json(const FlConfig& config);
 
 // Applies "key=value" overrides to a raw (possibly grid) config. Unknown keys are an error.
+// A string key keeps the text as written unless it is a JSON string or list (name=123 -> "123").
+// Overriding rounds removes num_rounds and vice versa; likewise seed and seeds.
 void apply_overrides(json& config, const std::vector<std::string>& overrides);
 
 // One entry per run: the scalar config (with `seed` set from `seeds` when given) and its grid
@@ -136,12 +140,28 @@ struct GridPoint {
   json config;
   std::string label;
 };
-std::vector<GridPoint> expand_grid(const json& config);
+// `source` names the origin in messages, as for parse_config.
+std::vector<GridPoint> expand_grid(const json& config, const std::string& source = "config");
 
 // Reads a JSON file (throws "<path>: ..." on a missing file or a parse error with its line).
 json read_json_file(const std::string& path);
 
-// The names of every key (for messages and docs).
+// The names of every key (for messages and docs), in table order. Not included: the alias
+// num_rounds (= rounds) and the grid-only key seeds.
 const std::vector<std::string>& config_keys();
+
+// ---- Byzantine counts (the runner and the validation use the same definitions) ----
+// Updates per round: num_clients when sampling = all, else clients_per_round.
+int64_t round_size(const FlConfig& config);
+// Corrupted clients in the population: num_byzantine when >= 0, else
+// floor(byzantine_fraction * num_clients) (with a 1e-9 nudge so 0.29 * 100 gives 29).
+int64_t byzantine_count(const FlConfig& config);
+// The Byzantine count per round the aggregator assumes: f when >= 0, else Ditto's expected
+// count floor(round_size * byzantine_count / num_clients).
+int64_t effective_f(const FlConfig& config);
+
+// Field-by-field equality over every key of the table (doubles compared exactly).
+bool operator==(const FlConfig& a, const FlConfig& b);
+inline bool operator!=(const FlConfig& a, const FlConfig& b) { return !(a == b); }
 
 }  // namespace nanofed::fl
