@@ -238,7 +238,10 @@ bool as_int(const json& v, int64_t& out) {
 
 bool as_uint(const json& v, uint64_t& out) {
   if (v.is_number_unsigned()) return out = v.get<uint64_t>(), true;
-  if (v.is_number_integer()) return false;  // negative
+  if (v.is_number_integer()) {  // signed storage (e.g. set from C++): fine when >= 0
+    if (v.get<int64_t>() < 0) return false;
+    return out = (uint64_t)v.get<int64_t>(), true;
+  }
   int64_t i = 0;
   if (!as_int(v, i) || i < 0) return false;
   out = (uint64_t)i;
@@ -403,8 +406,18 @@ void validate(const FlConfig& c, const std::set<std::string>& given, const std::
     fail(src + ": attack = 'none' but " + nb_from + " makes " + num(nb) + " Byzantine clients; set attack to one of " +
          join(attacks) + " (or no Byzantine clients)");
   }
-  const int64_t n = round_size(c), fe = effective_f(c);
-  const std::string nn = c.sampling == "all" ? "num_clients" : "clients_per_round";
+  const int64_t n_clients = round_size(c), fe = effective_f(c);
+  const std::string n_name = c.sampling == "all" ? "num_clients" : "clients_per_round";
+  if (contains(c.pre_aggregators, "nnm") && !(fe < n_clients))
+    fail(src + ": f = " + num(fe) + " needs f < " + n_name + " = " + num(n_clients) + " for pre-aggregator 'nnm'" +
+         " (f is the Byzantine count per round; set f or lower byzantine_fraction)");
+  // The aggregator sees ceil(n / s) rows after each bucketing pre-aggregator (Karimireddy et
+  // al. 2022), so its f limits apply to that count.
+  int64_t n = n_clients;
+  for (const std::string& p : c.pre_aggregators)
+    if (p == "bucketing") n = (n + c.bucket_size - 1) / c.bucket_size;
+  const std::string nn = n == n_clients ? n_name : "the " + num(n) + " rows left after bucketing (bucket_size " +
+                                                       num(c.bucket_size) + ")";
   const std::string hint = " (f is the Byzantine count per round; set f or lower byzantine_fraction)";
   auto f_fail = [&](const std::string& bound, const std::string& who) {
     fail(src + ": f = " + num(fe) + " needs " + bound + " for " + who + hint);
@@ -420,7 +433,6 @@ void validate(const FlConfig& c, const std::set<std::string>& given, const std::
   if (krum && c.krum_neighbours == "n-f-2" && !(n > 2 * fe + 2))
     f_fail("f < (" + nn + " - 2) / 2 = " + num((n - 2) / 2.0), "aggregator '" + agg + "' with krum_neighbours 'n-f-2'");
   if (agg == "k_norm" && !(fe < n)) f_fail("f < " + nn + " = " + num(n), "aggregator 'k_norm'");
-  if (contains(c.pre_aggregators, "nnm") && !(fe < n)) f_fail("f < " + nn + " = " + num(n), "pre-aggregator 'nnm'");
   if (agg == "multi_krum" && c.krum_m > n - fe)
     fail(src + ": krum_m = " + num(c.krum_m) + " needs krum_m <= " + nn + " - f = " + num(n - fe) +
          " for aggregator 'multi_krum' (0 = " + nn + " - f)");

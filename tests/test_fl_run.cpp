@@ -181,6 +181,8 @@ BOOST_AUTO_TEST_CASE(every_strategy_aggregator_attack_runs_two_rounds) {
         j["attack"] = at;
         j["byzantine_fraction"] = at == "none" ? 0.0 : 0.34;
         j["pre_aggregators"] = chains[runs % chains.size()];
+        // Bucketing by 2 leaves 3 rows: too few for Krum with f = 1 (the config says so).
+        if (a == "krum" || a == "multi_krum") j["bucket_size"] = 1;
         j["finetune_epochs"] = 1;
         j["lambda"] = 0.5;
         const std::string dir = tmp / ("r" + std::to_string(runs++));
