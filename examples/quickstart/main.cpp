@@ -22,7 +22,8 @@ using nanofed::fl::json;
 namespace {
 
 struct Setting {
-  std::string name;       // directory and table label
+  std::string name;       // table label
+  std::string dir;        // directory under runs/quickstart
   json overrides;
   std::vector<std::string> strategies;
 };
@@ -59,9 +60,9 @@ int main(int argc, char** argv) {
     // The median does not use f, but the config insists on f < n/2 for it; Ditto's f for 50% of
     // 10 per round would be 5 (the expected count), so we state 4 (the breakdown limit).
     median["f"] = 4;
-    const std::vector<Setting> settings = {{"clean", json::object(), {"finetune", "ditto"}},
-                                           {"A1 50%", poison, {"finetune", "ditto"}},
-                                           {"A1 50% median", median, {"fedavg"}}};
+    const std::vector<Setting> settings = {{"clean", "clean", json::object(), {"finetune", "ditto"}},
+                                           {"A1 50%", "label_poisoning_50", poison, {"finetune", "ditto"}},
+                                           {"A1 50% median", "label_poisoning_50_median", median, {"fedavg"}}};
     // Check every config before the first round of any.
     std::vector<std::pair<fl::FlConfig, std::string>> runs;
     for (const Setting& s : settings)
@@ -70,10 +71,7 @@ int main(int argc, char** argv) {
         for (auto it = s.overrides.begin(); it != s.overrides.end(); ++it) j[it.key()] = it.value();
         j["strategy"] = strategy;
         fl::FlConfig c = fl::parse_config(j, path + " [" + s.name + ", " + strategy + "]");
-        std::string dir_name = s.name;
-        for (char& ch : dir_name)
-          if (ch == ' ' || ch == '%') ch = '_';
-        runs.push_back({c, c.out + "/" + c.name + "/" + dir_name + "/" + strategy + "/seed_" + std::to_string(c.seed)});
+        runs.push_back({c, c.out + "/" + c.name + "/" + s.dir + "/" + strategy + "/seed_" + std::to_string(c.seed)});
       }
     std::printf("quickstart: %zu runs (Fashion-MNIST, Ditto partition, %lld clients, %lld rounds, model %s)\n",
                 runs.size(), (long long)runs[0].first.num_clients, (long long)runs[0].first.rounds,
