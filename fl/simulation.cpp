@@ -82,7 +82,6 @@ Tensor index_tensor(const std::vector<int64_t>& idx, Device device) {
   return from_vector(v, {(int64_t)v.size()}, device);
 }
 
-bool all_finite(const Tensor& x) { return std::isfinite(sum(x).item()); }
 }  // namespace
 
 Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, std::vector<int64_t> byzantine,

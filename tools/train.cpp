@@ -19,6 +19,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/reduce.h"
 #include "engine/ops/softmax.h"
+#include "fl/metrics.h"
 #include "nn/checkpoint.h"
 #include "nn/lr_scheduler.h"
 #include "nn/models.h"
@@ -117,26 +118,11 @@ struct Scores {
   double loss = 0, accuracy = 0;
 };
 
-// Mean loss and accuracy over a data set, in eval mode and without a tape.
+// Mean loss and accuracy over a data set, in eval mode and without a tape (fl::score: the same
+// evaluation the federated runs use).
 Scores evaluate(nn::Module& model, const datasets::Dataset& data, Device device) {
-  NoGrad no_grad;
-  model.eval();
-  datasets::LoaderOptions opts;
-  opts.batch_size = 1000;
-  opts.device = device;
-  datasets::DataLoader loader(data, opts);
-  // Summed on the device and read once per pass (no host sync per batch).
-  Tensor loss_sum = zeros({}, device), correct = zeros({}, device);
-  CrossEntropyOptions ce;
-  ce.reduction = Reduction::sum;
-  for (const datasets::Batch& b : loader) {
-    Tensor logits = model(b.x);
-    add_(loss_sum, cross_entropy(logits, b.y, ce));
-    add_(correct, sum(cast(eq(argmax(logits, 1), b.y), DType::f32)));
-  }
-  model.train();
-  const double n = std::max<int64_t>(1, data.size());
-  return {loss_sum.item() / n, correct.item() / n};
+  const fl::ClientScore s = fl::score(model, data, 1000, device);
+  return {s.loss(), s.accuracy()};
 }
 
 void progress(int epoch, int epochs, int64_t step, int64_t steps, double loss, double images_per_s) {
