@@ -42,6 +42,7 @@ LIB := $(BUILD)/libnanofed.a
 # One program per examples/<name>/main.cpp: $(BUILD)/examples/<name>.
 EXAMPLES := $(patsubst examples/%/main.cpp,$(BUILD)/examples/%,$(wildcard examples/*/main.cpp))
 EXAMPLE_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard examples/*/main.cpp))
+.SECONDARY: $(EXAMPLE_OBJ)  # keep them (make would delete them as intermediates)
 
 .PHONY: all build deps test test-long run data gpu-test gpu-bundle bench clean backends
 all: deps
