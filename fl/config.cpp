@@ -413,9 +413,7 @@ void validate(const FlConfig& c, const std::set<std::string>& given, const std::
          " (f is the Byzantine count per round; set f or lower byzantine_fraction)");
   // The aggregator sees ceil(n / s) rows after each bucketing pre-aggregator (Karimireddy et
   // al. 2022), so its f limits apply to that count.
-  int64_t n = n_clients;
-  for (const std::string& p : c.pre_aggregators)
-    if (p == "bucketing") n = (n + c.bucket_size - 1) / c.bucket_size;
+  const int64_t n = aggregator_rows(c, n_clients);
   const std::string nn = n == n_clients ? n_name : "the " + num(n) + " rows left after bucketing (bucket_size " +
                                                        num(c.bucket_size) + ")";
   const std::string hint = " (f is the Byzantine count per round; set f or lower byzantine_fraction)";
@@ -655,6 +653,13 @@ int64_t effective_f(const FlConfig& c) {
   if (c.f >= 0) return c.f;
   if (c.num_clients <= 0) return 0;
   return round_size(c) * byzantine_count(c) / c.num_clients;
+}
+
+int64_t aggregator_rows(const FlConfig& c, int64_t n) {
+  // Bucketing (Karimireddy et al. 2022) averages groups of bucket_size rows: ceil(n / s) remain.
+  for (const std::string& p : c.pre_aggregators)
+    if (p == "bucketing") n = (n + c.bucket_size - 1) / c.bucket_size;
+  return n;
 }
 
 }  // namespace nanofed::fl

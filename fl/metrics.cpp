@@ -103,28 +103,4 @@ ClientScore score(nn::Module& model, const datasets::Dataset& data, int64_t batc
   return out;
 }
 
-void score_samples(nn::Module& model, const datasets::Dataset& data, int64_t batch_size, Device device,
-                   std::vector<uint8_t>* correct, std::vector<float>* loss) {
-  const int64_t n = data.size();
-  correct->assign(n, 0);
-  loss->assign(n, 0.0f);
-  if (n == 0) return;
-  NoGrad no_grad;
-  EvalMode mode(model);
-  CrossEntropyOptions ce;
-  ce.reduction = Reduction::none;
-  const datasets::Dataset on_device = data.to(device);
-  for (int64_t b = 0; b < n; b += batch_size) {
-    const int64_t e = std::min(n, b + batch_size);
-    const Tensor logits = model(on_device.images.slice(b, e));
-    const Tensor y = on_device.labels.slice(b, e);
-    const std::vector<float> l = cross_entropy(logits, y, ce).to_vector<float>();
-    const std::vector<float> c = cast(eq(argmax(logits, 1), y), DType::f32).to_vector<float>();
-    for (int64_t i = b; i < e; ++i) {
-      (*loss)[i] = l[i - b];
-      (*correct)[i] = c[i - b] > 0.5f;
-    }
-  }
-}
-
 }  // namespace nanofed::fl

@@ -44,9 +44,4 @@ std::vector<std::string> summary_values(const Summary& s);
 // mode) on `data`, in batches of batch_size on `device`; sums kept on the device, one read.
 ClientScore score(nn::Module& model, const datasets::Dataset& data, int64_t batch_size, Device device);
 
-// Per-sample scores of `model` on `data`: correct[i] (0/1) and loss[i], one pass. Used to score
-// many clients' test sets with one model in large batches (the global model).
-void score_samples(nn::Module& model, const datasets::Dataset& data, int64_t batch_size, Device device,
-                   std::vector<uint8_t>* correct, std::vector<float>* loss);
-
 }  // namespace nanofed::fl

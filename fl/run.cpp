@@ -1,15 +1,16 @@
 #include "fl/run.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "datasets/catalog.h"
+#include "datasets/file_io.h"
 #include "engine/common.h"
 #include "fl/partition.h"
 #include "nn/models.h"
@@ -18,24 +19,6 @@
 namespace nanofed::fl {
 
 namespace {
-
-bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-void make_dirs(const std::string& path) {
-  std::string partial;
-  std::stringstream ss(path);
-  std::string piece;
-  if (!path.empty() && path[0] == '/') partial = "/";
-  while (std::getline(ss, piece, '/')) {
-    if (piece.empty()) continue;
-    partial += piece + "/";
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
-      NF_CHECK(false, "fl::run: cannot create directory '" << partial << "'");
-  }
-}
 
 // Writes `text` to path.tmp and renames it over path (never half-written).
 void write_atomic(const std::string& path, const std::string& text) {
@@ -196,13 +179,13 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   result.dir = dir;
   result.label = label;
   result.config = config;
-  make_dirs(dir);
+  std::filesystem::create_directories(dir);
   const std::string ckpt = dir + "/checkpoint.safetensors", rounds_csv = dir + "/rounds.csv",
                     clients_csv = dir + "/clients.csv", config_path = dir + "/config.json",
                     split_path = dir + "/split.txt", summary_path = dir + "/summary.json";
   const json resolved = to_json(config);
-  const bool resuming = config.resume && file_exists(ckpt);
-  NF_CHECK(resuming || !file_exists(rounds_csv),
+  const bool resuming = config.resume && datasets::file_exists(ckpt);
+  NF_CHECK(resuming || !datasets::file_exists(rounds_csv),
            dir << " already holds results (rounds.csv); set resume=true to continue that run, or choose "
                   "another name/out, or delete the directory");
 
@@ -320,7 +303,7 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   summary["best"] = best;
   summary["seconds_this_session"] = secs;
   summary["rounds_per_s"] = (done - start) / std::max(1e-9, secs);
-  if (!last.contains("round") && file_exists(summary_path)) {
+  if (!last.contains("round") && datasets::file_exists(summary_path)) {
     // A finished run resumed: nothing ran now, keep the previous summary's last round.
     const json previous = read_json_file(summary_path);
     if (previous.contains("last")) summary["last"] = previous["last"];

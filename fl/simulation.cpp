@@ -43,9 +43,7 @@ AggregatorChain make_chain(const FlConfig& c, int64_t n, int64_t f) {
                                    : std::make_shared<TrimmedMean>(f);
   else if (a == "krum") chain.aggregator = std::make_shared<Krum>(f, 1, nb);
   else if (a == "multi_krum") {
-    int64_t rows = n;  // what the aggregator receives: bucketing leaves ceil(n / s) rows
-    for (const std::string& p : c.pre_aggregators)
-      if (p == "bucketing") rows = (rows + c.bucket_size - 1) / c.bucket_size;
+    const int64_t rows = aggregator_rows(c, n);
     chain.aggregator = std::make_shared<Krum>(f, c.krum_m > 0 ? c.krum_m : rows - f, nb);
   }
   else if (a == "geometric_median") chain.aggregator = std::make_shared<GeometricMedian>();
@@ -194,10 +192,10 @@ std::vector<int64_t> Simulation::sample(int64_t round) const {
 // steps > 0: `steps` batches of min(B, n) consecutive samples from a stream of shuffled passes
 // (a batch may span two passes; each pass is reshuffled), as Ditto's per-step sampling;
 // steps == 0: `epochs` shuffled passes of ceil(n / B) batches, the last one short.
-std::vector<std::vector<int64_t>> Simulation::plan_batches(int64_t client, int64_t round, uint64_t purpose,
-                                                           int64_t steps, int64_t epochs) const {
+Simulation::Batches Simulation::plan_batches(int64_t client, int64_t round, uint64_t purpose, int64_t steps,
+                                             int64_t epochs) const {
   const int64_t n = clients_[client].train.size(), B = config_.batch_size;
-  std::vector<std::vector<int64_t>> batches;
+  Batches batches;
   if (n == 0) return batches;
   auto pass = [&](int64_t p) {
     Generator g = base_.derive({purpose, (uint64_t)round, (uint64_t)client, (uint64_t)p});
@@ -225,24 +223,19 @@ std::vector<std::vector<int64_t>> Simulation::plan_batches(int64_t client, int64
   return batches;
 }
 
-Tensor Simulation::batch_x(int64_t client, const std::vector<int64_t>& idx) const {
-  return index_select(clients_[client].train.images, 0, index_tensor(idx, device_));
-}
-Tensor Simulation::batch_y(int64_t client, const std::vector<int64_t>& idx) const {
-  return index_select(clients_[client].train.labels, 0, index_tensor(idx, device_));
-}
-
-double Simulation::step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx) {
+Tensor Simulation::step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx) {
+  const Tensor index = index_tensor(idx, device_);  // one small upload per batch
+  const datasets::Dataset& train = clients_[client].train;
   model.zero_grad();
-  Tensor loss = loss_(model(batch_x(client, idx)), batch_y(client, idx));
+  Tensor loss = loss_(model(index_select(train.images, 0, index)), index_select(train.labels, 0, index));
   loss.backward();
-  return loss.item();
+  return loss.detach();
 }
 
 // ---------------------------------------------------------------- local training
 
 void Simulation::load_into(nn::Module& model, const Tensor& params, const Tensor& buffers) {
-  model.flat_parameters().copy_(params);
+  if (params.defined()) model.flat_parameters().copy_(params);
   if (buffers.defined() && buffers.numel() > 0) model.flat_buffers().copy_(buffers);
 }
 
@@ -265,32 +258,41 @@ Tensor Simulation::client_buffers(int64_t client) const {
   return (!config_.average_bn_buffers && local.defined()) ? local : global_buffers_;
 }
 
-Simulation::LocalResult Simulation::train_global_side(int64_t client, int64_t round,
-                                                      const std::vector<std::vector<int64_t>>& batches) {
+// SGD steps of `model` on `batches` of the client's train data with the gradient replaced by
+//   grad_scale * grad + pull (w - anchor)
+// (the proximal / Ditto / mixture terms). Returns the mean batch loss, summed on the device and
+// read once (NaN/Inf if any step's loss was): no host sync inside a step.
+double Simulation::run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
+                             const Tensor& anchor, double pull, double grad_scale) {
+  if (batches.empty()) return 0.0;
+  Tensor loss_sum = zeros({}, device_);
+  for (const auto& batch : batches) {
+    add_(loss_sum, step_gradients(model, client, batch));
+    if (grad_scale != 1.0 || pull != 0.0) {
+      NoGrad no_grad;
+      Tensor g = model.flat_gradients();
+      if (grad_scale != 1.0) mul_(g, (float)grad_scale);
+      if (pull != 0.0) {  // + pull w - pull anchor: two in-place passes, no temporary
+        add_(g, model.flat_parameters(), (float)pull);
+        add_(g, anchor, (float)-pull);
+      }
+    }
+    opt.step();
+  }
+  return loss_sum.item() / batches.size();
+}
+
+Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batches& batches) {
   LocalResult r;
   nn::Module& model = *worker_;
   load_into(model, global_params_, client_buffers(client));
   auto opt = make_optimizer(model, config_.lr);
   ClientState& s = state_[client];
   if (config_.persist_optimizer_state && !s.optimizer.empty()) opt->load_state_dict(s.optimizer);
-  const bool prox = config_.strategy == "fedprox" && config_.mu > 0;
-  double loss_sum = 0;
-  for (const auto& batch : batches) {
-    const double loss = step_gradients(model, client, batch);
-    if (!std::isfinite(loss)) {
-      r.finite = false;
-      r.loss = loss;
-      break;
-    }
-    loss_sum += loss;
-    if (prox) {  // grad += mu (w - w^t): the gradient of mu/2 ||w - w^t||^2 (FedProx)
-      NoGrad no_grad;
-      Tensor g = model.flat_gradients();
-      add_(g, sub(model.flat_parameters(), global_params_), (float)config_.mu);
-    }
-    opt->step();
-  }
-  if (r.finite) r.loss = batches.empty() ? 0.0 : loss_sum / batches.size();
+  // FedProx: + mu (w - w^t), the gradient of mu/2 ||w - w^t||^2.
+  const double mu = config_.strategy == "fedprox" ? config_.mu : 0.0;
+  r.loss = run_steps(model, *opt, client, batches, global_params_, mu, 1.0);
+  r.finite = std::isfinite(r.loss);
   if (config_.persist_optimizer_state) s.optimizer = opt->state_dict();
   r.update = sub(model.flat_parameters(), global_params_);
   r.buffers = model.flat_buffers().clone();
@@ -300,35 +302,17 @@ Simulation::LocalResult Simulation::train_global_side(int64_t client, int64_t ro
 // Steps of the personal model v_k of `client` on `batches`:
 //   v <- v - lr (grad_scale * grad F_k(v) + pull (v - anchor))
 // with SGD (momentum, weight decay as configured; their state is not kept across rounds).
-double Simulation::train_personal(int64_t client, const std::vector<std::vector<int64_t>>& batches,
-                                  const Tensor& anchor, double pull, double grad_scale, double lr) {
+double Simulation::train_personal(int64_t client, const Batches& batches, const Tensor& anchor, double pull,
+                                  double grad_scale, double lr) {
   ensure_personal(client);
   ClientState& s = state_[client];
   nn::Module& model = *personal_worker_;
   load_into(model, s.personal_params, s.personal_buffers);
   auto opt = make_optimizer(model, lr);
-  double loss_sum = 0;
-  bool finite = true;
-  for (const auto& batch : batches) {
-    const double loss = step_gradients(model, client, batch);
-    if (!std::isfinite(loss)) {
-      finite = false;
-      loss_sum = loss;
-      break;
-    }
-    loss_sum += loss;
-    if (grad_scale != 1.0 || pull != 0.0) {
-      NoGrad no_grad;
-      Tensor g = model.flat_gradients();
-      if (grad_scale != 1.0) mul_(g, (float)grad_scale);
-      if (pull != 0.0) add_(g, sub(model.flat_parameters(), anchor), (float)pull);
-    }
-    opt->step();
-  }
+  const double loss = run_steps(model, *opt, client, batches, anchor, pull, grad_scale);
   s.personal_params.copy_(model.flat_parameters());
   if (s.personal_buffers.numel() > 0) s.personal_buffers.copy_(model.flat_buffers());
-  if (!finite) return loss_sum;
-  return batches.empty() ? 0.0 : loss_sum / batches.size();
+  return loss;
 }
 
 // ---------------------------------------------------------------- aggregation
@@ -441,13 +425,13 @@ void Simulation::round_fedavg_like(int64_t round) {
   const bool ditto = config_.strategy == "ditto";
   for (int64_t k : selected) {
     const auto batches = plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
-    results.push_back(train_global_side(k, round, batches));
+    results.push_back(train_global_side(k, batches));
     losses.push_back(results.back().loss);
     if (ditto && !is_byzantine_[k]) {
       // per_step: the same minibatches as the global steps (Ditto's code takes one batch and
       // steps w and v on it; v's anchor is the fixed w^t, so stepping all of w first and then
       // all of v gives the same numbers). after_global: personal_steps on batches of its own.
-      std::vector<std::vector<int64_t>> personal = batches;
+      Batches personal = batches;
       if (config_.ditto_order == "after_global") {
         const int64_t steps = config_.personal_steps > 0 ? config_.personal_steps : (int64_t)batches.size();
         personal = plan_batches(k, round, kFinetune, steps, 1);
@@ -522,16 +506,18 @@ void Simulation::round_ipgd(int64_t round) {
     double loss_i = 0;
     for (int64_t step = 0; step < steps; ++step) {
       std::vector<LocalResult> grads;
+      // A gradient step leaves the parameters alone, so theta_i is loaded once per step (in
+      // train mode the BN statistics move, but they do not enter the gradient).
+      load_into(model, s.personal_params, s.personal_buffers);
       for (int64_t j : selected) {
-        load_into(model, s.personal_params, s.personal_buffers);
         LocalResult r;
         const int64_t n = clients_[j].train.size();
         if (n > 0) {
           Generator g = base_.derive({kIpgd, (uint64_t)round, (uint64_t)i, (uint64_t)step, (uint64_t)j});
           std::vector<int64_t> perm = randperm(n, g);
           perm.resize(std::min(n, config_.batch_size));
-          r.loss = step_gradients(model, j, perm);
-          r.finite = std::isfinite(r.loss);
+          const Tensor loss = step_gradients(model, j, perm);
+          if (j == i) r.loss = loss.item();  // logged; NaN rows are caught by aggregate()
           r.update = model.flat_gradients().clone();
         } else {
           r.update = zeros_like(s.personal_params);
@@ -575,11 +561,12 @@ void Simulation::finish() {
 
 std::vector<ClientScore> Simulation::evaluate(ModelKind kind) {
   std::vector<ClientScore> scores;
+  if (kind == ModelKind::global) load_into(*worker_, global_params_, global_buffers_);
   for (int64_t k = 0; k < num_clients(); ++k) {
     if (is_byzantine_[k]) continue;
     ClientScore sc;
     if (kind == ModelKind::global) {
-      load_into(*worker_, global_params_, client_buffers(k));
+      if (!config_.average_bn_buffers) load_into(*worker_, Tensor(), client_buffers(k));
       sc = score(*worker_, clients_[k].test, config_.eval_batch_size, device_);
     } else {
       const ClientState& s = state_[k];

@@ -119,21 +119,23 @@ class Simulation {
     bool finite = true;
   };
 
-  // Minibatches of one client for one round: index lists into its train set.
-  std::vector<std::vector<int64_t>> plan_batches(int64_t client, int64_t round, uint64_t purpose,
-                                                 int64_t steps, int64_t epochs) const;
-  Tensor batch_x(int64_t client, const std::vector<int64_t>& idx) const;
-  Tensor batch_y(int64_t client, const std::vector<int64_t>& idx) const;
-  // Forward + backward of one batch on `model` (gradients zeroed first); returns the loss.
-  double step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx);
+  using Batches = std::vector<std::vector<int64_t>>;  // index lists into a client's train set
+  // Minibatches of one client for one round.
+  Batches plan_batches(int64_t client, int64_t round, uint64_t purpose, int64_t steps, int64_t epochs) const;
+  // Forward + backward of one batch on `model` (gradients zeroed first); returns the loss
+  // (detached, on the device).
+  Tensor step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx);
+  double run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
+                   const Tensor& anchor, double pull, double grad_scale);
+  // Copies params (when defined) and buffers (when non-empty) into the model's arenas.
   void load_into(nn::Module& model, const Tensor& params, const Tensor& buffers);
   std::unique_ptr<nn::Optimizer> make_optimizer(nn::Module& model, double lr) const;
   void ensure_personal(int64_t client);
   Tensor client_buffers(int64_t client) const;  // the BN stats the global model uses for `client`
 
-  LocalResult train_global_side(int64_t client, int64_t round, const std::vector<std::vector<int64_t>>& batches);
-  double train_personal(int64_t client, const std::vector<std::vector<int64_t>>& batches, const Tensor& anchor,
-                        double pull, double grad_scale, double lr);
+  LocalResult train_global_side(int64_t client, const Batches& batches);
+  double train_personal(int64_t client, const Batches& batches, const Tensor& anchor, double pull,
+                        double grad_scale, double lr);
   void round_fedavg_like(int64_t round);
   void round_local(int64_t round);
   void round_mixture(int64_t round);
