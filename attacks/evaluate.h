@@ -1,0 +1,77 @@
+// evaluate.h — what an attack does to a model over a data set: clean and robust accuracy,
+// per-sample success, eps sweeps, and adversarial transferability between two models.
+//
+// Robust accuracy (AutoAttack / RobustBench convention, fl_ecosystem.md §2.3): a sample is
+// robust iff the model classifies the clean x correctly AND the adversarial x' correctly, so
+// points already misclassified count as non-robust and robust accuracy <= clean accuracy always.
+// For a targeted attack "success" means argmax model(x') == target; robust accuracy still
+// compares with the true label.
+//
+// Adversarial transferability (000_spurious_fl.md §3, "AdvTrans"): examples are crafted on the
+// source model f_g (the global model) against the TRUE labels; S = the crafted examples that
+// fool f_g (argmax f_g(x') != y), and
+//     AdvTrans = |{x' in S : argmax f_l(x') != y}| / |S|        (1 when f_l == f_g; 0 if S empty)
+// with f_l the target (personalized) model. Its loss-based form (eq. 3), averaged over ALL
+// samples:
+//     l_{g->l} = mean_i [ (CE(f_l(x'_i), y_i) - CE(f_l(x_i), y_i))
+//                         - (CE(f_g(x'_i), y_i) - CE(f_g(x_i), y_i)) ]
+// (< 0 when the perturbation hurts f_l less than f_g; 0 when f_l == f_g).
+// The spurious-features paper's own PGD is L-inf, no random start (x'_0 = x): pass
+// random_start = false to match it.
+//
+// Batches run in the order of the data set; batch k's random start draws from
+// gen.derive({k}), so the result does not depend on what ran before.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "attacks/pgd.h"
+#include "datasets/dataset.h"
+
+namespace nanofed::attacks {
+
+struct AttackResult {
+  int64_t samples = 0;
+  int64_t clean_correct = 0;   // argmax f(x) == y
+  int64_t robust_correct = 0;  // clean correct and argmax f(x') == y
+  int64_t succeeded = 0;       // untargeted: argmax f(x') != y; targeted: argmax f(x') == target
+  double clean_loss_sum = 0, adv_loss_sum = 0;  // summed CE at the true labels
+  std::vector<uint8_t> success;  // per sample, in data order (1 = the attack succeeded)
+  double clean_accuracy() const { return samples ? double(clean_correct) / samples : 0.0; }
+  double robust_accuracy() const { return samples ? double(robust_correct) / samples : 0.0; }
+  double success_rate() const { return samples ? double(succeeded) / samples : 0.0; }
+};
+
+struct EvaluateOptions {
+  int64_t batch_size = 256;
+  // Targeted attacks: target of sample i = (y_i + target_shift) mod num_classes (torchattacks'
+  // set_mode_targeted_by_function with a fixed shift; 0 is invalid when targeted).
+  int64_t target_shift = 1;
+  Tensor* adversarial = nullptr;  // if set, receives every x' [N, ...] on the CPU
+};
+
+// Runs the attack over `data` (moved batch by batch to the model's device).
+AttackResult evaluate(nn::Module& model, const datasets::Dataset& data, const AttackOptions& o,
+                      Generator& gen, const EvaluateOptions& eo = EvaluateOptions());
+
+// evaluate() for each eps in `eps_list` (alpha scaled with it: alpha_k = o.alpha * eps_k / o.eps,
+// torchattacks' 2/255-per-8/255 ratio kept; if o.eps == 0, alpha stays o.alpha). Every eps uses
+// the same gen, so eps = 0 reproduces the clean accuracy exactly.
+std::vector<AttackResult> eps_sweep(nn::Module& model, const datasets::Dataset& data, const AttackOptions& o,
+                                    const std::vector<float>& eps_list, Generator& gen,
+                                    const EvaluateOptions& eo = EvaluateOptions());
+
+struct Transferability {
+  int64_t samples = 0;
+  int64_t fooled_source = 0;  // |S|
+  int64_t fooled_both = 0;    // |{x' in S : f_l fooled}|
+  double adv_trans() const { return fooled_source ? double(fooled_both) / fooled_source : 0.0; }
+  double loss_measure = 0;    // l_{g->l}, mean over all samples
+  double source_clean_accuracy = 0, target_clean_accuracy = 0;
+};
+
+// Crafts on `source` (untargeted; o.targeted must be false), evaluates on `target`.
+Transferability transferability(nn::Module& source, nn::Module& target, const datasets::Dataset& data,
+                                const AttackOptions& o, Generator& gen, int64_t batch_size = 256);
+
+}  // namespace nanofed::attacks
