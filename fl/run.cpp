@@ -329,6 +329,56 @@ std::vector<RunResult> run(const json& raw_config, bool print_table) {
   return results;
 }
 
+namespace {
+
+// "0.8123 [0.7000, 0.9000]" from a {"mean","min","max"} object, "-" when absent.
+std::string spread_cell(const json& parent, const char* key) {
+  if (!parent.contains(key) || !parent[key].contains("mean")) return "-";
+  char buf[64];
+  const json& v = parent[key];
+  std::snprintf(buf, sizeof buf, "%.4f [%.4f, %.4f]", v["mean"].get<double>(), v["min"].get<double>(),
+                v["max"].get<double>());
+  return buf;
+}
+
+// The robustness evaluation of the runs that have one (summary.json "robustness"): mean over
+// clients with the [min, max] client.
+std::string robustness_table(const std::vector<RunResult>& results) {
+  std::ostringstream o;
+  bool any = false;
+  for (const RunResult& r : results) {
+    if (!r.summary.contains("robustness")) continue;
+    const json& rb = r.summary["robustness"];
+    if (!any) {
+      char head[256];
+      std::snprintf(head, sizeof head, "\n%-36s %-9s %-26s %-26s %-26s %-26s\n", "run", "model", "robust_acc", "adv_trans",
+                    "certified_acc(0)", "acr");
+      o << head;
+      any = true;
+    }
+    for (const char* model : {"global", "personal"}) {
+      const json none = json::object();
+      const json& at = rb.contains("attack") && rb["attack"].contains(model) ? rb["attack"][model] : none;
+      const json& ce = rb.contains("certify") && rb["certify"].contains(model) ? rb["certify"][model] : none;
+      if (at.empty() && ce.empty()) continue;
+      std::string name = r.label.empty() ? r.config.name : r.label;
+      if (name.size() > 36) name = name.substr(0, 33) + "...";
+      char line[512];
+      std::snprintf(line, sizeof line, "%-36s %-9s %-26s %-26s %-26s %-26s\n", name.c_str(), model,
+                    spread_cell(at, "robust_accuracy").c_str(), spread_cell(at, "adv_trans").c_str(),
+                    spread_cell(ce, "certified_accuracy_0").c_str(), spread_cell(ce, "acr").c_str());
+      o << line;
+    }
+  }
+  if (any)
+    o << "(mean over benign clients [min, max client]; robust_acc: PGD, correct on x and x'; adv_trans: crafted on "
+         "the global model, share fooling it that also fool the personal one; certified_acc(0) and acr (average "
+         "certified radius over all certified samples, abstentions count 0) from the Cohen TSVs in certify/)\n";
+  return o.str();
+}
+
+}  // namespace
+
 std::string results_table(const std::vector<RunResult>& results) {
   std::ostringstream o;
   char line[512];
@@ -353,6 +403,7 @@ std::string results_table(const std::vector<RunResult>& results) {
   }
   o << "(benign clients only; pooled = sample-weighted accuracy; std = population std of per-client "
        "accuracy; worst10 = mean of the worst 10% of clients; best@ = round of the best pooled accuracy)\n";
+  o << robustness_table(results);
   return o.str();
 }
 
