@@ -1,6 +1,10 @@
 #include "nn/module.h"
 
+#include <cmath>
+#include <cstdio>
 #include <unordered_map>
+
+#include "engine/ops/elementwise.h"
 
 namespace nanofed::nn {
 
@@ -163,10 +167,29 @@ int64_t Module::num_parameters() const {
   return n;
 }
 
+namespace {
+// "Normalize(mean=[0.1307], std=[0.3081])"; per-pixel statistics by their shape only.
+std::string normalization_repr(const Tensor& mean, const Tensor& std) {
+  if (mean.numel() > 8) return "Normalize(mean=" + shape_str(mean.shape()) + ", std=" + shape_str(std.shape()) + ")";
+  auto list = [](const Tensor& t) {
+    std::string s;
+    char buf[32];
+    for (float v : t.to_vector()) {
+      std::snprintf(buf, sizeof buf, "%.4g", v);
+      s += (s.empty() ? "" : ", ") + std::string(buf);
+    }
+    return "[" + s + "]";
+  };
+  return "Normalize(mean=" + list(mean) + ", std=" + list(std) + ")";
+}
+}  // namespace
+
 std::string Module::str_indented(int indent) const {
-  if (children_.empty()) return repr();
+  if (children_.empty() && !has_input_normalization()) return repr();
   std::string s = repr() + "(\n";
   const std::string pad(indent + 2, ' ');
+  if (has_input_normalization())
+    s += pad + "(input_normalization): " + normalization_repr(input_mean_, input_std_) + "\n";
   for (auto& [name, child] : children_) s += pad + "(" + name + "): " + child->str_indented(indent + 2) + "\n";
   return s + std::string(indent, ' ') + ")";
 }
@@ -211,6 +234,34 @@ void Module::to(Device device) {
     }
   }
   flatten_into_arena(f32_buffers, device);
+  if (has_input_normalization()) {
+    input_mean_ = input_mean_.to(device);
+    input_std_ = input_std_.to(device);
+  }
+}
+
+// ---------------------------------------------------------------- input normalization
+
+Tensor Module::operator()(const Tensor& x) {
+  if (!has_input_normalization()) return forward(x);
+  return forward(div(sub(x, input_mean_), input_std_));
+}
+
+void Module::set_input_normalization(Tensor mean, Tensor std) {
+  NF_CHECK(mean.defined() == std.defined(), "set_input_normalization: mean and std must both be given or both be undefined");
+  if (!mean.defined()) {
+    input_mean_ = input_std_ = Tensor();
+    return;
+  }
+  NF_CHECK(mean.dtype() == DType::f32 && std.dtype() == DType::f32,
+           "set_input_normalization: mean and std must be f32, got " << mean.str() << " and " << std.str());
+  NF_CHECK(mean.shape() == std.shape(), "set_input_normalization: mean " << shape_str(mean.shape())
+                                            << " and std " << shape_str(std.shape()) << " differ in shape");
+  for (float s : std.to_vector())
+    NF_CHECK(s > 0 && std::isfinite(s), "set_input_normalization: std must be positive and finite, got " << s);
+  const Device dev = device();  // a copy: later changes to the caller's tensors do not leak in
+  input_mean_ = mean.detach().to(dev).clone();
+  input_std_ = std.detach().to(dev).clone();
 }
 
 Tensor Module::flat_parameters() { return flatten_into_arena(parameters(), device()); }

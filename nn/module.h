@@ -12,6 +12,14 @@
 // view into one [P] buffer, where backward() accumulates), and flat_buffers() for the f32
 // buffers (BatchNorm statistics). FedAvg is then one weighted sum of [P] vectors, Ditto's
 // pull one axpy, checkpoints one write. Calling them again is free when nothing moved.
+//
+// Input normalization: attacks budget eps in pixel space and randomized smoothing adds noise
+// in pixel space, so inputs stay in [0, 1] and the data set's (x - mean) / std is the model's
+// own first step (Cohen's Sequential(NormalizeLayer, net); torchattacks' "a layer inside the
+// model"). set_input_normalization(mean, std) makes operator()(x) return
+// forward((x - mean) / std), differentiable in x. Only the module it is set on applies it (a
+// child called by its parent does not). It is not part of state_dict() (checkpoints keep
+// PyTorch's keys; nn/model_io.h stores it in the metadata), to() moves it, str() shows it.
 #pragma once
 #include <memory>
 #include <string>
@@ -29,7 +37,7 @@ class Module {
  public:
   virtual ~Module() = default;
   virtual Tensor forward(const Tensor& x) = 0;
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor operator()(const Tensor& x);  // forward(x), after the input normalization if set
   // One line describing this module alone, e.g. "Conv2d(1, 32, kernel_size=(5, 5))".
   virtual std::string repr() const = 0;
   std::string str() const;  // the whole tree, indented like PyTorch's print(model)
@@ -63,6 +71,15 @@ class Module {
   Tensor flat_gradients();
   Tensor flat_buffers();
 
+  // ---- input normalization (see the top of this file) ----
+  // mean and std: f32, the same shape, broadcastable against one sample (e.g. [C, 1, 1] per
+  // channel, [C, H, W] per pixel); std > 0 everywhere. Stored as copies (no history) on
+  // this module's device. Two undefined tensors clear it.
+  void set_input_normalization(Tensor mean, Tensor std);
+  bool has_input_normalization() const { return input_mean_.defined(); }
+  const Tensor& input_mean() const { return input_mean_; }
+  const Tensor& input_std() const { return input_std_; }
+
  protected:
   // Called from constructors. The parameter is made a leaf requiring grad.
   Tensor register_parameter(const std::string& name, Tensor value);
@@ -81,6 +98,7 @@ class Module {
   NamedTensors params_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
+  Tensor input_mean_, input_std_;  // undefined: no input normalization
 };
 
 // The [total] view over `tensors` if they are f32 on `device` and lie back to back, in order,

@@ -113,6 +113,55 @@ BOOST_AUTO_TEST_CASE(train_eval_is_recursive_and_seed_is_global) {
   BOOST_TEST(rand({1}, nn::default_generator()).item() == a);
 }
 
+BOOST_AUTO_TEST_CASE(input_normalization_applies_before_forward) {
+  Leaf m(2);  // y = 2 * x along the last dim
+  Tensor x = test::random_uniform({2, 3, 2, 2}, 4, 0.0f, 1.0f);
+  Tensor mean = from_vector(std::vector<float>{0.5f, 0.25f, 0.0f}, {3, 1, 1});
+  Tensor std = from_vector(std::vector<float>{0.5f, 2.0f, 1.0f}, {3, 1, 1});
+  const nn::NamedTensors before = m.state_dict();
+  m.set_input_normalization(mean, std);
+  BOOST_TEST(m.has_input_normalization());
+  mean.fill_(9.0f);  // the module holds its own copy
+  BOOST_TEST(m.input_mean().to_vector() == std::vector<float>({0.5f, 0.25f, 0.0f}), boost::test_tools::per_element());
+  // By hand: sample 0, channel 1, element 0.
+  const std::vector<float> xs = x.to_vector(), ys = m(x).to_vector();
+  BOOST_TEST(ys[4] == 2.0f * (xs[4] - 0.25f) / 2.0f, boost::test_tools::tolerance(1e-6f));
+  BOOST_TEST(m.forward(x).to_vector()[4] == 2.0f * xs[4]);  // forward() itself is unchanged
+  // Not in the state_dict: checkpoints keep their keys.
+  BOOST_TEST(names(m.state_dict()) == names(before), boost::test_tools::per_element());
+  BOOST_TEST(m.str() == "Leaf(2)(\n  (input_normalization): Normalize(mean=[0.5, 0.25, 0], std=[0.5, 2, 1])\n)");
+  // d/dx of 2 (x - mean) / std, through autograd.
+  test::gradcheck("normalized module", [&](const std::vector<Tensor>& in) { return m(in[0]); },
+                  {test::random_uniform({2, 3, 2, 2}, 5, 0.0f, 1.0f).requires_grad_(true)});
+  m.set_input_normalization(Tensor(), Tensor());
+  BOOST_TEST(!m.has_input_normalization());
+  BOOST_TEST(m(x).to_vector()[4] == 2.0f * xs[4]);
+}
+
+BOOST_AUTO_TEST_CASE(input_normalization_is_checked_and_local) {
+  Toy m;
+  expect_error([&] { m.set_input_normalization(zeros({3}), Tensor()); }, {"both"});
+  expect_error([&] { m.set_input_normalization(zeros({3}), ones({2})); }, {"[3]", "[2]"});
+  expect_error([&] { m.set_input_normalization(zeros({3}), zeros({3})); }, {"std must be positive"});
+  m.set_input_normalization(zeros({3}), full({3}, 2.0f));
+  BOOST_TEST(!m.sub->has_input_normalization());  // only the module it is set on applies it
+  Tensor x = from_vector(std::vector<float>{1, 10, 100}, {3});
+  BOOST_TEST(m(x).to_vector() == m.forward(mul(x, 0.5f)).to_vector(), boost::test_tools::per_element());
+}
+
+NF_CUDA_TEST_CASE(cuda_to_moves_input_normalization) {
+  Toy m;
+  m.set_input_normalization(full({3}, 1.0f), full({3}, 2.0f));
+  m.to(Device::cuda());
+  BOOST_TEST(m.input_mean().device().is_cuda());
+  BOOST_TEST(m.input_std().device().is_cuda());
+  Tensor x = from_vector(std::vector<float>{1, 10, 100}, {3});
+  const std::vector<float> on_gpu = m(x.cuda()).cpu().to_vector();
+  m.to(Device::cpu());
+  BOOST_TEST(!m.input_mean().device().is_cuda());
+  test::expect_close(on_gpu, m(x).to_vector(), 1e-5f, 1e-5f, "normalized Toy cuda vs cpu");
+}
+
 NF_CUDA_TEST_CASE(cuda_to_moves_arenas) {
   Toy m;
   m.flat_gradients();
