@@ -90,4 +90,19 @@ void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes
   NF_CHECK(ok, who << ": '" << path << "': write failed after " << put << " of " << bytes.size() << " bytes");
 }
 
+void write_file_atomic(const std::string& path, const std::string& bytes, const char* who) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  NF_CHECK(f != nullptr, who << ": '" << tmp << "': cannot create (" << std::strerror(errno) << ")");
+  const size_t put = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
+  const bool ok = std::fclose(f) == 0 && put == bytes.size();
+  if (!ok) std::remove(tmp.c_str());
+  NF_CHECK(ok, who << ": '" << tmp << "': write failed after " << put << " of " << bytes.size() << " bytes");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    NF_CHECK(false, who << ": cannot rename '" << tmp << "' to '" << path << "' (" << std::strerror(err) << ")");
+  }
+}
+
 }  // namespace nanofed::datasets

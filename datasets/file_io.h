@@ -16,6 +16,9 @@ namespace nanofed::datasets {
 std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who);
 // Writes `bytes` to `path`, gzip-compressed when the name ends in ".gz".
 void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes, const char* who);
+// Writes `bytes` to PATH.tmp and renames it over `path`: readers never see a half-written file,
+// and a failed write leaves an existing `path` untouched. Errors name the file.
+void write_file_atomic(const std::string& path, const std::string& bytes, const char* who);
 
 // Parses `path` as JSON; a parse error names the file and nlohmann's byte position.
 nlohmann::json read_json_file(const std::string& path, const char* who);

@@ -20,18 +20,8 @@ namespace nanofed::fl {
 
 namespace {
 
-// Writes `text` to path.tmp and renames it over path (never half-written).
-void write_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    NF_CHECK(f.good(), "fl::run: cannot write '" << tmp << "'");
-    f << text;
-    f.flush();
-    NF_CHECK(f.good(), "fl::run: cannot write '" << tmp << "'");
-  }
-  NF_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "fl::run: cannot rename '" << tmp << "' to '" << path << "'");
-}
+// Never half-written: path.tmp, then renamed over path.
+void write_atomic(const std::string& path, const std::string& text) { datasets::write_file_atomic(path, text, "fl::run"); }
 
 std::string join(const std::vector<std::string>& xs, const char* sep = ",") {
   std::string out;
