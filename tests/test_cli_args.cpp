@@ -48,6 +48,10 @@ BOOST_AUTO_TEST_CASE(comma_lists_and_devices) {
   BOOST_TEST(p.numbers("lr") == std::vector<double>({0.5, 0.25, 1e-3}), boost::test_tools::per_element());
   BOOST_TEST(p.numbers("epochs") == std::vector<double>({2}), boost::test_tools::per_element());
   BOOST_TEST(p.device("dataset").is_cpu());
+  p = make();
+  p.parse({"--dataset", "true", "--save", "yes"});
+  BOOST_TEST(p.boolean("dataset"));
+  expect_error([&] { p.boolean("save"); }, {"--save expects true or false, got 'yes'"});
   for (const char* bad : {"0.5,,1", "0.5,", ",0.5", ""}) {
     ArgParser q = make();
     q.parse({"--dataset", "x", "--lr", bad});

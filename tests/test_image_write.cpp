@@ -7,6 +7,7 @@
 #include "datasets/file_io.h"
 #include "datasets/image_folder.h"
 #include "datasets/image_write.h"
+#include "tests/command_util.h"
 #include "tests/test_util.h"
 
 using namespace nanofed;
@@ -15,16 +16,6 @@ using nanofed::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-// The PNG header's width, height and colour type (0 gray, 2 RGB).
-struct PngHeader {
-  int64_t width, height, color_type;
-};
-PngHeader png_header(const std::string& path) {
-  const std::vector<uint8_t> b = datasets::read_file_bytes(path, "test");
-  auto be32 = [&](size_t at) { return (int64_t)b[at] << 24 | (int64_t)b[at + 1] << 16 | (int64_t)b[at + 2] << 8 | b[at + 3]; };
-  return {be32(16), be32(20), b[25]};
-}
-
 // Image i, channel ch, pixel (y, x) of a [n, c, h, w] f32 vector.
 float at(const std::vector<float>& v, int64_t c, int64_t h, int64_t w, int64_t i, int64_t ch, int64_t y, int64_t x) {
   return v[(size_t)(((i * c + ch) * h + y) * w + x)];
@@ -47,7 +38,7 @@ BOOST_AUTO_TEST_CASE(rgb_grid_has_torchvision_geometry_and_bytes) {
   BOOST_TEST(!fs::exists(tmp / "root/a/grid.png.tmp"));
 
   // 2 per row -> 2 rows; height 2 * (2 + 1) + 1 = 7, width 2 * (3 + 1) + 1 = 9.
-  const PngHeader hdr = png_header(tmp / "root/a/grid.png");
+  const test::PngHeader hdr = test::read_png_header(tmp / "root/a/grid.png");
   BOOST_TEST(hdr.width == 9);
   BOOST_TEST(hdr.height == 7);
   BOOST_TEST(hdr.color_type == 2);
@@ -80,7 +71,7 @@ BOOST_AUTO_TEST_CASE(gray_stays_gray_and_one_image_has_no_padding) {
   fs::create_directories(tmp / "root/a");
   Tensor images = test::random_uniform({5, 1, 4, 4}, 3, 0.0f, 1.0f);
   datasets::save_image_grid(tmp / "root/a/gray.png", images);  // nrow 8, padding 2: one row of 5
-  PngHeader hdr = png_header(tmp / "root/a/gray.png");
+  test::PngHeader hdr = test::read_png_header(tmp / "root/a/gray.png");
   BOOST_TEST(hdr.color_type == 0);
   BOOST_TEST(hdr.width == 5 * 6 + 2);
   BOOST_TEST(hdr.height == 6 + 2);
@@ -89,7 +80,7 @@ BOOST_AUTO_TEST_CASE(gray_stays_gray_and_one_image_has_no_padding) {
   BOOST_TEST(std::lround(grid[2 * 32 + 2] * 255.0f) == (long)(first * 255.0f + 0.5f));
 
   datasets::save_image_grid(tmp / "one.png", images.slice(0, 1).reshape({1, 4, 4}));
-  hdr = png_header(tmp / "one.png");
+  hdr = test::read_png_header(tmp / "one.png");
   BOOST_TEST(hdr.width == 4);
   BOOST_TEST(hdr.height == 4);
 }

@@ -90,6 +90,12 @@ double ArgParser::number(const std::string& name) const {
   return x;
 }
 
+bool ArgParser::boolean(const std::string& name) const {
+  const std::string v = str(name);
+  NF_CHECK(v == "true" || v == "false", command_ << ": --" << name << " expects true or false, got '" << v << "'");
+  return v == "true";
+}
+
 std::vector<double> ArgParser::numbers(const std::string& name) const {
   const std::string v = str(name);
   std::vector<double> out = parse_number_list(v, command_ + ": --" + name);

@@ -26,6 +26,7 @@ class ArgParser {
   std::string str(const std::string& name) const;
   int64_t integer(const std::string& name) const;
   double number(const std::string& name) const;
+  bool boolean(const std::string& name) const;  // "true" | "false"
   // A comma list of numbers ("0.01,0.03"); at least one.
   std::vector<double> numbers(const std::string& name) const;
   // "cpu" | "cuda" | "cuda:N", and usable by this build on this machine.

@@ -17,6 +17,38 @@ void add_data_options(ArgParser& p) {
       .option("synthetic-size", "2000", "training samples of --dataset synthetic (test: a fifth)");
 }
 
+void add_eval_data_options(ArgParser& p) {
+  add_data_options(p);
+  p.option("split", "test", "test | train")
+      .option("data-seed", "", "seed of --dataset synthetic / folder: (default: the checkpoint's training seed)");
+}
+
+datasets::Dataset load_eval_split(const ArgParser& a, const nn::Metadata& model_meta) {
+  const std::string split = a.str("split");
+  NF_CHECK(split == "test" || split == "train", a.command() << ": --split expects test or train, got '" << split << "'");
+  auto seed_it = model_meta.find("seed");
+  const uint64_t seed = a.given("data-seed")             ? (uint64_t)a.integer("data-seed")
+                        : seed_it != model_meta.end()    ? std::stoull(seed_it->second)
+                                                         : 0;
+  datasets::TrainTest both = load_data(a, seed);
+  datasets::Dataset data = split == "test" ? both.test : both.train;
+  // make_model's options as the checkpoint holds them (0 = the model's default, not checked).
+  auto meta_int = [&](const char* key) {
+    auto it = model_meta.find(key);
+    return it == model_meta.end() ? 0 : std::stoll(it->second);
+  };
+  const Shape sample = data.sample_shape();
+  const int64_t channels = meta_int("in_channels"), side = meta_int("image_size"), classes = meta_int("num_classes");
+  NF_CHECK(sample.size() == 3 && (!channels || sample[0] == channels) && (!side || (sample[1] == side && sample[2] == side)),
+           a.command() << ": the model takes " << (channels ? std::to_string(channels) : "C") << "x" << side << "x"
+                       << side << " images, --dataset " << a.str("dataset") << " gives " << shape_str(sample)
+                       << " (set --shape for synthetic or folder: data)");
+  NF_CHECK(!classes || data.num_classes <= classes, a.command() << ": --dataset " << a.str("dataset") << " has "
+                                                                << data.num_classes << " classes, the model " << classes
+                                                                << " (set --classes for synthetic data)");
+  return data;
+}
+
 Shape parse_shape(const std::string& s, const std::string& command) {
   Shape shape;
   size_t start = 0;

@@ -25,6 +25,7 @@
 #include "nn/optim.h"
 #include "tools/cli_args.h"
 #include "tools/cli_data.h"
+#include "tools/progress.h"
 #if NANOFED_CUDA
 #include "engine/cuda/runtime.h"
 #endif
@@ -98,10 +99,8 @@ Scores evaluate(nn::Module& model, const datasets::Dataset& data, Device device)
 }
 
 void progress(int epoch, int epochs, int64_t step, int64_t steps, double loss, double images_per_s) {
-  const int width = 24, done = steps ? (int)(width * step / steps) : width;
-  std::fprintf(stderr, "\repoch %d/%d [%s%s] %lld/%lld  loss %.4f  %.0f img/s ", epoch, epochs,
-               std::string(done, '=').c_str(), std::string(width - done, ' ').c_str(), (long long)step,
-               (long long)steps, loss, images_per_s);
+  std::fprintf(stderr, "\repoch %d/%d %s %lld/%lld  loss %.4f  %.0f img/s ", epoch, epochs,
+               progress_bar(step, steps).c_str(), (long long)step, (long long)steps, loss, images_per_s);
   std::fflush(stderr);
 }
 
