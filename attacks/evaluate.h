@@ -56,7 +56,8 @@ AttackResult evaluate(nn::Module& model, const datasets::Dataset& data, const At
 
 // evaluate() for each eps in `eps_list` (alpha scaled with it: alpha_k = o.alpha * eps_k / o.eps,
 // torchattacks' 2/255-per-8/255 ratio kept; if o.eps == 0, alpha stays o.alpha). Every eps uses
-// the same gen, so eps = 0 reproduces the clean accuracy exactly.
+// the same gen, so eps = 0 reproduces the clean accuracy exactly. eo.adversarial, if set, ends
+// up holding the last eps's x'.
 std::vector<AttackResult> eps_sweep(nn::Module& model, const datasets::Dataset& data, const AttackOptions& o,
                                     const std::vector<float>& eps_list, Generator& gen,
                                     const EvaluateOptions& eo = EvaluateOptions());

@@ -30,6 +30,8 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/random.h"
 #include "engine/tensor.h"
@@ -60,6 +62,8 @@ void validate(const AttackOptions& o, const std::string& who = "attack");
 
 // Turns the parameters of a model off (requires_grad = false) and eval mode on for a scope;
 // restores both on destruction. What pgd() uses; public for code that needs input gradients.
+// Every submodule's own mode is restored (a model fine-tuned with a frozen BatchNorm child in
+// eval mode stays that way), not just the root's.
 class InputGradientScope {
  public:
   explicit InputGradientScope(nn::Module& model);
@@ -67,14 +71,14 @@ class InputGradientScope {
   InputGradientScope(const InputGradientScope&) = delete;
   InputGradientScope& operator=(const InputGradientScope&) = delete;
  private:
-  nn::Module& model_;
-  bool was_training_;
+  std::vector<std::pair<nn::Module*, bool>> modes_;  // every module of the tree, parents first
   std::vector<Tensor> params_;
   std::vector<bool> required_;
 };
 
 // x [N, ...] f32 in [clip_min, clip_max], y i32 [N] (true labels, or targets if targeted), both
-// on the model's device. Returns x_adv (same shape and device, no history).
+// on the model's device. Returns x_adv (same shape and device, no history). Needs grad mode on
+// (calling it inside a NoGrad scope throws: the input gradient could not be taped).
 Tensor pgd(nn::Module& model, const Tensor& x, const Tensor& y, const AttackOptions& o, Generator& gen);
 Tensor fgsm(nn::Module& model, const Tensor& x, const Tensor& y, float eps, bool targeted = false);
 

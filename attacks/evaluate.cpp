@@ -1,0 +1,156 @@
+// evaluate.cpp — clean/robust accuracy, eps sweeps and transferability over a data set; see
+// evaluate.h. Counts and loss sums stay on the model's device until the end (one read).
+#include "attacks/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/reduce.h"
+#include "engine/ops/shape_ops.h"
+#include "engine/ops/softmax.h"
+
+namespace nanofed::attacks {
+
+namespace {
+
+void check_data(const char* op, const datasets::Dataset& data, int64_t batch_size) {
+  NF_CHECK(batch_size > 0, op << ": batch_size must be > 0, got " << batch_size);
+  const int64_t n = data.size();
+  NF_CHECK(n == 0 || (data.images.defined() && data.images.dim() >= 1 && data.images.size(0) == n),
+           op << ": data set '" << data.name << "' has " << n << " labels but images "
+              << (data.images.defined() ? data.images.str() : std::string("undefined")));
+}
+
+// Calls fn(k, begin, end, x, y) for batch k = rows [begin, end) of `data`, moved to `device`.
+template <typename Fn>
+void for_each_batch(const datasets::Dataset& data, int64_t batch_size, Device device, Fn fn) {
+  const int64_t n = data.size();
+  for (int64_t begin = 0, k = 0; begin < n; begin += batch_size, ++k) {
+    const int64_t end = std::min(n, begin + batch_size);
+    fn(k, begin, end, data.images.slice(begin, end).to(device), data.labels.slice(begin, end).to(device));
+  }
+}
+
+// Number of nonzero flags (u8 [B]) as an f32 scalar on their device.
+Tensor count(const Tensor& flags) { return sum(cast(flags, DType::f32)); }
+
+// Target class of every sample, (y + shift) mod K, on the labels' device.
+Tensor shifted_targets(const Tensor& labels, int64_t shift, int64_t num_classes) {
+  std::vector<int32_t> y = labels.to_vector<int32_t>();
+  const int64_t s = ((shift % num_classes) + num_classes) % num_classes;
+  for (int32_t& v : y) v = (int32_t)((v + s) % num_classes);
+  return from_vector(y, labels.shape(), labels.device());
+}
+
+}  // namespace
+
+AttackResult evaluate(nn::Module& model, const datasets::Dataset& data, const AttackOptions& o,
+                      Generator& gen, const EvaluateOptions& eo) {
+  validate(o, "evaluate");
+  check_data("evaluate", data, eo.batch_size);
+  const int64_t n = data.size(), num_classes = data.num_classes;
+  if (o.targeted) {
+    NF_CHECK(num_classes > 1, "evaluate: a targeted attack needs num_classes > 1, data set '"
+                                  << data.name << "' has " << num_classes);
+    NF_CHECK(eo.target_shift % num_classes != 0,
+             "evaluate: target_shift must not be a multiple of num_classes (" << num_classes
+                                                                              << ") for a targeted attack, got "
+                                                                              << eo.target_shift);
+  }
+  AttackResult r;
+  r.samples = n;
+  if (eo.adversarial) *eo.adversarial = empty(data.images.defined() ? data.images.shape() : Shape{0});
+  if (n == 0) return r;
+
+  const Device device = model.device();
+  const Tensor targets = o.targeted ? shifted_targets(data.labels, eo.target_shift, num_classes) : data.labels;
+  InputGradientScope frozen(model);  // eval mode for the clean and adversarial predictions too
+  // clean correct, robust correct, succeeded, clean loss sum, adversarial loss sum
+  Tensor totals = zeros({5}, device);
+  Tensor success = empty({n}, device, DType::u8);
+  CrossEntropyOptions summed;
+  summed.reduction = Reduction::sum;
+  for_each_batch(data, eo.batch_size, device, [&](int64_t k, int64_t begin, int64_t end, const Tensor& x,
+                                                  const Tensor& y) {
+    const Tensor t = o.targeted ? targets.slice(begin, end).to(device) : y;
+    Generator batch_gen = gen.derive({(uint64_t)k});
+    const Tensor adv = pgd(model, x, t, o, batch_gen);
+    NoGrad no_grad;
+    const Tensor clean_logits = model(x), adv_logits = model(adv);
+    const Tensor adv_pred = argmax(adv_logits, 1);
+    const Tensor clean_ok = eq(argmax(clean_logits, 1), y), adv_ok = eq(adv_pred, y);
+    const Tensor succeeded = o.targeted ? eq(adv_pred, t) : ne(adv_pred, y);
+    success.slice(begin, end).copy_(succeeded);
+    const Tensor robust = mul(cast(clean_ok, DType::f32), cast(adv_ok, DType::f32));
+    add_(totals, stack({count(clean_ok), sum(robust), count(succeeded), cross_entropy(clean_logits, y, summed),
+                        cross_entropy(adv_logits, y, summed)}));
+    if (eo.adversarial) eo.adversarial->slice(begin, end).copy_(adv);
+  });
+  const std::vector<float> sums = totals.to_vector<float>();
+  r.clean_correct = std::llround(sums[0]);
+  r.robust_correct = std::llround(sums[1]);
+  r.succeeded = std::llround(sums[2]);
+  r.clean_loss_sum = sums[3];
+  r.adv_loss_sum = sums[4];
+  r.success = success.to_vector<uint8_t>();
+  return r;
+}
+
+std::vector<AttackResult> eps_sweep(nn::Module& model, const datasets::Dataset& data, const AttackOptions& o,
+                                    const std::vector<float>& eps_list, Generator& gen,
+                                    const EvaluateOptions& eo) {
+  std::vector<AttackResult> results;
+  for (float eps : eps_list) {
+    AttackOptions at_eps = o;
+    at_eps.eps = eps;
+    if (o.eps > 0) at_eps.alpha = o.alpha * (eps / o.eps);  // keep the step/budget ratio
+    results.push_back(evaluate(model, data, at_eps, gen, eo));
+  }
+  return results;
+}
+
+Transferability transferability(nn::Module& source, nn::Module& target, const datasets::Dataset& data,
+                                const AttackOptions& o, Generator& gen, int64_t batch_size) {
+  validate(o, "transferability");
+  NF_CHECK(!o.targeted, "transferability: the attack must be untargeted (examples are crafted against the "
+                        "true labels)");
+  check_data("transferability", data, batch_size);
+  Transferability r;
+  r.samples = data.size();
+  if (r.samples == 0) return r;
+
+  const Device device = source.device();
+  NF_CHECK(target.device() == device, "transferability: source model on " << device.str()
+                                          << " but target model on " << target.device().str());
+  InputGradientScope frozen_source(source), frozen_target(target);
+  // fooled source, fooled both, source clean correct, target clean correct, sum of l_{g->l}
+  Tensor totals = zeros({5}, device);
+  CrossEntropyOptions per_sample;
+  per_sample.reduction = Reduction::none;
+  for_each_batch(data, batch_size, device, [&](int64_t k, int64_t, int64_t, const Tensor& x, const Tensor& y) {
+    Generator batch_gen = gen.derive({(uint64_t)k});
+    const Tensor adv = pgd(source, x, y, o, batch_gen);
+    NoGrad no_grad;
+    const Tensor source_clean = source(x), source_adv = source(adv);
+    const Tensor target_clean = target(x), target_adv = target(adv);
+    const Tensor fooled_source = cast(ne(argmax(source_adv, 1), y), DType::f32);
+    const Tensor fooled_target = cast(ne(argmax(target_adv, 1), y), DType::f32);
+    auto ce = [&](const Tensor& logits) { return cross_entropy(logits, y, per_sample); };
+    // l_{g->l} per sample: how much more the perturbation hurts the target than the source.
+    const Tensor measure = sub(sub(ce(target_adv), ce(target_clean)), sub(ce(source_adv), ce(source_clean)));
+    add_(totals, stack({sum(fooled_source), sum(mul(fooled_source, fooled_target)),
+                        count(eq(argmax(source_clean, 1), y)), count(eq(argmax(target_clean, 1), y)),
+                        sum(measure)}));
+  });
+  const std::vector<float> sums = totals.to_vector<float>();
+  r.fooled_source = std::llround(sums[0]);
+  r.fooled_both = std::llround(sums[1]);
+  r.source_clean_accuracy = double(sums[2]) / r.samples;
+  r.target_clean_accuracy = double(sums[3]) / r.samples;
+  r.loss_measure = double(sums[4]) / r.samples;
+  return r;
+}
+
+}  // namespace nanofed::attacks
