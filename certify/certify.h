@@ -51,9 +51,13 @@ struct Certificate {
 };
 
 // Class counts of `num` perturbed copies of x: a vector of length num_classes (int64).
-std::vector<int64_t> sample_counts(nn::Module& model, const Tensor& x, int64_t num, const Smoothing& s,
-                                   int64_t batch, Generator& gen);
+// num in [1, 2^31); gen is advanced by the draws.
+std::vector<int64_t> sample_counts(nn::Module& model, const Tensor& x, int64_t num,
+                                   const Smoothing& s, int64_t batch, Generator& gen);
 
+// Both draw from generators derived from gen's seed (derive() ignores the offset), so gen is
+// not advanced and two calls with one gen reuse the same noise: pass one generator per image,
+// e.g. gen.derive({idx}).
 Certificate certify(nn::Module& model, const Tensor& x, const CertifyOptions& o, Generator& gen);
 int64_t predict(nn::Module& model, const Tensor& x, const CertifyOptions& o, Generator& gen);
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace nanofed::certify {
@@ -36,14 +37,16 @@ std::string format_radius(double r);      // Python "{:.3}"
 std::string format_time(double seconds);  // Python str(timedelta(seconds=...))
 std::string format_row(const CertifyRow& row);  // one TSV line without the newline
 
-// Reads a certification TSV; a bad header or row throws naming the file, the line number and
-// what was expected. A last line without its newline (a torn write) is dropped, not an error.
+// Reads a certification TSV; a bad header or row throws "read_tsv: <path>:<line>: <what was
+// expected>, got '<field>'". A last line without its newline (a torn write) is dropped, not an
+// error.
 std::vector<CertifyRow> read_tsv(const std::string& path);
 
 // Appends rows to a TSV. With resume = false the file must not exist or be empty (an existing
 // result is never overwritten: the error names the file and says to pass resume). With
 // resume = true an existing file is read (read_tsv), a torn last line is cut off, and
-// done() holds its rows, so the caller skips those idx. The header is written once.
+// done() holds its rows, so the caller skips those idx (has(idx)); rows written later are
+// added to done() too. The header is written once.
 class TsvWriter {
  public:
   TsvWriter(const std::string& path, bool resume);
@@ -57,11 +60,14 @@ class TsvWriter {
   std::string path_;
   std::FILE* file_ = nullptr;
   std::vector<CertifyRow> done_;
+  std::unordered_set<int64_t> done_idx_;  // the idx of done_, for has()
 };
 
+// Both divide by rows.size() and throw on an empty list.
 double certified_accuracy(const std::vector<CertifyRow>& rows, double r);
 double average_certified_radius(const std::vector<CertifyRow>& rows);
 // CA at each radius of `radii` (Cohen's plots: a 0.01 grid; tables: 0.25 steps).
-std::vector<double> certified_accuracy_curve(const std::vector<CertifyRow>& rows, const std::vector<double>& radii);
+std::vector<double> certified_accuracy_curve(const std::vector<CertifyRow>& rows,
+                                             const std::vector<double>& radii);
 
 }  // namespace nanofed::certify

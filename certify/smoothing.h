@@ -35,6 +35,8 @@
 // The distribution follows the transform by default (Gaussian for pixel, translation, affine;
 // uniform for rotation, scaling); Distribution::uniform with Transform::pixel is additive
 // U[-sigma, sigma] noise per element (used by the 1-D tests of the uniform certificate).
+// Overriding the family keeps the scale: the noise is N(0, scale()^2) or U[-scale(), scale()]
+// (added to 1 for scaling), and the radius above uses scale() in both formulas.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -75,7 +77,8 @@ Tensor deform(const Tensor& images, const Tensor& params, Transform t, Grid grid
 // differ). Pixel: N*C*H*W normals; warps: N*num_params values.
 Tensor perturb(const Tensor& images, const Smoothing& s, Generator& gen);
 
-// The certified radius for a lower bound pA >= 0.5 (see above); 0 below 0.5.
+// The certified radius for a lower bound pA >= 0.5 (see above); 0 below 0.5; +inf for a
+// Gaussian at pA = 1 (never a Clopper-Pearson bound, which stays below 1).
 double radius(const Smoothing& s, double pA_lower);
 
 }  // namespace nanofed::certify

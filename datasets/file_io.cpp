@@ -1,5 +1,7 @@
 #include "datasets/file_io.h"
 
+#include <unistd.h>
+
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -90,19 +92,25 @@ void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes
   NF_CHECK(ok, who << ": '" << path << "': write failed after " << put << " of " << bytes.size() << " bytes");
 }
 
-void write_file_atomic(const std::string& path, const std::string& bytes, const char* who) {
+void write_file_atomic(const std::string& path, const void* bytes, size_t size, const char* who) {
   const std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  NF_CHECK(f != nullptr, who << ": '" << tmp << "': cannot create (" << std::strerror(errno) << ")");
-  const size_t put = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), f);
-  const bool ok = std::fclose(f) == 0 && put == bytes.size();
-  if (!ok) std::remove(tmp.c_str());
-  NF_CHECK(ok, who << ": '" << tmp << "': write failed after " << put << " of " << bytes.size() << " bytes");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
+  NF_CHECK(f, who << ": '" << tmp << "': cannot open for writing (" << std::strerror(errno) << ")");
+  const bool ok = (size == 0 || std::fwrite(bytes, 1, size, f) == size) && std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  const int err = errno;
+  if (std::fclose(f) != 0 || !ok) {
     std::remove(tmp.c_str());
-    NF_CHECK(false, who << ": cannot rename '" << tmp << "' to '" << path << "' (" << std::strerror(err) << ")");
+    NF_CHECK(false, who << ": '" << tmp << "': write failed (" << std::strerror(ok ? errno : err) << ")");
   }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int rerr = errno;
+    std::remove(tmp.c_str());
+    NF_CHECK(false, who << ": cannot rename '" << tmp << "' to '" << path << "' (" << std::strerror(rerr) << ")");
+  }
+}
+
+void write_file_atomic(const std::string& path, const std::string& text, const char* who) {
+  write_file_atomic(path, text.data(), text.size(), who);
 }
 
 }  // namespace nanofed::datasets

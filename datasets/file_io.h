@@ -16,9 +16,12 @@ namespace nanofed::datasets {
 std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who);
 // Writes `bytes` to `path`, gzip-compressed when the name ends in ".gz".
 void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes, const char* who);
-// Writes `bytes` to PATH.tmp and renames it over `path`: readers never see a half-written file,
-// and a failed write leaves an existing `path` untouched. Errors name the file.
-void write_file_atomic(const std::string& path, const std::string& bytes, const char* who);
+
+// Writes `bytes` to PATH.tmp, flushes it to disk (fsync) and renames it over `path`: a reader
+// sees the old file or the new one, never a half-written one. On failure the .tmp is removed
+// and the error names `who` and the file. For results, checkpoints and images.
+void write_file_atomic(const std::string& path, const void* bytes, size_t size, const char* who);
+void write_file_atomic(const std::string& path, const std::string& text, const char* who);
 
 // Parses `path` as JSON; a parse error names the file and nlohmann's byte position.
 nlohmann::json read_json_file(const std::string& path, const char* who);

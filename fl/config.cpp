@@ -117,6 +117,35 @@ const std::vector<Key>& table() {
     add("alie_z", &FlConfig::alie_z);
     add("ipm_tau", &FlConfig::ipm_tau);
     add("non_finite_value", &FlConfig::non_finite_value, {"inf", "nan"});
+    // robust training
+    const std::vector<std::string> transforms = {"none", "pixel", "rotation", "translation", "scaling", "affine"};
+    add("augment", &FlConfig::augment, transforms);
+    add("augment_sigma", &FlConfig::augment_sigma);
+    std::vector<std::string> personal = transforms;
+    personal.insert(personal.begin(), "same");
+    add("personal_augment", &FlConfig::personal_augment, personal);
+    add("personal_augment_sigma", &FlConfig::personal_augment_sigma);
+    add("adv_train", &FlConfig::adv_train);
+    add("adv_norm", &FlConfig::adv_norm, {"linf", "l2"});
+    add("adv_eps", &FlConfig::adv_eps);
+    add("adv_alpha", &FlConfig::adv_alpha);
+    add("adv_steps", &FlConfig::adv_steps);
+    add("adv_random_start", &FlConfig::adv_random_start);
+    // robust evaluation
+    add("eval_attack", &FlConfig::eval_attack, {"none", "linf", "l2"});
+    add("eval_eps", &FlConfig::eval_eps);
+    add("eval_alpha", &FlConfig::eval_alpha);
+    add("eval_steps", &FlConfig::eval_steps);
+    add("eval_random_start", &FlConfig::eval_random_start);
+    add("eval_samples", &FlConfig::eval_samples);
+    add("eval_certify", &FlConfig::eval_certify, transforms);
+    add("certify_sigma", &FlConfig::certify_sigma);
+    add("certify_n0", &FlConfig::certify_n0);
+    add("certify_n", &FlConfig::certify_n);
+    add("certify_alpha", &FlConfig::certify_alpha);
+    add("certify_batch", &FlConfig::certify_batch);
+    add("certify_samples", &FlConfig::certify_samples);
+    add("certify_grid", &FlConfig::certify_grid, {"linspace", "centers"});
     // evaluation, checkpoints
     add("eval_every", &FlConfig::eval_every);
     add("eval_batch_size", &FlConfig::eval_batch_size);
@@ -384,6 +413,26 @@ void validate(const FlConfig& c, const std::set<std::string>& given, const std::
          "must be -1 (use byzantine_fraction) or in [0, num_clients - 1 = " + num(c.num_clients - 1) + "]");
   k.at_least(c.boost_factor, 0.0, "boost_factor");
   k.at_least(c.gaussian_sigma, 0.0, "gaussian_sigma");
+  // robust training
+  if (c.augment != "none") k.positive(c.augment_sigma, "augment_sigma");
+  k.need(c.personal_augment_sigma == -1.0 || c.personal_augment_sigma > 0, "personal_augment_sigma",
+         num(c.personal_augment_sigma), "must be -1 (= augment_sigma) or > 0");
+  k.at_least(c.adv_eps, 0.0, "adv_eps");
+  k.at_least(c.adv_alpha, 0.0, "adv_alpha");
+  k.at_least(c.adv_steps, 1, "adv_steps");
+  // robust evaluation
+  k.need(c.eval_eps == -1.0 || c.eval_eps >= 0, "eval_eps", num(c.eval_eps), "must be -1 (the norm's default) or >= 0");
+  k.need(c.eval_alpha == -1.0 || c.eval_alpha >= 0, "eval_alpha", num(c.eval_alpha),
+         "must be -1 (the norm's default) or >= 0");
+  k.at_least(c.eval_steps, 0, "eval_steps");
+  k.at_least(c.eval_samples, 0, "eval_samples");
+  k.positive(c.certify_sigma, "certify_sigma");
+  k.at_least(c.certify_n0, 1, "certify_n0");
+  k.need(c.certify_n >= c.certify_n0, "certify_n", num(c.certify_n),
+         "must be >= certify_n0 = " + num(c.certify_n0) + " (N0 selection draws, then N estimation draws)");
+  k.in(c.certify_alpha, 0, 1, true, false, "certify_alpha");
+  k.at_least(c.certify_batch, 1, "certify_batch");
+  k.at_least(c.certify_samples, 1, "certify_samples");
   // evaluation, checkpoints
   k.at_least(c.eval_every, 1, "eval_every");
   k.at_least(c.eval_batch_size, 1, "eval_batch_size");

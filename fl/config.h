@@ -111,6 +111,36 @@ struct FlConfig {
   double ipm_tau = 2.0;
   std::string non_finite_value = "inf";  // inf | nan
 
+  // ---- robust training (004 §2.4: smoothing augmentation; Madry PGD adversarial training) ----
+  // Smoothing augmentation: one draw of certify::perturb's distribution per image per step.
+  std::string augment = "none";        // none | pixel | rotation | translation | scaling | affine
+  double augment_sigma = 0.25;         // pixel/translation/affine: std; rotation: in units of pi
+  std::string personal_augment = "same";  // personal-model training (ditto v, local, mixture, ipgd,
+                                          // finetune): same (= augment) | none | pixel | ...
+  double personal_augment_sigma = -1;  // -1 = augment_sigma
+  bool adv_train = false;              // every local step trains on PGD examples of its batch
+  std::string adv_norm = "linf";       // linf | l2
+  double adv_eps = 8.0 / 255.0;
+  double adv_alpha = 2.0 / 255.0;
+  int64_t adv_steps = 10;
+  bool adv_random_start = true;
+
+  // ---- robust evaluation of every benign client's models after the last round ----
+  std::string eval_attack = "none";    // none | linf | l2: PGD robust accuracy (robust.csv)
+  double eval_eps = -1;                // -1 = torchattacks' default of the norm (8/255 | 1.0)
+  double eval_alpha = -1;              // -1 = torchattacks' default of the norm (2/255 | 0.2)
+  int64_t eval_steps = 10;
+  bool eval_random_start = true;
+  int64_t eval_samples = 0;            // per client, evenly spaced over its test set; 0 = all
+  std::string eval_certify = "none";   // none | pixel | rotation | translation | scaling | affine
+  double certify_sigma = 0.25;
+  int64_t certify_n0 = 100;
+  int64_t certify_n = 100000;
+  double certify_alpha = 0.001;
+  int64_t certify_batch = 1000;
+  int64_t certify_samples = 100;       // per client, evenly spaced over its test set (Cohen's skip)
+  std::string certify_grid = "linspace";  // linspace (DeformRS code) | centers (exact identity)
+
   // ---- evaluation, checkpoints ----
   int64_t eval_every = 1;         // rounds; the last round is always evaluated
   int64_t eval_batch_size = 256;

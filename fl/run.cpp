@@ -13,6 +13,7 @@
 #include "datasets/file_io.h"
 #include "engine/common.h"
 #include "fl/partition.h"
+#include "fl/robustness.h"
 #include "nn/models.h"
 #include "nn/safetensors.h"
 
@@ -20,8 +21,9 @@ namespace nanofed::fl {
 
 namespace {
 
-// Never half-written: path.tmp, then renamed over path.
-void write_atomic(const std::string& path, const std::string& text) { datasets::write_file_atomic(path, text, "fl::run"); }
+void write_atomic(const std::string& path, const std::string& text) {
+  datasets::write_file_atomic(path, text, "fl::run");
+}
 
 std::string join(const std::vector<std::string>& xs, const char* sep = ",") {
   std::string out;
@@ -36,27 +38,27 @@ std::string fmt(double v, const char* f = "%.6f") {
 }
 
 // Ditto's FMNIST preprocessing (001 §5): per-pixel z-score with the train pool's statistics,
-// x <- (x - mean) / (std + 0.001), applied to both pools.
-void normalize_per_pixel(datasets::Dataset& train, datasets::Dataset& test) {
+// x <- (x - mean) / (std + 0.001). It runs inside the model (Module::set_input_normalization),
+// so the data stay in [0, 1]: PGD budgets, smoothing noise and warps act in pixel space and the
+// normalization follows them (004 pitfall 4). Returns {mean, std + 0.001}, each [C, H, W].
+std::pair<Tensor, Tensor> per_pixel_statistics(const datasets::Dataset& train) {
   const int64_t N = train.size(), D = train.images.numel() / std::max<int64_t>(1, N);
-  if (N == 0) return;
-  std::vector<float> x = train.images.to_vector<float>();
-  std::vector<double> mean(D, 0.0), var(D, 0.0);
-  for (int64_t i = 0; i < N; ++i)
-    for (int64_t j = 0; j < D; ++j) mean[j] += x[i * D + j];
-  for (double& m : mean) m /= N;
-  for (int64_t i = 0; i < N; ++i)
-    for (int64_t j = 0; j < D; ++j) var[j] += (x[i * D + j] - mean[j]) * (x[i * D + j] - mean[j]);
-  auto apply = [&](datasets::Dataset& d) {
-    std::vector<float> v = d.images.to_vector<float>();
-    const int64_t n = d.size();
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < D; ++j)
-        v[i * D + j] = (float)((v[i * D + j] - mean[j]) / (std::sqrt(var[j] / N) + 0.001));
-    d.images = from_vector(v, d.images.shape());
-  };
-  apply(train);
-  apply(test);
+  const Shape sample = train.sample_shape();
+  std::vector<float> mean_f(D, 0.0f), std_f(D, 1.0f);
+  if (N > 0) {
+    const std::vector<float> x = train.images.to_vector<float>();
+    std::vector<double> mean(D, 0.0), var(D, 0.0);
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j < D; ++j) mean[j] += x[i * D + j];
+    for (double& m : mean) m /= N;
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j < D; ++j) var[j] += (x[i * D + j] - mean[j]) * (x[i * D + j] - mean[j]);
+    for (int64_t j = 0; j < D; ++j) {
+      mean_f[j] = (float)mean[j];
+      std_f[j] = (float)(std::sqrt(var[j] / N) + 0.001);
+    }
+  }
+  return {from_vector(mean_f, sample), from_vector(std_f, sample)};
 }
 
 datasets::TrainTest load_data(const FlConfig& c) {
@@ -117,7 +119,8 @@ bool volatile_key(const std::string& key) {
 
 Federation build_federation(const FlConfig& c) {
   datasets::TrainTest data = load_data(c);
-  if (c.normalize) normalize_per_pixel(data.train, data.test);
+  std::pair<Tensor, Tensor> normalization;
+  if (c.normalize) normalization = per_pixel_statistics(data.train);
   Federation fed;
   fed.num_classes = data.train.num_classes;
   Generator gen(c.partition_seed);
@@ -154,11 +157,13 @@ Federation build_federation(const FlConfig& c) {
   mo.init = c.init == "glorot_uniform" ? nn::Init::glorot_uniform : nn::Init::pytorch;
   const std::string name = c.model;
   const uint64_t seed = c.seed;
-  fed.make_model = [mo, name, seed]() {
+  fed.make_model = [mo, name, seed, normalization]() {
     Generator g = Generator(seed).derive({kInit});
     nn::ModelOptions o = mo;
     o.gen = &g;
-    return nn::make_model(name, o);
+    std::shared_ptr<nn::Module> model = nn::make_model(name, o);
+    if (normalization.first.defined()) model->set_input_normalization(normalization.first, normalization.second);
+    return model;
   };
   return fed;
 }
@@ -277,6 +282,8 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
     }
   }
   if (config.progress && ::isatty(2)) std::fprintf(stderr, "\n");
+  json robustness = json::object();
+  if (done == config.rounds) robustness = evaluate_robustness(sim, config, dir);
   const double secs = std::chrono::duration<double>(clock::now() - t0).count();
 
   json summary;
@@ -291,6 +298,7 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   summary["best_by"] = "pooled_acc";
   if (!last.empty()) summary["last"] = last;
   summary["best"] = best;
+  if (!robustness.empty()) summary["robustness"] = robustness;
   summary["seconds_this_session"] = secs;
   summary["rounds_per_s"] = (done - start) / std::max(1e-9, secs);
   if (!last.contains("round") && datasets::file_exists(summary_path)) {

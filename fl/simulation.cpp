@@ -13,6 +13,7 @@
 #include "engine/ops/softmax.h"
 #include "fl/aggregators.h"
 #include "fl/pre_aggregators.h"
+#include "fl/robustness.h"
 #include "nn/optim.h"
 
 namespace nanofed::fl {
@@ -120,6 +121,9 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
   init_buffers_ = global_buffers_.clone();
   chain_ = make_chain(config_);
   attack_ = make_attack(config_);
+  augment_[0] = training_augmentation(config_, false);
+  augment_[1] = training_augmentation(config_, true);
+  adversarial_ = adversarial_training_attack(config_);
 }
 
 bool Simulation::has_global() const { return config_.strategy != "local" && config_.strategy != "ipgd"; }
@@ -196,6 +200,7 @@ Simulation::Batches Simulation::plan_batches(int64_t client, int64_t round, uint
                                              int64_t epochs) const {
   const int64_t n = clients_[client].train.size(), B = config_.batch_size;
   Batches batches;
+  batches.perturb = base_.derive({kPerturb, purpose, (uint64_t)round, (uint64_t)client});
   if (n == 0) return batches;
   auto pass = [&](int64_t p) {
     Generator g = base_.derive({purpose, (uint64_t)round, (uint64_t)client, (uint64_t)p});
@@ -211,23 +216,34 @@ Simulation::Batches Simulation::plan_batches(int64_t client, int64_t round, uint
         if (pos == n) order = pass(++p), pos = 0;
         batch.push_back(order[pos++]);
       }
-      batches.push_back(std::move(batch));
+      batches.steps.push_back(std::move(batch));
     }
   } else {
     for (int64_t e = 0; e < epochs; ++e) {
       std::vector<int64_t> order = pass(e);
       for (int64_t i = 0; i < n; i += B)
-        batches.emplace_back(order.begin() + i, order.begin() + std::min(n, i + B));
+        batches.steps.emplace_back(order.begin() + i, order.begin() + std::min(n, i + B));
     }
   }
   return batches;
 }
 
-Tensor Simulation::step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx) {
+Tensor Simulation::step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx,
+                                  const Generator& gen, bool personal) {
   const Tensor index = index_tensor(idx, device_);  // one small upload per batch
   const datasets::Dataset& train = clients_[client].train;
+  Tensor x = index_select(train.images, 0, index);
+  const Tensor y = index_select(train.labels, 0, index);
+  if (const auto& smoothing = augment_[personal ? 1 : 0]) {  // 004 §2.4: one draw per image
+    Generator g = gen.derive({0});
+    x = certify::perturb(x, *smoothing, g);
+  }
+  if (config_.adv_train) {  // Madry: train on PGD examples of the batch (crafted in eval mode)
+    Generator g = gen.derive({1});
+    x = attacks::pgd(model, x, y, adversarial_, g);
+  }
   model.zero_grad();
-  Tensor loss = loss_(model(index_select(train.images, 0, index)), index_select(train.labels, 0, index));
+  Tensor loss = loss_(model(x), y);
   loss.backward();
   return loss.detach();
 }
@@ -263,11 +279,11 @@ Tensor Simulation::client_buffers(int64_t client) const {
 // (the proximal / Ditto / mixture terms). Returns the mean batch loss, summed on the device and
 // read once (NaN/Inf if any step's loss was): no host sync inside a step.
 double Simulation::run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
-                             const Tensor& anchor, double pull, double grad_scale) {
-  if (batches.empty()) return 0.0;
+                             const Tensor& anchor, double pull, double grad_scale, bool personal) {
+  if (batches.steps.empty()) return 0.0;
   Tensor loss_sum = zeros({}, device_);
-  for (const auto& batch : batches) {
-    add_(loss_sum, step_gradients(model, client, batch));
+  for (size_t s = 0; s < batches.steps.size(); ++s) {
+    add_(loss_sum, step_gradients(model, client, batches.steps[s], batches.perturb.derive({s}), personal));
     if (grad_scale != 1.0 || pull != 0.0) {
       NoGrad no_grad;
       Tensor g = model.flat_gradients();
@@ -279,7 +295,7 @@ double Simulation::run_steps(nn::Module& model, nn::Optimizer& opt, int64_t clie
     }
     opt.step();
   }
-  return loss_sum.item() / batches.size();
+  return loss_sum.item() / batches.steps.size();
 }
 
 Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batches& batches) {
@@ -291,7 +307,7 @@ Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batc
   if (config_.persist_optimizer_state && !s.optimizer.empty()) opt->load_state_dict(s.optimizer);
   // FedProx: + mu (w - w^t), the gradient of mu/2 ||w - w^t||^2.
   const double mu = config_.strategy == "fedprox" ? config_.mu : 0.0;
-  r.loss = run_steps(model, *opt, client, batches, global_params_, mu, 1.0);
+  r.loss = run_steps(model, *opt, client, batches, global_params_, mu, 1.0, false);
   r.finite = std::isfinite(r.loss);
   if (config_.persist_optimizer_state) s.optimizer = opt->state_dict();
   r.update = sub(model.flat_parameters(), global_params_);
@@ -309,7 +325,7 @@ double Simulation::train_personal(int64_t client, const Batches& batches, const 
   nn::Module& model = *personal_worker_;
   load_into(model, s.personal_params, s.personal_buffers);
   auto opt = make_optimizer(model, lr);
-  const double loss = run_steps(model, *opt, client, batches, anchor, pull, grad_scale);
+  const double loss = run_steps(model, *opt, client, batches, anchor, pull, grad_scale, true);
   s.personal_params.copy_(model.flat_parameters());
   if (s.personal_buffers.numel() > 0) s.personal_buffers.copy_(model.flat_buffers());
   return loss;
@@ -433,7 +449,7 @@ void Simulation::round_fedavg_like(int64_t round) {
       // all of v gives the same numbers). after_global: personal_steps on batches of its own.
       Batches personal = batches;
       if (config_.ditto_order == "after_global") {
-        const int64_t steps = config_.personal_steps > 0 ? config_.personal_steps : (int64_t)batches.size();
+        const int64_t steps = config_.personal_steps > 0 ? config_.personal_steps : (int64_t)batches.steps.size();
         personal = plan_batches(k, round, kFinetune, steps, 1);
       }
       train_personal(k, personal, global_params_, config_.lambda, 1.0, config_.lr);
@@ -516,7 +532,8 @@ void Simulation::round_ipgd(int64_t round) {
           Generator g = base_.derive({kIpgd, (uint64_t)round, (uint64_t)i, (uint64_t)step, (uint64_t)j});
           std::vector<int64_t> perm = randperm(n, g);
           perm.resize(std::min(n, config_.batch_size));
-          const Tensor loss = step_gradients(model, j, perm);
+          const Generator perturb = base_.derive({kPerturb, kIpgd, (uint64_t)round, (uint64_t)i, (uint64_t)step, (uint64_t)j});
+          const Tensor loss = step_gradients(model, j, perm, perturb, true);
           if (j == i) r.loss = loss.item();  // logged; NaN rows are caught by aggregate()
           r.update = model.flat_gradients().clone();
         } else {
@@ -559,21 +576,27 @@ void Simulation::finish() {
 
 // ---------------------------------------------------------------- evaluation and state
 
+nn::Module& Simulation::model_for(ModelKind kind, int64_t client) {
+  if (kind == ModelKind::global) {
+    load_into(*worker_, global_params_, client_buffers(client));
+    return *worker_;
+  }
+  const ClientState& s = state_.at(client);
+  if (s.personal_params.defined()) load_into(*personal_worker_, s.personal_params, s.personal_buffers);
+  else load_into(*personal_worker_, init_params_, init_buffers_);  // never selected: v_k = w^0
+  return *personal_worker_;
+}
+
 std::vector<ClientScore> Simulation::evaluate(ModelKind kind) {
   std::vector<ClientScore> scores;
+  // The global parameters are loaded once (only the BN statistics may differ per client).
   if (kind == ModelKind::global) load_into(*worker_, global_params_, global_buffers_);
   for (int64_t k = 0; k < num_clients(); ++k) {
     if (is_byzantine_[k]) continue;
-    ClientScore sc;
-    if (kind == ModelKind::global) {
-      if (!config_.average_bn_buffers) load_into(*worker_, Tensor(), client_buffers(k));
-      sc = score(*worker_, clients_[k].test, config_.eval_batch_size, device_);
-    } else {
-      const ClientState& s = state_[k];
-      if (s.personal_params.defined()) load_into(*personal_worker_, s.personal_params, s.personal_buffers);
-      else load_into(*personal_worker_, init_params_, init_buffers_);  // never selected: v_k = w^0
-      sc = score(*personal_worker_, clients_[k].test, config_.eval_batch_size, device_);
-    }
+    nn::Module* model = worker_.get();
+    if (kind == ModelKind::personal) model = &model_for(kind, k);
+    else if (!config_.average_bn_buffers) load_into(*worker_, Tensor(), client_buffers(k));
+    ClientScore sc = score(*model, clients_[k].test, config_.eval_batch_size, device_);
     sc.client = k;
     scores.push_back(sc);
   }

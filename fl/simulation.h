@@ -30,9 +30,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "attacks/pgd.h"
+#include "certify/smoothing.h"
 #include "datasets/dataset.h"
 #include "engine/random.h"
 #include "fl/byzantine.h"
@@ -50,7 +53,8 @@ struct ClientData {
 
 // Keys of Generator(seed).derive({purpose, ...}).
 enum Purpose : uint64_t {
-  kInit = 1, kSampling, kBatches, kAttack, kPoison, kPreAggregate, kFinetune, kIpgd
+  kInit = 1, kSampling, kBatches, kAttack, kPoison, kPreAggregate, kFinetune, kIpgd,
+  kPerturb, kEvalAttack, kCertify
 };
 
 // Builds a fresh model; the simulation calls it for its working models and copies the first
@@ -89,6 +93,10 @@ class Simulation {
 
   // Scores of every benign client on its own test set.
   std::vector<ClientScore> evaluate(ModelKind kind);
+  // Client k's model of that kind, loaded into a working module (valid until the next call
+  // that loads the same kind): the global model with the BN statistics k uses, or k's personal
+  // model (w^0 if k was never selected).
+  nn::Module& model_for(ModelKind kind, int64_t client);
 
   // Clients selected in `round` (a pure function of seed and round).
   std::vector<int64_t> sample(int64_t round) const;
@@ -119,14 +127,19 @@ class Simulation {
     bool finite = true;
   };
 
-  using Batches = std::vector<std::vector<int64_t>>;  // index lists into a client's train set
+  struct Batches {
+    std::vector<std::vector<int64_t>> steps;  // index lists into a client's train set
+    Generator perturb;                        // step s perturbs its batch from perturb.derive({s})
+  };
   // Minibatches of one client for one round.
   Batches plan_batches(int64_t client, int64_t round, uint64_t purpose, int64_t steps, int64_t epochs) const;
   // Forward + backward of one batch on `model` (gradients zeroed first); returns the loss
-  // (detached, on the device).
-  Tensor step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx);
+  // (detached, on the device). The batch is first perturbed as configured for global-side or
+  // personal training (smoothing augmentation, then PGD adversarial examples), drawing from gen.
+  Tensor step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx, const Generator& gen,
+                        bool personal);
   double run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
-                   const Tensor& anchor, double pull, double grad_scale);
+                   const Tensor& anchor, double pull, double grad_scale, bool personal);
   // Copies params (when defined) and buffers (when non-empty) into the model's arenas.
   void load_into(nn::Module& model, const Tensor& params, const Tensor& buffers);
   std::unique_ptr<nn::Optimizer> make_optimizer(nn::Module& model, double lr) const;
@@ -162,6 +175,8 @@ class Simulation {
   Tensor init_params_, init_buffers_;  // w^0: every personal model's start
   AggregatorChain chain_;
   AttackConfig attack_;
+  std::optional<certify::Smoothing> augment_[2];  // [personal]: training-time smoothing augmentation
+  attacks::AttackOptions adversarial_;            // when config.adv_train
   bool finished_ = false;
   RoundLog log_;
 };

@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "datasets/file_io.h"
+
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors.cpp copies raw bytes: the host must be little-endian");
 
@@ -108,22 +110,7 @@ std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& m
 }
 
 void write_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
-  const std::string bytes = serialize_safetensors(tensors, metadata);
-  const std::string tmp = path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  NF_CHECK(f, "write_safetensors: " << tmp << ": cannot open for writing: " << std::strerror(errno));
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size() && std::fflush(f) == 0 &&
-                  ::fsync(fileno(f)) == 0;
-  const int err = errno;
-  if (std::fclose(f) != 0 || !ok) {
-    std::remove(tmp.c_str());
-    NF_CHECK(false, "write_safetensors: " << tmp << ": write failed: " << std::strerror(ok ? errno : err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int rerr = errno;
-    std::remove(tmp.c_str());
-    NF_CHECK(false, "write_safetensors: cannot rename " << tmp << " to " << path << ": " << std::strerror(rerr));
-  }
+  datasets::write_file_atomic(path, serialize_safetensors(tensors, metadata), "write_safetensors");
 }
 
 // ---------------------------------------------------------------- reading

@@ -1,5 +1,5 @@
 // Reduce family: hand-computed values, shapes (keepdim, negative dims), gradients, errors,
-// and CPU-vs-CUDA parity including long reductions that take the two-pass path.
+// and CPU-vs-CUDA parity including long reductions that take the two-pass path; bincount.
 #include <cmath>
 
 #include "engine/ops/elementwise.h"
@@ -87,6 +87,24 @@ BOOST_AUTO_TEST_CASE(errors) {
   expect_values(sum(zeros({0, 3}), 0), {0, 0, 0}, "sum over an empty dim");
 }
 
+BOOST_AUTO_TEST_CASE(bincount_hand_counts_and_errors) {
+  Tensor x = from_vector(std::vector<int32_t>{2, 0, 2, 3, 2, 0, 4}, {7});
+  Tensor counts = bincount(x, 6);
+  BOOST_CHECK(counts.dtype() == DType::i32);
+  BOOST_TEST(counts.shape() == Shape({6}), boost::test_tools::per_element());
+  BOOST_TEST(counts.to_vector<int32_t>() == std::vector<int32_t>({2, 0, 3, 1, 1, 0}),
+             boost::test_tools::per_element());
+  BOOST_TEST(bincount(zeros({0}, Device::cpu(), DType::i32), 3).to_vector<int32_t>() ==
+                 std::vector<int32_t>({0, 0, 0}),
+             boost::test_tools::per_element());
+  expect_error([&] { bincount(x, 4); }, {"bincount", "value 4", "position 6", "[0, 4)"});
+  expect_error([] { bincount(from_vector(std::vector<int32_t>{1, -1}, {2}), 3); },
+               {"bincount", "value -1", "position 1"});
+  expect_error([] { bincount(zeros({3}), 3); }, {"bincount", "i32", "f32"});
+  expect_error([&] { bincount(x.reshape({7, 1}), 6); }, {"bincount", "1-D", "[7, 1]"});
+  expect_error([&] { bincount(x, 0); }, {"bincount", "minlength", "0"});
+}
+
 BOOST_AUTO_TEST_CASE(gradchecks) {
   Tensor x = req(random_tensor({3, 5, 7}, 51));
   gradcheck("sum", [](auto& in) { return sum(in[0]); }, {x});
@@ -148,6 +166,22 @@ NF_CUDA_TEST_CASE(cuda_reductions_deterministic_and_ties) {
   Tensor v = req(from_vector(std::vector<float>{1, 9, 9, 9}, {4}).cuda());
   max(v).backward(full({}, 1.0f, Device::cuda()));
   expect_values(v.grad().cpu(), {0, 1, 0, 0}, "cuda max grad");
+}
+
+NF_CUDA_TEST_CASE(cuda_bincount_parity_and_unchecked_values) {
+  // 10 bins take the shared-memory kernel, 20000 the global-atomics one.
+  Generator gen(800);
+  for (int64_t bins : {1, 10, 20000}) {
+    std::vector<int32_t> values(100003);
+    for (int32_t& v : values) v = (int32_t)gen.next_below((uint64_t)bins);
+    Tensor x = from_vector(values, {(int64_t)values.size()});
+    const std::vector<int32_t> on_gpu = bincount(x.cuda(), bins).to_vector<int32_t>();
+    BOOST_TEST(on_gpu == bincount(x, bins).to_vector<int32_t>(), boost::test_tools::per_element());
+  }
+  // The GPU does not validate: out-of-range values are simply not counted.
+  Tensor bad = from_vector(std::vector<int32_t>{0, 7, -1, 2, 0}, {5}, Device::cuda());
+  BOOST_TEST(bincount(bad, 3).to_vector<int32_t>() == std::vector<int32_t>({2, 0, 1}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -100,6 +100,46 @@ BOOST_AUTO_TEST_CASE(affine_grid_backward_sums_coordinates) {
                "affine_grid dtheta for dgrid = 1");
 }
 
+BOOST_AUTO_TEST_CASE(affine_grid_align_corners_values) {
+  // align_corners = true: x in linspace(-1, 1, 3) = {-1, 0, 1}, y in {-1, 1}.
+  // Item 0: theta = [[1,2,3],[4,5,6]] -> (x + 2y + 3, 4x + 5y + 6). Item 1: identity -> (x, y).
+  Tensor theta = theta_of({1, 2, 3, 4, 5, 6, 1, 0, 0, 0, 1, 0});
+  Tensor grid = affine_grid(theta, {2, 7, 2, 3}, true);
+  BOOST_CHECK(grid.shape() == Shape({2, 2, 3, 2}));
+  expect_close(grid.to_vector(),
+               {0, -3, 1, 1, 2, 5,  4, 7, 5, 11, 6, 15,  // item 0, rows y = -1 and y = 1
+                -1, -1, 0, -1, 1, -1,  -1, 1, 0, 1, 1, 1},  // item 1
+               1e-6f, 0, "affine_grid align_corners 2x3");
+  // A one-pixel axis sits at 0 (PyTorch's convention).
+  expect_close(affine_grid(theta_of({1, 0, 0.25f, 0, 1, -0.5f}), {1, 1, 1, 1}, true).to_vector(),
+               {0.25f, -0.5f}, 0, 0, "align_corners 1x1");
+  // The base coordinates are symmetric bit for bit: x[W-1-j] == -x[j] (here W = 7).
+  std::vector<float> g = affine_grid(theta_of({1, 0, 0, 0, 1, 0}), {1, 1, 1, 7}, true).to_vector();
+  for (int j = 0; j < 7; ++j) BOOST_CHECK_EQUAL(g[2 * (6 - j)], -g[2 * j]);
+  BOOST_CHECK_EQUAL(g[6], 0.0f);
+}
+
+BOOST_AUTO_TEST_CASE(affine_grid_align_corners_backward) {
+  // dgrid = 1: dtheta = [sum x, sum y, HW] per row (the sums vanish by symmetry); dgrid = x
+  // in the first channel: dtheta[0] = sum x^2 = H * sum_j x_j^2 = 3 * (1 + 1/4 + 0 + 1/4 + 1).
+  Tensor theta = random_tensor({1, 2, 3}, 1);
+  theta.requires_grad_();
+  Tensor grid = affine_grid(theta, {1, 1, 3, 5}, true);
+  grid.backward(ones({1, 3, 5, 2}));
+  expect_close(theta.grad().to_vector(), {0, 0, 15, 0, 0, 15}, 1e-5f, 0, "dgrid = 1");
+  theta.zero_grad();
+  std::vector<float> dgrid;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 5; ++j) dgrid.insert(dgrid.end(), {-1.0f + 0.5f * (float)j, 0.0f});
+  affine_grid(theta, {1, 1, 3, 5}, true).backward(from_vector(dgrid, {1, 3, 5, 2}));
+  expect_close(theta.grad().to_vector(), {7.5f, 0, 0, 0, 0, 0}, 1e-5f, 0, "dgrid = (x, 0)");
+  Tensor thetas = random_tensor({3, 2, 3}, 10);
+  thetas.requires_grad_();
+  gradcheck("affine_grid align_corners", [](const std::vector<Tensor>& in) {
+    return affine_grid(in[0], {3, 2, 5, 7}, true);
+  }, {thetas});
+}
+
 BOOST_AUTO_TEST_CASE(grid_sample_hand_points) {
   // 2x2 image [[1,2],[3,4]] sampled at 4 hand-picked points (ix = ((gx+1)*2-1)/2, same for y):
   //  (0, 0)       -> ix=0.5,  iy=0.5  -> mean of all four            = 2.5
@@ -341,13 +381,17 @@ BOOST_AUTO_TEST_CASE(error_cases) {
 // ---------------------------------------------------------------- CUDA parity
 
 NF_CUDA_TEST_CASE(cuda_parity_affine_grid) {
-  for (Shape size : {Shape{3, 1, 7, 5}, Shape{2, 3, 33, 40}}) {
-    Tensor theta = random_tensor({size[0], 2, 3}, 40);
-    theta.requires_grad_();
-    check_cuda_parity("affine_grid " + shape_str(size),
-                      [size](const std::vector<Tensor>& in) { return affine_grid(in[0], size); },
-                      {theta}, 1e-4f, 1e-4f);
-  }
+  for (bool align_corners : {false, true})
+    for (Shape size : {Shape{3, 1, 7, 5}, Shape{2, 3, 33, 40}, Shape{2, 1, 1, 1}}) {
+      Tensor theta = random_tensor({size[0], 2, 3}, 40);
+      theta.requires_grad_();
+      check_cuda_parity("affine_grid " + shape_str(size) +
+                            (align_corners ? " align_corners" : ""),
+                        [size, align_corners](const std::vector<Tensor>& in) {
+                          return affine_grid(in[0], size, align_corners);
+                        },
+                        {theta}, 1e-4f, 1e-4f);
+    }
 }
 
 NF_CUDA_TEST_CASE(cuda_parity_grid_sample) {

@@ -1,6 +1,8 @@
 // reduce.cpp — Tensor-level reductions: shapes, dispatch, and backward closures.
 #include "engine/ops/reduce.h"
 
+#include <cstdint>
+
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops/elementwise.h"
@@ -150,6 +152,25 @@ Tensor norm(const Tensor& x, int64_t dim, bool keepdim) {
   dim = normalize_dim(dim, x.dim(), "norm");
   return norm_with_grad("norm", x, reduce_geometry(x.shape(), dim),
                         reduced_shape(x.shape(), dim, keepdim));
+}
+
+Tensor bincount(const Tensor& x, int64_t minlength) {
+  check_defined("bincount", x);
+  check_dtype("bincount", x, DType::i32);
+  NF_CHECK(x.dim() == 1, "bincount: input must be 1-D [n], got " << shape_str(x.shape()));
+  NF_CHECK(minlength >= 1 && minlength <= INT32_MAX,
+           "bincount: minlength must be in [1, 2^31), got " << minlength);
+  NF_CHECK(x.numel() <= INT32_MAX, "bincount: " << x.numel() << " values overflow i32 counts");
+  if (x.device().is_cpu()) {  // the GPU does not check (no host sync), see reduce.h
+    const int32_t* v = x.data<int32_t>();
+    for (int64_t i = 0; i < x.numel(); ++i)
+      NF_CHECK(v[i] >= 0 && v[i] < minlength, "bincount: value " << v[i] << " at position " << i
+                                                  << " is outside [0, " << minlength << ")");
+  }
+  Tensor counts = empty({minlength}, x.device(), DType::i32);
+  NF_DISPATCH(x.device(), bincount_i32, x.data<int32_t>(), counts.data<int32_t>(), x.numel(),
+              minlength);
+  return counts;
 }
 
 }  // namespace nanofed

@@ -64,4 +64,10 @@ void norm_backward_f32(const float* x, const float* g, const float* norm, float*
   }
 }
 
+void bincount_i32(const int32_t* x, int32_t* counts, int64_t n, int64_t bins) {
+  for (int64_t b = 0; b < bins; ++b) counts[b] = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (x[i] >= 0 && x[i] < bins) ++counts[x[i]];
+}
+
 }  // namespace nanofed::cpu

@@ -23,7 +23,7 @@ void check_angles(const char* op, const Tensor& t, const char* arg) {
 
 }  // namespace
 
-Tensor affine_grid(const Tensor& theta, const Shape& size) {
+Tensor affine_grid(const Tensor& theta, const Shape& size, bool align_corners) {
   check_theta("affine_grid", theta);
   NF_CHECK(size.size() == 4, "affine_grid: size must be [N, C, H, W], got " << shape_str(size));
   NF_CHECK(size[0] == theta.size(0), "affine_grid: theta " << shape_str(theta.shape())
@@ -34,14 +34,17 @@ Tensor affine_grid(const Tensor& theta, const Shape& size) {
   const int64_t N = size[0], H = size[2], W = size[3];
   Device dev = theta.device();
   Tensor grid = empty({N, H, W, 2}, dev);
-  NF_DISPATCH(dev, affine_grid_forward, theta.data<float>(), grid.data<float>(), N, H, W);
+  NF_DISPATCH(dev, affine_grid_forward, theta.data<float>(), grid.data<float>(), N, H, W,
+              align_corners);
 
-  return record("affine_grid", grid, {theta}, [N, H, W, dev](const Tensor& dgrid, Grads& grads) {
-    if (!grads.wants(0)) return;
-    Tensor dtheta = empty({N, 2, 3}, dev);
-    NF_DISPATCH(dev, affine_grid_backward, dgrid.data<float>(), dtheta.data<float>(), N, H, W);
-    grads.set(0, dtheta);
-  });
+  return record("affine_grid", grid, {theta},
+                [N, H, W, align_corners, dev](const Tensor& dgrid, Grads& grads) {
+                  if (!grads.wants(0)) return;
+                  Tensor dtheta = empty({N, 2, 3}, dev);
+                  NF_DISPATCH(dev, affine_grid_backward, dgrid.data<float>(),
+                              dtheta.data<float>(), N, H, W, align_corners);
+                  grads.set(0, dtheta);
+                });
 }
 
 Tensor grid_sample(const Tensor& x, const Tensor& grid) {

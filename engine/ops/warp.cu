@@ -8,7 +8,7 @@ namespace nanofed::cuda {
 
 namespace {
 
-using warp::normalized_coord;
+using warp::base_coord;
 using warp::pixel_or_zero;
 using warp::Stencil;
 using warp::stencil_at;
@@ -18,13 +18,13 @@ using warp::stencil_at;
 // One thread per output location: 4 FMAs, reads 24 B of theta (cached), writes 8 B.
 __global__ void affine_grid_forward_kernel(const float* __restrict__ theta,
                                            float* __restrict__ grid, int64_t N, int64_t H,
-                                           int64_t W) {
+                                           int64_t W, bool align_corners) {
   NF_KERNEL_LOOP(idx, N * H * W) {
     int64_t j = idx % W;
     int64_t i = (idx / W) % H;
     int64_t n = idx / (W * H);
     const float* t = theta + n * 6;
-    float x = normalized_coord(j, W), y = normalized_coord(i, H);
+    float x = base_coord(j, W, align_corners), y = base_coord(i, H, align_corners);
     grid[idx * 2 + 0] = t[0] * x + t[1] * y + t[2];
     grid[idx * 2 + 1] = t[3] * x + t[4] * y + t[5];
   }
@@ -35,13 +35,14 @@ constexpr int kGridReduceThreads = 256;
 // One block per batch item: each thread sums its strided pixels, then a fixed-shape tree
 // reduction in shared memory (deterministic). 6 FMAs and 8 B read per pixel.
 __global__ void affine_grid_backward_kernel(const float* __restrict__ dgrid,
-                                            float* __restrict__ dtheta, int64_t H, int64_t W) {
+                                            float* __restrict__ dtheta, int64_t H, int64_t W,
+                                            bool align_corners) {
   __shared__ float partial[6][kGridReduceThreads];
   const int64_t n = blockIdx.x;
   const float* dg = dgrid + n * H * W * 2;
   float acc[6] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
   for (int64_t p = threadIdx.x; p < H * W; p += blockDim.x) {
-    float x = normalized_coord(p % W, W), y = normalized_coord(p / W, H);
+    float x = base_coord(p % W, W, align_corners), y = base_coord(p / W, H, align_corners);
     float gx = dg[p * 2 + 0], gy = dg[p * 2 + 1];
     acc[0] += gx * x;
     acc[1] += gx * y;
@@ -183,22 +184,25 @@ __global__ void translation_theta_backward_kernel(const float* __restrict__ dthe
 
 }  // namespace
 
-void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W) {
+void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W,
+                         bool align_corners) {
   const int64_t total = N * H * W;
   if (total == 0) return;
-  affine_grid_forward_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(theta, grid, N, H, W);
+  affine_grid_forward_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(theta, grid, N, H, W,
+                                                                          align_corners);
   NF_KERNEL_CHECK();
 }
 
-void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W) {
+void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W,
+                          bool align_corners) {
   if (N == 0) return;
   if (H * W == 0) {  // no pixels: the gradient is exactly zero
     CUDA_CHECK(cudaMemsetAsync(dtheta, 0, (size_t)N * 6 * sizeof(float), stream()));
     return;
   }
   // gridDim.x allows 2^31-1 blocks: one per batch item is always launchable.
-  affine_grid_backward_kernel<<<(unsigned)N, kGridReduceThreads, 0, stream()>>>(dgrid, dtheta, H,
-                                                                               W);
+  affine_grid_backward_kernel<<<(unsigned)N, kGridReduceThreads, 0, stream()>>>(
+      dgrid, dtheta, H, W, align_corners);
   NF_KERNEL_CHECK();
 }
 

@@ -7,6 +7,11 @@
 //   * normalized coordinates: pixel column j of a width-W image sits at x_j = (2j+1)/W - 1,
 //     row i of a height-H image at y_i = (2i+1)/H - 1 (so [-1, 1] spans the pixel *edges*);
 //   * affine_grid(theta, {N,C,H,W})[n,i,j,:] = theta[n] @ [x_j, y_i, 1]  (x first, then y);
+//     affine_grid(..., align_corners = true) uses x_j = -1 + 2j/(W-1), y_i = -1 + 2i/(H-1)
+//     instead (linspace(-1, 1, W), 0 when W == 1), like PyTorch's flag. grid_sample is always
+//     align_corners=False, so that base grid samples pixel j at j*W/(W-1) - 1/2: a (W-1)/W
+//     rescale about the centre that blends the border half pixel with zeros (DeformRS' warps,
+//     certify/smoothing.h).
 //   * grid_sample(x, grid)[n,c,i,j] samples x[n,c] at grid[n,i,j] = (gx, gy), unnormalized to
 //     pixel coordinates ix = ((gx+1)*W - 1)/2, iy = ((gy+1)*H - 1)/2, bilinearly; the four
 //     neighbours outside the image count as 0.
@@ -14,7 +19,8 @@
 // coordinates (the inverse of the motion of the content).
 //
 // Gradients:
-//   * affine_grid: d theta[n] = sum over (i,j) of dgrid[n,i,j,:] ⊗ [x_j, y_i, 1].
+//   * affine_grid: d theta[n] = sum over (i,j) of dgrid[n,i,j,:] ⊗ [x_j, y_i, 1] (the same base
+//     coordinates as the forward).
 //     CPU and CUDA both reduce in a fixed order (deterministic).
 //   * grid_sample w.r.t. x: each output scatters its bilinear weights times dy into 4 input
 //     pixels. The CPU reference is deterministic (one thread per (n,c) plane); the CUDA kernel
@@ -34,7 +40,8 @@
 namespace nanofed {
 
 // theta [N, 2, 3], size = {N, C, H, W} (the shape of the image to be warped) -> grid [N, H, W, 2].
-Tensor affine_grid(const Tensor& theta, const Shape& size);
+// align_corners picks the base coordinates (see above); differentiable in theta.
+Tensor affine_grid(const Tensor& theta, const Shape& size, bool align_corners = false);
 
 // x [N, C, H, W], grid [N, Ho, Wo, 2] -> [N, C, Ho, Wo]. Differentiable in x and grid.
 Tensor grid_sample(const Tensor& x, const Tensor& grid);
@@ -62,8 +69,10 @@ Tensor translation_theta(const Tensor& tx, const Tensor& ty, int64_t height, int
 // Raw kernels. Layouts: theta [N,2,3], grid [N,H,W,2], images [N,C,H,W], all contiguous f32.
 // Kernels: the same list on both devices (see engine/dispatch.h).
 #define NF_WARP_KERNELS                                                                              \
-void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W);          \
-void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W);       \
+void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W,           \
+                         bool align_corners);                                                        \
+void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W,        \
+                          bool align_corners);                                                       \
 void grid_sample_forward(const float* x, const float* grid, float* y, int64_t N, int64_t C,          \
                          int64_t H, int64_t W, int64_t Ho, int64_t Wo);                              \
 /* dx (zero-filled by the caller; accumulated into) and dgrid (overwritten) may be null when not */  \

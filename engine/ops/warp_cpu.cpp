@@ -9,21 +9,22 @@ namespace nanofed::cpu {
 
 namespace {
 
-using warp::normalized_coord;
+using warp::base_coord;
 using warp::pixel_or_zero;
 using warp::Stencil;
 using warp::stencil_at;
 
 }  // namespace
 
-void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W) {
+void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W,
+                         bool align_corners) {
 #pragma omp parallel for
   for (int64_t n = 0; n < N; ++n) {
     const float* t = theta + n * 6;
     for (int64_t i = 0; i < H; ++i) {
-      float y = normalized_coord(i, H);
+      float y = base_coord(i, H, align_corners);
       for (int64_t j = 0; j < W; ++j) {
-        float x = normalized_coord(j, W);
+        float x = base_coord(j, W, align_corners);
         float* g = grid + ((n * H + i) * W + j) * 2;
         g[0] = t[0] * x + t[1] * y + t[2];
         g[1] = t[3] * x + t[4] * y + t[5];
@@ -32,14 +33,15 @@ void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, 
   }
 }
 
-void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W) {
+void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W,
+                          bool align_corners) {
 #pragma omp parallel for
   for (int64_t n = 0; n < N; ++n) {
     double acc[6] = {0, 0, 0, 0, 0, 0};
     for (int64_t i = 0; i < H; ++i) {
-      float y = normalized_coord(i, H);
+      float y = base_coord(i, H, align_corners);
       for (int64_t j = 0; j < W; ++j) {
-        float x = normalized_coord(j, W);
+        float x = base_coord(j, W, align_corners);
         const float* dg = dgrid + ((n * H + i) * W + j) * 2;
         acc[0] += (double)dg[0] * x;
         acc[1] += (double)dg[0] * y;

@@ -1,6 +1,8 @@
 // warp_math.h — the coordinate and bilinear-stencil math of affine_grid / grid_sample, written
 // once for the CPU reference (warp_cpu.cpp) and the CUDA kernels (warp.cu).
-// align_corners=False: pixel k of an axis of `size` pixels sits at normalized (2k+1)/size - 1.
+// grid_sample always uses align_corners=False: pixel k of an axis of `size` pixels sits at
+// normalized (2k+1)/size - 1. affine_grid's base coordinates can instead be align_corners=True's
+// linspace(-1, 1, size) (DeformRS' grid).
 #pragma once
 #include <math.h>
 
@@ -12,6 +14,14 @@ namespace nanofed::warp {
 
 // Normalized coordinate of pixel index k along an axis of `size` pixels.
 NF_HD float normalized_coord(int64_t k, int64_t size) { return (float)(2 * k + 1) / (float)size - 1.0f; }
+
+// Base coordinate of index k for affine_grid: the pixel centre (align_corners=False) or
+// linspace(-1, 1, size)[k] = (2k - (size-1)) / (size-1) (align_corners=True; 0 when size == 1).
+// The linspace form divides an exact integer once, so x[size-1-k] == -x[k] bit for bit.
+NF_HD float base_coord(int64_t k, int64_t size, bool align_corners) {
+  if (!align_corners) return normalized_coord(k, size);
+  return size > 1 ? (float)(2 * k - (size - 1)) / (float)(size - 1) : 0.0f;
+}
 
 // Pixel coordinate of normalized coordinate g (inverse of normalized_coord).
 NF_HD float unnormalize(float g, int64_t size) { return ((g + 1.0f) * (float)size - 1.0f) * 0.5f; }

@@ -1,0 +1,253 @@
+// robustness.cpp — robust training options and the robustness evaluation of a federated run.
+#include "fl/robustness.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "attacks/evaluate.h"
+#include "certify/results.h"
+#include "datasets/file_io.h"
+#include "engine/common.h"
+
+namespace nanofed::fl {
+
+namespace {
+
+certify::Grid grid_of(const FlConfig& c) {
+  return c.certify_grid == "centers" ? certify::Grid::centers : certify::Grid::linspace;
+}
+
+// {"mean", "min", "max"} of per-client values (an empty list gives nulls).
+json spread(const std::vector<double>& v) {
+  json j = json::object();
+  if (v.empty()) return j;
+  double total = 0;
+  for (double x : v) total += x;
+  j["mean"] = total / v.size();
+  j["min"] = *std::min_element(v.begin(), v.end());
+  j["max"] = *std::max_element(v.begin(), v.end());
+  return j;
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", v);
+  return buf;
+}
+
+std::vector<ModelKind> kinds_of(const Simulation& sim) {
+  std::vector<ModelKind> kinds;
+  if (sim.has_global()) kinds.push_back(ModelKind::global);
+  if (sim.has_personal()) kinds.push_back(ModelKind::personal);
+  return kinds;
+}
+
+// ---- PGD robust accuracy and transferability ----
+
+json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir) {
+  const attacks::AttackOptions o = evaluation_attack(c);
+  const Generator base(c.seed);
+  attacks::EvaluateOptions eo;
+  eo.batch_size = c.eval_batch_size;
+  std::string csv = "client_id,model,num_samples,clean_accuracy,robust_accuracy,success_rate,adv_trans,adv_trans_loss\n";
+  json out = json::object();
+  out["norm"] = attacks::norm_name(o.norm);
+  out["eps"] = o.eps;
+  out["alpha"] = o.alpha;
+  out["steps"] = o.steps;
+  out["random_start"] = o.random_start;
+  for (ModelKind kind : kinds_of(sim)) {
+    const bool transfer = kind == ModelKind::personal && sim.has_global();
+    std::vector<double> clean, robust, trans, trans_loss;
+    for (int64_t k = 0; k < sim.num_clients(); ++k) {
+      if (sim.is_byzantine(k)) continue;
+      const datasets::Dataset& test = sim.client(k).test;
+      const datasets::Dataset data = test.subset(evenly_spaced(test.size(), c.eval_samples));
+      Generator g = base.derive({kEvalAttack, (uint64_t)kind, (uint64_t)k});
+      const attacks::AttackResult r = attacks::evaluate(sim.model_for(kind, k), data, o, g, eo);
+      clean.push_back(r.clean_accuracy());
+      robust.push_back(r.robust_accuracy());
+      csv += std::to_string(k) + "," + to_string(kind) + "," + std::to_string(r.samples) + "," +
+             fmt(r.clean_accuracy()) + "," + fmt(r.robust_accuracy()) + "," + fmt(r.success_rate()) + ",";
+      if (transfer) {
+        // 000 §3: crafted on the global model (source), evaluated on the personal one (target).
+        Generator gt = base.derive({kEvalAttack, 2, (uint64_t)k});
+        nn::Module& global = sim.model_for(ModelKind::global, k);
+        nn::Module& personal = sim.model_for(ModelKind::personal, k);
+        const attacks::Transferability t = attacks::transferability(global, personal, data, o, gt, c.eval_batch_size);
+        trans.push_back(t.adv_trans());
+        trans_loss.push_back(t.loss_measure);
+        csv += fmt(t.adv_trans()) + "," + fmt(t.loss_measure);
+      } else {
+        csv += ",";
+      }
+      csv += "\n";
+      if (c.progress)
+        std::fprintf(stderr, "%s%s: PGD on %s model of client %lld: robust acc %.4f%s", ::isatty(2) ? "\r" : "",
+                     dir.c_str(), to_string(kind), (long long)k, r.robust_accuracy(), ::isatty(2) ? "   " : "\n");
+    }
+    json m = json::object();
+    m["clean_accuracy"] = spread(clean);
+    m["robust_accuracy"] = spread(robust);
+    if (transfer) {
+      m["adv_trans"] = spread(trans);
+      m["adv_trans_loss"] = spread(trans_loss);
+    }
+    out[to_string(kind)] = m;
+  }
+  if (c.progress && ::isatty(2)) std::fprintf(stderr, "\n");
+  datasets::write_file_atomic(dir + "/robust.csv", csv, "fl::run");
+  return out;
+}
+
+// ---- certification ----
+
+json evaluate_certification(Simulation& sim, const FlConfig& c, const std::string& dir) {
+  const certify::CertifyOptions o = certification(c);
+  const Generator base(c.seed);
+  std::filesystem::create_directories(dir + "/certify");
+  std::string csv = "client_id,model,num_samples,certified_accuracy_0,acr,abstained\n";
+  json out = json::object();
+  out["transform"] = certify::transform_name(o.smoothing.transform);
+  out["sigma"] = o.smoothing.sigma;
+  out["n0"] = o.n0;
+  out["n"] = o.n;
+  out["alpha"] = o.alpha;
+  out["grid"] = c.certify_grid;
+  std::vector<double> radii;
+  for (int i = 0; i <= 80; ++i) radii.push_back(0.05 * i);
+  out["radii"] = radii;
+  const bool tty = ::isatty(2);
+  for (ModelKind kind : kinds_of(sim)) {
+    std::vector<double> ca0, acr;
+    std::vector<std::vector<double>> curves;
+    for (int64_t k = 0; k < sim.num_clients(); ++k) {
+      if (sim.is_byzantine(k)) continue;
+      const datasets::Dataset& test = sim.client(k).test;
+      const std::vector<int64_t> idx = evenly_spaced(test.size(), c.certify_samples);
+      const std::string path = dir + "/certify/" + to_string(kind) + "_client" + std::to_string(k) + ".tsv";
+      // run_one never reaches here with another run's files in dir (it refuses to overwrite
+      // results without resume), so rows already in the file are this run's: keep and skip them.
+      certify::TsvWriter tsv(path, true);
+      nn::Module& model = sim.model_for(kind, k);
+      const std::vector<int32_t> labels = test.labels.to_vector<int32_t>();
+      int64_t done = 0;
+      for (int64_t i : idx) {
+        ++done;
+        if (tsv.has(i)) continue;
+        const auto t0 = std::chrono::steady_clock::now();
+        Generator g = base.derive({kCertify, (uint64_t)kind, (uint64_t)k, (uint64_t)i});
+        const certify::Certificate cert = certify::certify(model, test.images.slice(i, i + 1), o, g);
+        certify::CertifyRow row;
+        row.idx = i;
+        row.label = labels[i];
+        row.predict = cert.predict;
+        row.radius = cert.radius;
+        row.correct = cert.predict == labels[i];
+        row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        tsv.write(row);
+        if (c.progress && tty)
+          std::fprintf(stderr, "\r%s: certifying %s model of client %lld: %lld/%zu   ", dir.c_str(), to_string(kind),
+                       (long long)k, (long long)done, idx.size());
+      }
+      const std::vector<certify::CertifyRow> rows = certify::read_tsv(path);
+      int64_t abstained = 0;
+      for (const auto& r : rows) abstained += r.predict < 0;
+      const double a0 = certify::certified_accuracy(rows, 0.0), a = certify::average_certified_radius(rows);
+      ca0.push_back(a0);
+      acr.push_back(a);
+      curves.push_back(certify::certified_accuracy_curve(rows, radii));
+      csv += std::to_string(k) + "," + to_string(kind) + "," + std::to_string(rows.size()) + "," + fmt(a0) + "," +
+             fmt(a) + "," + std::to_string(abstained) + "\n";
+      if (c.progress && !tty)
+        std::fprintf(stderr, "%s: certified %s model of client %lld: CA(0) %.4f ACR %.4f\n", dir.c_str(),
+                     to_string(kind), (long long)k, a0, a);
+    }
+    json m = json::object();
+    m["certified_accuracy_0"] = spread(ca0);
+    m["acr"] = spread(acr);
+    json curve = json::object();
+    std::vector<double> mean(radii.size(), 0.0), lo(radii.size(), 1.0), hi(radii.size(), 0.0);
+    for (const auto& cv : curves)
+      for (size_t r = 0; r < radii.size(); ++r) {
+        mean[r] += cv[r] / curves.size();
+        lo[r] = std::min(lo[r], cv[r]);
+        hi[r] = std::max(hi[r], cv[r]);
+      }
+    if (!curves.empty()) m["curve"] = {{"mean", mean}, {"min", lo}, {"max", hi}};
+    out[to_string(kind)] = m;
+  }
+  if (c.progress && tty) std::fprintf(stderr, "\n");
+  datasets::write_file_atomic(dir + "/certify.csv", csv, "fl::run");
+  return out;
+}
+
+}  // namespace
+
+std::optional<certify::Smoothing> training_augmentation(const FlConfig& c, bool personal) {
+  std::string name = c.augment;
+  double sigma = c.augment_sigma;
+  if (personal) {
+    if (c.personal_augment != "same") name = c.personal_augment;
+    if (c.personal_augment_sigma > 0) sigma = c.personal_augment_sigma;
+  }
+  if (name == "none") return std::nullopt;
+  certify::Smoothing s;
+  s.transform = certify::parse_transform(name, personal ? "personal_augment" : "augment");
+  s.sigma = (float)sigma;
+  s.grid = grid_of(c);
+  return s;
+}
+
+attacks::AttackOptions adversarial_training_attack(const FlConfig& c) {
+  attacks::AttackOptions o;
+  o.norm = attacks::parse_norm(c.adv_norm, "adv_norm");
+  o.eps = (float)c.adv_eps;
+  o.alpha = (float)c.adv_alpha;
+  o.steps = c.adv_steps;
+  o.random_start = c.adv_random_start;
+  return o;
+}
+
+attacks::AttackOptions evaluation_attack(const FlConfig& c) {
+  attacks::AttackOptions o = c.eval_attack == "l2" ? attacks::l2_defaults() : attacks::AttackOptions();
+  if (c.eval_eps >= 0) o.eps = (float)c.eval_eps;
+  if (c.eval_alpha >= 0) o.alpha = (float)c.eval_alpha;
+  o.steps = c.eval_steps;
+  o.random_start = c.eval_random_start;
+  return o;
+}
+
+certify::CertifyOptions certification(const FlConfig& c) {
+  certify::CertifyOptions o;
+  if (c.eval_certify != "none") o.smoothing.transform = certify::parse_transform(c.eval_certify, "eval_certify");
+  o.smoothing.sigma = (float)c.certify_sigma;
+  o.smoothing.grid = grid_of(c);
+  o.n0 = c.certify_n0;
+  o.n = c.certify_n;
+  o.alpha = c.certify_alpha;
+  o.batch = c.certify_batch;
+  return o;
+}
+
+std::vector<int64_t> evenly_spaced(int64_t n, int64_t m) {
+  if (m <= 0 || m > n) m = n;
+  std::vector<int64_t> idx((size_t)m);
+  for (int64_t i = 0; i < m; ++i) idx[(size_t)i] = i * n / m;
+  return idx;
+}
+
+json evaluate_robustness(Simulation& sim, const FlConfig& c, const std::string& dir) {
+  json out = json::object();
+  if (c.eval_attack != "none") out["attack"] = evaluate_attacks(sim, c, dir);
+  if (c.eval_certify != "none") out["certify"] = evaluate_certification(sim, c, dir);
+  return out;
+}
+
+}  // namespace nanofed::fl
