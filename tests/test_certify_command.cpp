@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(an_existing_result_is_refused_without_resume) {
   const std::string ckpt = test::train_synthetic_checkpoint(tmp / "run");
   certify(certify_args(ckpt, tmp / "r.tsv", {"--max", "4"}));
   const std::vector<std::string> before = lines_of(tmp / "r.tsv");
-  expect_error([&] { cli::certify_command(certify_args(ckpt, tmp / "r.tsv", {"--max", "4"})); }, {"r.tsv", "resume"});
+  expect_error([&] { cli::certify_command(certify_args(ckpt, tmp / "r.tsv", {"--max", "4"})); }, {"--out", "r.tsv", "--resume"});
   BOOST_TEST(lines_of(tmp / "r.tsv") == before, boost::test_tools::per_element());
 }
 

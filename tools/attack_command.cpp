@@ -139,7 +139,7 @@ int attack_command(const std::vector<std::string>& args) {
   nn::Metadata target_meta;
   if (transfer) {
     target = nn::load_model(a.str("transfer-to"), device, &target_meta);
-    load_eval_split(a, target_meta);  // checks the data fits the target model too
+    check_model_input(a, target_meta, data);
   }
 
   const attacks::AttackOptions first = plan.at(plan.eps.front());

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "certify/certify.h"
@@ -111,6 +112,10 @@ int certify_command(const std::vector<std::string>& args) {
   NF_CHECK(max >= -1, kCommand << ": --max must be -1 (no bound) or an index >= 0, got " << max);
   const uint64_t seed = (uint64_t)a.integer("seed");
   const std::string out = a.str("out");
+  // TsvWriter refuses too, but this says which flag to add, and before the data are loaded.
+  std::error_code ec;
+  NF_CHECK(a.on("resume") || !std::filesystem::exists(out, ec) || std::filesystem::file_size(out, ec) == 0,
+           kCommand << ": --out " << out << " already holds results; pass --resume to continue it (it is never overwritten)");
 
   nn::Metadata meta;
   std::shared_ptr<nn::Module> model = nn::load_model(a.str("model"), device, &meta);
@@ -127,7 +132,8 @@ int certify_command(const std::vector<std::string>& args) {
               o.alpha, (long long)o.batch, device.str().c_str(), (unsigned long long)seed, out.c_str());
 
   int64_t done = 0, correct = 0, todo = 0;
-  for (const certify::CertifyRow& r : writer.done()) correct += r.correct;
+  for (const certify::CertifyRow& r : writer.done())  // the progress line counts this run's images only
+    correct += r.correct && std::binary_search(planned.begin(), planned.end(), r.idx);
   for (int64_t i : planned) (writer.has(i) ? done : todo) += 1;
   if (done) std::printf("resuming: %lld of the %zu images are in %s\n", (long long)done, planned.size(), out.c_str());
 

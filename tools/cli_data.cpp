@@ -32,6 +32,11 @@ datasets::Dataset load_eval_split(const ArgParser& a, const nn::Metadata& model_
                                                          : 0;
   datasets::TrainTest both = load_data(a, seed);
   datasets::Dataset data = split == "test" ? both.test : both.train;
+  check_model_input(a, model_meta, data);
+  return data;
+}
+
+void check_model_input(const ArgParser& a, const nn::Metadata& model_meta, const datasets::Dataset& data) {
   // make_model's options as the checkpoint holds them (0 = the model's default, not checked).
   auto meta_int = [&](const char* key) {
     auto it = model_meta.find(key);
@@ -40,13 +45,12 @@ datasets::Dataset load_eval_split(const ArgParser& a, const nn::Metadata& model_
   const Shape sample = data.sample_shape();
   const int64_t channels = meta_int("in_channels"), side = meta_int("image_size"), classes = meta_int("num_classes");
   NF_CHECK(sample.size() == 3 && (!channels || sample[0] == channels) && (!side || (sample[1] == side && sample[2] == side)),
-           a.command() << ": the model takes " << (channels ? std::to_string(channels) : "C") << "x" << side << "x"
-                       << side << " images, --dataset " << a.str("dataset") << " gives " << shape_str(sample)
+           a.command() << ": the model takes " << (channels ? std::to_string(channels) : "C") << "x"
+                       << (side ? std::to_string(side) + "x" + std::to_string(side) : "HxW") << " images, --dataset " << a.str("dataset") << " gives " << shape_str(sample)
                        << " (set --shape for synthetic or folder: data)");
   NF_CHECK(!classes || data.num_classes <= classes, a.command() << ": --dataset " << a.str("dataset") << " has "
                                                                 << data.num_classes << " classes, the model " << classes
                                                                 << " (set --classes for synthetic data)");
-  return data;
 }
 
 Shape parse_shape(const std::string& s, const std::string& command) {

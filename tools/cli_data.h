@@ -32,9 +32,11 @@ datasets::TrainTest load_data(const ArgParser& a, uint64_t seed);
 // Declares the data flags and --split / --data-seed.
 void add_eval_data_options(ArgParser& p);
 
-// The split the flags name, checked against the model that will see it (its metadata, see
-// nn/model_io.h): image shape and number of classes. Errors name the flags to change.
+// The split the flags name, checked against the model that will see it (check_model_input).
 datasets::Dataset load_eval_split(const ArgParser& a, const nn::Metadata& model_meta);
+// Throws unless `data` fits the model whose checkpoint metadata is `model_meta` (nn/model_io.h):
+// image shape and number of classes. The message names the flags to change.
+void check_model_input(const ArgParser& a, const nn::Metadata& model_meta, const datasets::Dataset& data);
 
 // "3x32x32" -> {3, 32, 32}; anything else throws naming the command and --shape.
 Shape parse_shape(const std::string& s, const std::string& command);
