@@ -23,6 +23,13 @@ int64_t shape_numel(const Shape& shape);       // product of dims (1 for a scala
 // Resolves a possibly negative dim against `rank`; throws naming `op` if out of range.
 int64_t normalize_dim(int64_t dim, int64_t rank, const char* op);
 
+// Comma lists of numbers, for flags (--eps 0.01,0.03) and checkpoint metadata: "0.5,0.25" <->
+// {0.5, 0.25}. "" is the empty list; anything else but numbers separated by single commas
+// throws "<what> expects a comma list of numbers, got '<s>'". Formatting uses %.9g, so f32
+// values read back bit-exact.
+std::vector<double> parse_number_list(const std::string& s, const std::string& what);
+std::string format_number_list(const std::vector<double>& values);
+
 namespace detail {
 [[noreturn]] void throw_error(const std::string& msg);
 }

@@ -38,6 +38,27 @@ BOOST_AUTO_TEST_CASE(bad_flags_name_the_flag) {
   p.parse({"--dataset", "x", "--epochs", "two", "--lr", "1e-3x"});
   expect_error([&] { p.integer("epochs"); }, {"--epochs expects an integer, got 'two'"});
   expect_error([&] { p.number("lr"); }, {"--lr expects a number, got '1e-3x'"});
+  expect_error([&] { p.numbers("lr"); }, {"--lr expects a comma list of numbers, got '1e-3x'"});
+  expect_error([&] { p.device("dataset"); }, {"--dataset expects cpu, cuda or cuda:N, got 'x'"});
+}
+
+BOOST_AUTO_TEST_CASE(comma_lists_and_devices) {
+  ArgParser p = make();
+  p.parse({"--dataset", "cpu", "--lr", "0.5,0.25,1e-3"});
+  BOOST_TEST(p.numbers("lr") == std::vector<double>({0.5, 0.25, 1e-3}), boost::test_tools::per_element());
+  BOOST_TEST(p.numbers("epochs") == std::vector<double>({2}), boost::test_tools::per_element());
+  BOOST_TEST(p.device("dataset").is_cpu());
+  p = make();
+  p.parse({"--dataset", "true", "--save", "yes"});
+  BOOST_TEST(p.boolean("dataset"));
+  expect_error([&] { p.boolean("save"); }, {"--save expects true or false, got 'yes'"});
+  for (const char* bad : {"0.5,,1", "0.5,", ",0.5", ""}) {
+    ArgParser q = make();
+    q.parse({"--dataset", "x", "--lr", bad});
+    expect_error([&] { q.numbers("lr"); }, {"--lr expects a comma list of numbers"});
+  }
+  BOOST_TEST(nanofed::format_number_list({0.5, 0.1f, 3}) == "0.5,0.100000001,3");
+  BOOST_TEST(nanofed::parse_number_list("", "x").empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -10,6 +10,7 @@
 #include "datasets/synthetic.h"
 #include "engine/autograd.h"
 #include "nn/checkpoint.h"
+#include "nn/model_io.h"
 #include "nn/models.h"
 #include "tests/test_util.h"
 
@@ -100,6 +101,25 @@ BOOST_AUTO_TEST_CASE(epochs_zero_saves_the_initialized_model) {
   BOOST_TEST(!fs::exists(tmp / "run/epochs.csv"));
 }
 
+BOOST_AUTO_TEST_CASE(normalize_is_saved_and_load_model_rebuilds_the_model) {
+  TempDir tmp;
+  BOOST_TEST(cli::train_command({"--dataset", "synthetic", "--shape", "3x8x8", "--classes", "3", "--model", "mlp",
+                                 "--epochs", "0", "--synthetic-size", "20", "--normalize", "0.5,0.4,0.3,0.25,0.2,0.1",
+                                 "--out", tmp / "run"}) == 0);
+  nn::Metadata meta;
+  auto model = nn::load_model(tmp / "run/model.safetensors", Device::cpu(), &meta);
+  BOOST_TEST(meta["dataset"] == "synthetic");
+  BOOST_TEST(meta["num_classes"] == "3");
+  BOOST_REQUIRE(model->has_input_normalization());
+  test::expect_values(model->input_mean(), {0.5f, 0.4f, 0.3f}, "input mean");
+  test::expect_values(model->input_std(), {0.25f, 0.2f, 0.1f}, "input std");
+  BOOST_TEST(model->input_std().shape() == Shape({3, 1, 1}), boost::test_tools::per_element());
+  expect_error([&] {
+    cli::train_command({"--dataset", "synthetic", "--shape", "3x8x8", "--model", "mlp", "--epochs", "0",
+                        "--synthetic-size", "20", "--normalize", "0.5,0.4,0.3", "--out", tmp / "r"});
+  }, {"--normalize", "3 channel means"});
+}
+
 BOOST_AUTO_TEST_CASE(bad_input_gets_one_clear_line) {
   TempDir tmp;
   expect_error([&] { cli::train_command({"--dataset", "fmnist", "--data-dir", tmp / "none", "--out", tmp / "r"}); },
@@ -112,6 +132,8 @@ BOOST_AUTO_TEST_CASE(bad_input_gets_one_clear_line) {
                {"vgg", "resnet18"});
   expect_error([&] { cli::train_command({"--dataset", "synthetic", "--optimizer", "rmsprop", "--out", tmp / "r"}); },
                {"--optimizer 'rmsprop'"});
+  expect_error([&] { cli::train_command({"--dataset", "synthetic", "--device", "gpu", "--out", tmp / "r"}); },
+               {"--device", "'gpu'"});
   expect_error([&] {
     cli::train_command({"--dataset", "synthetic", "--synthetic-size", "20", "--model", "mlp", "--out", tmp / "r",
                         "--resume", tmp / "missing.safetensors"});

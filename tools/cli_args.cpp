@@ -90,6 +90,31 @@ double ArgParser::number(const std::string& name) const {
   return x;
 }
 
+bool ArgParser::boolean(const std::string& name) const {
+  const std::string v = str(name);
+  NF_CHECK(v == "true" || v == "false", command_ << ": --" << name << " expects true or false, got '" << v << "'");
+  return v == "true";
+}
+
+std::vector<double> ArgParser::numbers(const std::string& name) const {
+  const std::string v = str(name);
+  std::vector<double> out = parse_number_list(v, command_ + ": --" + name);
+  NF_CHECK(!out.empty(), command_ << ": --" << name << " expects a comma list of numbers, got ''");
+  return out;
+}
+
+Device ArgParser::device(const std::string& name) const {
+  Device d;
+  try {
+    d = Device::parse(str(name));
+  } catch (const Error&) {
+    NF_CHECK(false, command_ << ": --" << name << " expects cpu, cuda or cuda:N, got '" << str(name) << "'");
+  }
+  NF_CHECK(d.is_cpu() || cuda_available(), command_ << ": --" << name << " cuda, but "
+                                                    << (cuda_compiled() ? "no GPU is available" : "this build has no CUDA backend"));
+  return d;
+}
+
 bool ArgParser::on(const std::string& name) const {
   const Spec& s = spec(name);
   NF_CHECK(s.is_switch, command_ << ": --" << name << " is not a switch");

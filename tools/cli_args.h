@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/device.h"
+
 namespace nanofed::cli {
 
 class ArgParser {
@@ -24,6 +26,11 @@ class ArgParser {
   std::string str(const std::string& name) const;
   int64_t integer(const std::string& name) const;
   double number(const std::string& name) const;
+  bool boolean(const std::string& name) const;  // "true" | "false"
+  // A comma list of numbers ("0.01,0.03"); at least one.
+  std::vector<double> numbers(const std::string& name) const;
+  // "cpu" | "cuda" | "cuda:N", and usable by this build on this machine.
+  Device device(const std::string& name) const;
   bool on(const std::string& name) const;
   bool given(const std::string& name) const;  // set on the command line (not a default)
   std::string help() const;

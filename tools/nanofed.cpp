@@ -1,10 +1,13 @@
-// nanofed — the command-line program: `demo`, `train` (tools/train.cpp), `fl` (tools/fl_command.cpp).
+// nanofed — the command-line program: `demo`, `train` (tools/train.cpp), `fl` (tools/fl_command.cpp),
+// `attack` (tools/attack_command.cpp), `certify` (tools/certify_command.cpp).
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "engine/device.h"
 #include "nn/tiny_models.h"
+#include "tools/attack_command.h"
+#include "tools/certify_command.h"
 #include "tools/fl_command.h"
 #include "tools/train.h"
 #if NANOFED_CUDA
@@ -50,6 +53,8 @@ int main(int argc, char** argv) {
     if (cmd == "demo") return demo();
     if (cmd == "train") return cli::train_command(std::vector<std::string>(argv + 2, argv + argc));
     if (cmd == "fl") return cli::fl_command(std::vector<std::string>(argv + 2, argv + argc));
+    if (cmd == "attack") return cli::attack_command(std::vector<std::string>(argv + 2, argv + argc));
+    if (cmd == "certify") return cli::certify_command(std::vector<std::string>(argv + 2, argv + argc));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());  // messages name the command, file or flag
     return 1;
@@ -58,6 +63,8 @@ int main(int argc, char** argv) {
                "usage: nanofed COMMAND [flags]\n"
                "  demo    train two tiny models on synthetic data (the engine end to end)\n"
                "  train   train and evaluate one model (nanofed train --help)\n"
-               "  fl      run a federated experiment from a JSON config (nanofed fl --help)\n");
+               "  fl      run a federated experiment from a JSON config (nanofed fl --help)\n"
+               "  attack  PGD robust accuracy of a checkpoint, eps sweeps, transferability (nanofed attack --help)\n"
+               "  certify randomized-smoothing certification, Cohen's TSV (nanofed certify --help)\n");
   return cmd == "help" ? 0 : 2;
 }

