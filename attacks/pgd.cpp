@@ -41,27 +41,17 @@ void validate(const AttackOptions& o, const std::string& who) {
 
 // ---------------------------------------------------------------- InputGradientScope
 
-namespace {
-void collect_modes(nn::Module& m, std::vector<std::pair<nn::Module*, bool>>& out) {
-  out.push_back({&m, m.is_training()});
-  for (const auto& [name, child] : m.children()) collect_modes(*child, out);
-}
-}  // namespace
-
 InputGradientScope::InputGradientScope(nn::Module& model) : params_(model.parameters()) {
-  collect_modes(model, modes_);
   required_.reserve(params_.size());
   for (const Tensor& p : params_) required_.push_back(p.requires_grad());
-  // Everything is recorded before anything changes, and neither requires_grad_(false) on a leaf
-  // nor train() throws: the scope is never left half applied.
+  // Everything that can throw (recording) happens before anything changes, and
+  // requires_grad_(false) on a leaf does not throw: the scope is never left half applied.
+  eval_mode_.emplace(model);
   for (Tensor& p : params_) p.requires_grad_(false);
-  model.eval();
 }
 
 InputGradientScope::~InputGradientScope() {
   for (size_t i = 0; i < params_.size(); ++i) params_[i].requires_grad_(required_[i]);
-  // Parents first: train() recurses, so each child's own mode is set after its parent's.
-  for (auto& [module, training] : modes_) module->train(training);
 }
 
 // ---------------------------------------------------------------- the attack

@@ -29,6 +29,7 @@
 // A sample whose gradient is exactly 0 does not move (sign(0) = 0; the L2 step is 0 / 1e-10).
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,9 +72,9 @@ class InputGradientScope {
   InputGradientScope(const InputGradientScope&) = delete;
   InputGradientScope& operator=(const InputGradientScope&) = delete;
  private:
-  std::vector<std::pair<nn::Module*, bool>> modes_;  // every module of the tree, parents first
   std::vector<Tensor> params_;
   std::vector<bool> required_;
+  std::optional<nn::EvalMode> eval_mode_;  // every module's own mode restored on exit
 };
 
 // x [N, ...] f32 in [clip_min, clip_max], y i32 [N] (true labels, or targets if targeted), both

@@ -17,28 +17,6 @@ namespace {
 // share draws (004 pitfall 1), and PREDICT draws its own.
 constexpr uint64_t kSelectionStream = 0, kEstimationStream = 1, kPredictStream = 2;
 
-// Eval mode for a scope; afterwards every module of the tree gets its own previous mode back
-// (restored in pre-order, because train() also sets the children).
-class EvalScope {
- public:
-  explicit EvalScope(nn::Module& model) {
-    save(model);
-    model.eval();
-  }
-  ~EvalScope() {
-    for (const auto& [module, training] : modes_) module->train(training);
-  }
-  EvalScope(const EvalScope&) = delete;
-  EvalScope& operator=(const EvalScope&) = delete;
-
- private:
-  void save(nn::Module& m) {
-    modes_.emplace_back(&m, m.is_training());
-    for (const auto& [name, child] : m.children()) save(*child);
-  }
-  std::vector<std::pair<nn::Module*, bool>> modes_;
-};
-
 // x [C, H, W] or [1, C, H, W] -> [1, C, H, W].
 Tensor batch_of_one(const Tensor& x) {
   check_defined("sample_counts", x, "x");
@@ -72,7 +50,7 @@ std::vector<int64_t> sample_counts(nn::Module& model, const Tensor& x, int64_t n
   NF_CHECK(batch >= 1, "sample_counts: batch must be >= 1, got " << batch);
   const Tensor image = batch_of_one(x);
   NoGrad no_grad;
-  EvalScope eval_mode(model);
+  nn::EvalMode eval_mode(model);
   // Every draw's predicted class stays on the device (4 bytes each); one bincount at the end
   // and one read-back of the class counts per SAMPLE.
   Tensor labels = empty({num}, image.device(), DType::i32);

@@ -71,22 +71,12 @@ std::vector<std::string> summary_values(const Summary& s) {
           f(s.max_acc),              f(s.worst10_acc), f(s.best10_acc), f(s.pooled_loss), f(s.mean_loss)};
 }
 
-namespace {
-// Restores the module's train/eval mode on scope exit.
-struct EvalMode {
-  nn::Module& model;
-  bool was_training;
-  explicit EvalMode(nn::Module& m) : model(m), was_training(m.is_training()) { m.eval(); }
-  ~EvalMode() { model.train(was_training); }
-};
-}  // namespace
-
 ClientScore score(nn::Module& model, const datasets::Dataset& data, int64_t batch_size, Device device) {
   ClientScore out;
   out.samples = data.size();
   if (out.samples == 0) return out;
   NoGrad no_grad;
-  EvalMode mode(model);
+  nn::EvalMode mode(model);
   Tensor loss_sum = zeros({}, device), correct = zeros({}, device);
   CrossEntropyOptions ce;
   ce.reduction = Reduction::sum;

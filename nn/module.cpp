@@ -284,4 +284,22 @@ Tensor Module::flat_buffers() {
   return flatten_into_arena(f32_buffers, device());
 }
 
+// ---------------------------------------------------------------- EvalMode
+
+namespace {
+void collect_modes(Module& m, std::vector<std::pair<Module*, bool>>& out) {
+  out.emplace_back(&m, m.is_training());
+  for (const auto& [name, child] : m.children()) collect_modes(*child, out);
+}
+}  // namespace
+
+EvalMode::EvalMode(Module& model) {
+  collect_modes(model, modes_);
+  model.eval();
+}
+
+EvalMode::~EvalMode() {
+  for (const auto& [module, training] : modes_) module->train(training);
+}
+
 }  // namespace nanofed::nn

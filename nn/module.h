@@ -116,4 +116,18 @@ Tensor flatten_into_arena(const std::vector<Tensor>& tensors, Device device);
 Generator& default_generator();
 void manual_seed(uint64_t seed);
 
+// Eval mode for a scope (evaluation, attacks, certification): on exit every module of the tree
+// gets its own previous mode back (restored parents first, since train() recurses), so a model
+// with e.g. a frozen BatchNorm child in eval mode stays that way.
+class EvalMode {
+ public:
+  explicit EvalMode(Module& model);
+  ~EvalMode();
+  EvalMode(const EvalMode&) = delete;
+  EvalMode& operator=(const EvalMode&) = delete;
+
+ private:
+  std::vector<std::pair<Module*, bool>> modes_;  // every module of the tree, parents first
+};
+
 }  // namespace nanofed::nn

@@ -380,17 +380,6 @@ void check_warps_on(Device dev) {
 
 // ---------------------------------------------------------------- TSV
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const std::string& path, const std::string& content) {
-  std::ofstream(path, std::ios::binary) << content;
-}
-
 const std::string kHeader = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n";
 
 CertifyRow row_of(int64_t idx, int64_t label, int64_t predict, double radius, double seconds) {
@@ -921,7 +910,7 @@ BOOST_AUTO_TEST_CASE(tsv_round_trip_resume_and_no_overwrite) {
     BOOST_CHECK(w.done().empty());
     for (const CertifyRow& r : rows) w.write(r);
     // Flushed row by row: the file is complete while the writer is still open.
-    BOOST_CHECK_EQUAL(slurp(path), kHeader + format_row(rows[0]) + "\n" + format_row(rows[1]) +
+    BOOST_CHECK_EQUAL(read_text(path), kHeader + format_row(rows[0]) + "\n" + format_row(rows[1]) +
                                        "\n" + format_row(rows[2]) + "\n");
   }
   const std::vector<CertifyRow> back = read_tsv(path);
@@ -935,11 +924,11 @@ BOOST_AUTO_TEST_CASE(tsv_round_trip_resume_and_no_overwrite) {
     BOOST_CHECK_CLOSE(back[k].seconds, rows[k].seconds, 1e-9);
   }
   // Never overwritten without resume.
-  const std::string before = slurp(path);
+  const std::string before = read_text(path);
   expect_one_line_error([&] { TsvWriter w(path, false); }, {path, "resume"});
-  BOOST_CHECK_EQUAL(slurp(path), before);
+  BOOST_CHECK_EQUAL(read_text(path), before);
   // A killed run left a torn line: resume cuts it, keeps the rows and appends.
-  spit(path, before + "11\t4\t4\t0.2");
+  write_text(path, before + "11\t4\t4\t0.2");
   {
     TsvWriter w(path, true);
     BOOST_CHECK_EQUAL(w.done().size(), 3u);
@@ -947,25 +936,25 @@ BOOST_AUTO_TEST_CASE(tsv_round_trip_resume_and_no_overwrite) {
     w.write(row_of(11, 4, 4, 0.25, 1));
     BOOST_CHECK(w.has(11));
   }
-  BOOST_CHECK_EQUAL(slurp(path), before + "11\t4\t4\t0.25\t1\t0:00:01\n");
+  BOOST_CHECK_EQUAL(read_text(path), before + "11\t4\t4\t0.25\t1\t0:00:01\n");
   // Resume of a missing file, an empty one, or one with only a torn header starts afresh.
   for (const std::string& start : {std::string(), std::string("idx\tla"), std::string("none")}) {
     const std::string p = dir / "fresh.tsv";
     std::remove(p.c_str());
-    if (start != "none") spit(p, start);
+    if (start != "none") write_text(p, start);
     TsvWriter(p, true).write(rows[0]);
-    BOOST_CHECK_EQUAL(slurp(p), kHeader + format_row(rows[0]) + "\n");
+    BOOST_CHECK_EQUAL(read_text(p), kHeader + format_row(rows[0]) + "\n");
   }
   // Resume never cuts a file that is not a certification TSV.
   const std::string other = dir / "other.txt";
   for (const std::string& content : {std::string("hello"), std::string("a\tb\nc")}) {
-    spit(other, content);
+    write_text(other, content);
     expect_one_line_error([&] { TsvWriter w(other, true); }, {other, ":1:", "header"});
-    BOOST_CHECK_EQUAL(slurp(other), content);
+    BOOST_CHECK_EQUAL(read_text(other), content);
   }
   // An empty file may be written without resume.
   const std::string empty_path = dir / "empty.tsv";
-  spit(empty_path, "");
+  write_text(empty_path, "");
   TsvWriter(empty_path, false).write(rows[1]);
   BOOST_CHECK_EQUAL(read_tsv(empty_path).size(), 1u);
 }
@@ -987,15 +976,15 @@ BOOST_AUTO_TEST_CASE(tsv_malformed_files_name_the_file_and_line) {
       {kHeader + "\n", {".tsv:2:", "columns"}},
       {"", {".tsv:1:", "header"}}};
   for (const Case& c : cases) {
-    spit(path, c.content);
+    write_text(path, c.content);
     std::vector<std::string> frags = c.frags;
     frags.insert(frags.begin(), path);
     expect_one_line_error([&] { read_tsv(path); }, frags);
   }
   // A missing newline at the end is a torn write, not an error: that row is dropped.
-  spit(path, kHeader + good + "1\t2\t3\tab");
+  write_text(path, kHeader + good + "1\t2\t3\tab");
   BOOST_CHECK_EQUAL(read_tsv(path).size(), 1u);
-  spit(path, kHeader + good + "1\t2\t2\t0.5\t1\t0:00:01");
+  write_text(path, kHeader + good + "1\t2\t2\t0.5\t1\t0:00:01");
   BOOST_CHECK_EQUAL(read_tsv(path).size(), 1u);
   expect_one_line_error([&] { read_tsv(dir / "missing.tsv"); }, {"cannot open", "missing.tsv"});
 }

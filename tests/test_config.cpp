@@ -23,11 +23,6 @@ void bad(const std::string& text, const std::vector<std::string>& fragments) {
   expect_error([&] { parse(text); }, fragments);
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
-  f << text;
-}
-
 // A config with n = clients_per_round = 10 of num_clients = 10, 4 Byzantine clients and the
 // given aggregator / f / extra keys.
 std::string byz(const std::string& aggregator, int64_t f, const std::string& extra = "") {

@@ -17,25 +17,10 @@ using namespace nanofed::test;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  BOOST_REQUIRE_MESSAGE(f.good(), "cannot read " << path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string l; std::getline(ss, l);) out.push_back(l);
-  return out;
-}
-
 // The rows of a CSV whose `model` column (index 1 for robust/certify csv) equals `model`.
 std::vector<std::vector<std::string>> rows_of(const std::string& csv, const std::string& model, size_t column) {
   std::vector<std::vector<std::string>> out;
-  const std::vector<std::string> ls = lines(csv);
+  const std::vector<std::string> ls = split_lines(csv);
   for (size_t i = 1; i < ls.size(); ++i) {
     std::vector<std::string> f;
     std::stringstream ss(ls[i]);
@@ -141,11 +126,11 @@ BOOST_AUTO_TEST_CASE(adversarial_training_with_zero_budget_is_plain_training) {
   j["adv_eps"] = 0.0;
   j["adv_steps"] = 2;
   const RunResult zero = run_one(parse_config(j), tmp / "zero");
-  BOOST_TEST(slurp(plain.dir + "/rounds.csv") == slurp(zero.dir + "/rounds.csv"));
+  BOOST_TEST(read_text(plain.dir + "/rounds.csv") == read_text(zero.dir + "/rounds.csv"));
   j["adv_eps"] = 0.3;
   j["adv_alpha"] = 0.1;
   const RunResult adv = run_one(parse_config(j), tmp / "adv");
-  BOOST_TEST(slurp(plain.dir + "/rounds.csv") != slurp(adv.dir + "/rounds.csv"));
+  BOOST_TEST(read_text(plain.dir + "/rounds.csv") != read_text(adv.dir + "/rounds.csv"));
 }
 
 // Ditto's global model never sees personal_augment: its rows are identical with and without
@@ -158,7 +143,7 @@ BOOST_AUTO_TEST_CASE(personal_augmentation_changes_only_personal_models) {
   j["personal_augment"] = "pixel";
   j["personal_augment_sigma"] = 0.5;
   const RunResult aug = run_one(parse_config(j), tmp / "aug");
-  const std::string a = slurp(plain.dir + "/rounds.csv"), b = slurp(aug.dir + "/rounds.csv");
+  const std::string a = read_text(plain.dir + "/rounds.csv"), b = read_text(aug.dir + "/rounds.csv");
   BOOST_TEST(rows_of(a, "global", 1) == rows_of(b, "global", 1));
   BOOST_TEST(rows_of(a, "personal", 1) != rows_of(b, "personal", 1));
   // augment (both sides) changes the global model too.
@@ -166,7 +151,7 @@ BOOST_AUTO_TEST_CASE(personal_augmentation_changes_only_personal_models) {
   j["augment_sigma"] = 0.2;
   j["personal_augment"] = "same";
   const RunResult both = run_one(parse_config(j), tmp / "both");
-  BOOST_TEST(rows_of(a, "global", 1) != rows_of(slurp(both.dir + "/rounds.csv"), "global", 1));
+  BOOST_TEST(rows_of(a, "global", 1) != rows_of(read_text(both.dir + "/rounds.csv"), "global", 1));
 }
 
 BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
@@ -186,8 +171,8 @@ BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
   j["certify_samples"] = 5;
   const RunResult r = run_one(parse_config(j), tmp / "run");
 
-  const std::string robust = slurp(r.dir + "/robust.csv");
-  BOOST_TEST(lines(robust).at(0) ==
+  const std::string robust = read_text(r.dir + "/robust.csv");
+  BOOST_TEST(split_lines(robust).at(0) ==
              "client_id,model,num_samples,clean_accuracy,robust_accuracy,success_rate,adv_trans,adv_trans_loss");
   const auto global = rows_of(robust, "global", 1), personal = rows_of(robust, "personal", 1);
   BOOST_TEST(global.size() == 4u);
@@ -208,13 +193,13 @@ BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
   for (const char* model : {"global", "personal"})
     for (int k = 0; k < 4; ++k) {
       const std::string path = r.dir + "/certify/" + model + "_client" + std::to_string(k) + ".tsv";
-      const std::string text = slurp(path);
-      BOOST_TEST(lines(text).at(0) == "idx\tlabel\tpredict\tradius\tcorrect\ttime");
+      const std::string text = read_text(path);
+      BOOST_TEST(split_lines(text).at(0) == "idx\tlabel\tpredict\tradius\tcorrect\ttime");
       const std::vector<certify::CertifyRow> rows = certify::read_tsv(path);
       BOOST_REQUIRE(rows.size() == 5u);
       for (size_t i = 0; i < rows.size(); ++i) BOOST_TEST(rows[i].idx == (int64_t)(i * 20 / 5));
     }
-  const auto cert = rows_of(slurp(r.dir + "/certify.csv"), "personal", 1);
+  const auto cert = rows_of(read_text(r.dir + "/certify.csv"), "personal", 1);
   BOOST_TEST(cert.size() == 4u);
   BOOST_TEST(r.summary["robustness"]["certify"]["personal"]["acr"].contains("mean"));
 
@@ -223,7 +208,7 @@ BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
   const std::string path = r.dir + "/certify/personal_client2.tsv";
   const std::vector<certify::CertifyRow> before = certify::read_tsv(path);
   {
-    std::vector<std::string> ls = lines(slurp(path));
+    std::vector<std::string> ls = split_lines(read_text(path));
     std::ofstream f(path, std::ios::trunc);
     for (size_t i = 0; i < 3; ++i) f << ls[i] << "\n";  // header + 2 rows
     f << ls[3].substr(0, 3);                             // a torn third row
@@ -237,7 +222,7 @@ BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
     BOOST_TEST(after[i].predict == before[i].predict);
     BOOST_TEST(after[i].radius == before[i].radius);
   }
-  BOOST_TEST(slurp(again.dir + "/robust.csv") == robust);
+  BOOST_TEST(read_text(again.dir + "/robust.csv") == robust);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,14 +15,6 @@ using namespace nanofed::test;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  BOOST_REQUIRE_MESSAGE(f.good(), "cannot read " << path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // 6 clients on 1x6x6 synthetic images of 4 classes, a small MLP, 2 rounds.
 json tiny(const std::string& out) {
   return json{{"name", "t"},          {"out", out},
@@ -52,13 +44,13 @@ BOOST_AUTO_TEST_CASE(seeded_run_repeats_identical_csvs) {
   RunResult a = run_one(parsed(j), tmp / "a");
   RunResult b = run_one(parsed(j), tmp / "b");
   for (const char* f : {"rounds.csv", "clients.csv", "split.txt", "config.json"})
-    BOOST_TEST(slurp(a.dir + "/" + f) == slurp(b.dir + "/" + f), f);
+    BOOST_TEST(read_text(a.dir + "/" + f) == read_text(b.dir + "/" + f), f);
   // Another seed gives other numbers.
   j["seed"] = 1;
   RunResult c = run_one(parsed(j), tmp / "c");
-  BOOST_TEST(slurp(a.dir + "/rounds.csv") != slurp(c.dir + "/rounds.csv"));
+  BOOST_TEST(read_text(a.dir + "/rounds.csv") != read_text(c.dir + "/rounds.csv"));
   // The CSVs have the documented columns and one row per round and model.
-  const std::string rounds = slurp(a.dir + "/rounds.csv");
+  const std::string rounds = read_text(a.dir + "/rounds.csv");
   BOOST_TEST(rounds.rfind("round,model,clients,pooled_acc,mean_acc,std_acc,min_acc,max_acc,worst10_acc,"
                           "best10_acc,pooled_loss,mean_loss,train_loss,rejected\n", 0) == 0);
   BOOST_TEST(std::count(rounds.begin(), rounds.end(), '\n') == 1 + 3 * 2);  // global + personal
@@ -96,7 +88,7 @@ BOOST_AUTO_TEST_CASE(killed_and_resumed_run_is_bit_identical) {
   RunResult resumed = run_one(parsed(r), part.dir);
   BOOST_TEST(!resumed.stopped);
   for (const char* f : {"rounds.csv", "clients.csv"})
-    BOOST_TEST(slurp(full.dir + "/" + f) == slurp(resumed.dir + "/" + f), f);
+    BOOST_TEST(read_text(full.dir + "/" + f) == read_text(resumed.dir + "/" + f), f);
   const nn::SafetensorsFile a = nn::read_safetensors(full.dir + "/checkpoint.safetensors");
   const nn::SafetensorsFile b = nn::read_safetensors(resumed.dir + "/checkpoint.safetensors");
   BOOST_REQUIRE_EQUAL(a.tensors.size(), b.tensors.size());
@@ -129,10 +121,10 @@ BOOST_AUTO_TEST_CASE(non_finite_updates_stop_the_mean_and_are_rejected_by_robust
   expect_error([&] { run_one(parsed(j), tmp / "mean"); },
                {"round 1", "(byzantine) sent a non-finite update", "aggregator 'mean' cannot reject it"});
   // What was written before the failure is intact.
-  BOOST_TEST(slurp(tmp / "mean/config.json").find("\"attack\": \"non_finite\"") != std::string::npos);
+  BOOST_TEST(read_text(tmp / "mean/config.json").find("\"attack\": \"non_finite\"") != std::string::npos);
   j["aggregator"] = "median";
   RunResult ok = run_one(parsed(j), tmp / "median");
-  const std::string rounds = slurp(ok.dir + "/rounds.csv");
+  const std::string rounds = read_text(ok.dir + "/rounds.csv");
   BOOST_TEST(rounds.find("nan") == std::string::npos);
   // Each row ends with the number of rejected clients, > 0 in these rounds.
   std::istringstream lines(rounds);

@@ -37,16 +37,6 @@ double mean_max_fraction(const std::vector<std::vector<int64_t>>& hist) {
   return s / clients;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
-  f << text;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
 std::vector<int64_t> class_counts(const std::vector<int32_t>& labels,
                                   const std::vector<int64_t>& indices, int64_t classes) {
   std::vector<int64_t> h((size_t)classes, 0);

@@ -32,6 +32,7 @@ using namespace nanofed;
 using namespace nanofed::datasets;
 using nanofed::test::expect_close;
 using nanofed::test::expect_error;
+using nanofed::test::write_text;
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
 
@@ -44,10 +45,6 @@ void put_be32(Bytes& b, uint32_t v) {
 void write_raw(const std::string& path, const Bytes& b) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream(path, std::ios::binary).write((const char*)b.data(), (std::streamsize)b.size());
-}
-void write_text(const std::string& path, const std::string& s) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << s;
 }
 Bytes file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,5 +1,7 @@
 #include "tests/test_util.h"
 
+#include <fstream>
+
 #include <stdlib.h>
 
 #include <algorithm>
@@ -185,6 +187,29 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path, ec);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  BOOST_REQUIRE_MESSAGE(f.good(), "cannot read " << path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  BOOST_REQUIRE_MESSAGE(f.good(), "cannot write " << path);
+  f << text;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string l; std::getline(ss, l);) out.push_back(l);
+  return out;
 }
 
 void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments) {

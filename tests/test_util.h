@@ -81,6 +81,11 @@ struct TempDir {
   std::string operator/(const std::string& name) const { return path + "/" + name; }
 };
 
+// Whole-file text I/O for output checks (read_text fails the test when the file is unreadable).
+std::string read_text(const std::string& path);
+void write_text(const std::string& path, const std::string& text);  // creates parent dirs
+std::vector<std::string> split_lines(const std::string& text);  // without the '\n's
+
 // Expects `fn` to throw nanofed::Error whose message contains every fragment.
 void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments);
 
