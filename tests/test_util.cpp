@@ -217,6 +217,7 @@ void expect_error(const std::function<void()>& fn, const std::vector<std::string
     fn();
   } catch (const Error& e) {
     const std::string msg = e.what();
+    BOOST_CHECK_MESSAGE(msg.find('\n') == std::string::npos, "error message is not one line: '" << msg << "'");
     for (const std::string& frag : fragments)
       BOOST_CHECK_MESSAGE(msg.find(frag) != std::string::npos,
                           "error message '" << msg << "' lacks '" << frag << "'");

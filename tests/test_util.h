@@ -86,7 +86,7 @@ std::string read_text(const std::string& path);
 void write_text(const std::string& path, const std::string& text);  // creates parent dirs
 std::vector<std::string> split_lines(const std::string& text);  // without the '\n's
 
-// Expects `fn` to throw nanofed::Error whose message contains every fragment.
+// Expects `fn` to throw nanofed::Error whose message is one line containing every fragment.
 void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments);
 
 }  // namespace nanofed::test
