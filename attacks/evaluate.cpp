@@ -17,26 +17,25 @@ namespace {
 
 void check_data(const char* op, const datasets::Dataset& data, int64_t batch_size) {
   NF_CHECK(batch_size > 0, op << ": batch_size must be > 0, got " << batch_size);
-  const int64_t n = data.size();
-  NF_CHECK(n == 0 || (data.images.defined() && data.images.dim() >= 1 && data.images.size(0) == n),
-           op << ": data set '" << data.name << "' has " << n << " labels but images "
-              << (data.images.defined() ? data.images.str() : std::string("undefined")));
+  if (data.size() > 0) data.validate();  // images and labels agree, labels in [0, num_classes)
 }
 
-// Calls fn(k, begin, end, x, y) for batch k = rows [begin, end) of `data`, moved to `device`.
+// Calls fn(k, begin, end, x, y) for batch k = rows [begin, end) of `data` (already on the
+// model's device: moved once, not per batch).
 template <typename Fn>
-void for_each_batch(const datasets::Dataset& data, int64_t batch_size, Device device, Fn fn) {
+void for_each_batch(const datasets::Dataset& data, int64_t batch_size, Fn fn) {
   const int64_t n = data.size();
   for (int64_t begin = 0, k = 0; begin < n; begin += batch_size, ++k) {
     const int64_t end = std::min(n, begin + batch_size);
-    fn(k, begin, end, data.images.slice(begin, end).to(device), data.labels.slice(begin, end).to(device));
+    fn(k, begin, end, data.images.slice(begin, end), data.labels.slice(begin, end));
   }
 }
 
 // Number of nonzero flags (u8 [B]) as an f32 scalar on their device.
 Tensor count(const Tensor& flags) { return sum(cast(flags, DType::f32)); }
 
-// Target class of every sample, (y + shift) mod K, on the labels' device.
+// Target class of every sample, (y + shift) mod K (labels validated: in [0, K)), on the labels'
+// device.
 Tensor shifted_targets(const Tensor& labels, int64_t shift, int64_t num_classes) {
   std::vector<int32_t> y = labels.to_vector<int32_t>();
   const int64_t s = ((shift % num_classes) + num_classes) % num_classes;
@@ -61,20 +60,21 @@ AttackResult evaluate(nn::Module& model, const datasets::Dataset& data, const At
   }
   AttackResult r;
   r.samples = n;
-  if (eo.adversarial) *eo.adversarial = empty(data.images.defined() ? data.images.shape() : Shape{0});
+  const Device device = model.device();
+  if (eo.adversarial) *eo.adversarial = empty(data.images.defined() ? data.images.shape() : Shape{0}, device);
   if (n == 0) return r;
 
-  const Device device = model.device();
-  const Tensor targets = o.targeted ? shifted_targets(data.labels, eo.target_shift, num_classes) : data.labels;
+  const datasets::Dataset on_device = data.to(device);
+  const Tensor targets = o.targeted ? shifted_targets(on_device.labels, eo.target_shift, num_classes) : on_device.labels;
   InputGradientScope frozen(model);  // eval mode for the clean and adversarial predictions too
   // clean correct, robust correct, succeeded, clean loss sum, adversarial loss sum
   Tensor totals = zeros({5}, device);
   Tensor success = empty({n}, device, DType::u8);
   CrossEntropyOptions summed;
   summed.reduction = Reduction::sum;
-  for_each_batch(data, eo.batch_size, device, [&](int64_t k, int64_t begin, int64_t end, const Tensor& x,
-                                                  const Tensor& y) {
-    const Tensor t = o.targeted ? targets.slice(begin, end).to(device) : y;
+  for_each_batch(on_device, eo.batch_size, [&](int64_t k, int64_t begin, int64_t end, const Tensor& x,
+                                              const Tensor& y) {
+    const Tensor t = targets.slice(begin, end);
     Generator batch_gen = gen.derive({(uint64_t)k});
     const Tensor adv = pgd(model, x, t, o, batch_gen);
     NoGrad no_grad;
@@ -102,36 +102,39 @@ std::vector<AttackResult> eps_sweep(nn::Module& model, const datasets::Dataset& 
                                     const std::vector<float>& eps_list, Generator& gen,
                                     const EvaluateOptions& eo) {
   std::vector<AttackResult> results;
-  for (float eps : eps_list) {
-    AttackOptions at_eps = o;
-    at_eps.eps = eps;
-    if (o.eps > 0) at_eps.alpha = o.alpha * (eps / o.eps);  // keep the step/budget ratio
-    results.push_back(evaluate(model, data, at_eps, gen, eo));
-  }
+  for (float eps : eps_list) results.push_back(evaluate(model, data, at_eps(o, eps), gen, eo));
   return results;
 }
 
-Transferability transferability(nn::Module& source, nn::Module& target, const datasets::Dataset& data,
-                                const AttackOptions& o, Generator& gen, int64_t batch_size) {
-  validate(o, "transferability");
-  NF_CHECK(!o.targeted, "transferability: the attack must be untargeted (examples are crafted against the "
-                        "true labels)");
-  check_data("transferability", data, batch_size);
+AttackOptions at_eps(const AttackOptions& reference, float eps) {
+  AttackOptions o = reference;
+  o.eps = eps;
+  if (reference.eps > 0) o.alpha = reference.alpha * (eps / reference.eps);  // keep the step/budget ratio
+  return o;
+}
+
+namespace {
+
+// Transferability from examples `craft(k, x, y)` returns for batch k; the two public forms
+// differ only in where x' comes from.
+template <typename Craft>
+Transferability transfer(const char* op, nn::Module& source, nn::Module& target, const datasets::Dataset& data,
+                         int64_t batch_size, Craft craft) {
+  check_data(op, data, batch_size);
   Transferability r;
   r.samples = data.size();
   if (r.samples == 0) return r;
-
   const Device device = source.device();
-  NF_CHECK(target.device() == device, "transferability: source model on " << device.str()
-                                          << " but target model on " << target.device().str());
+  NF_CHECK(target.device() == device,
+           op << ": source model on " << device.str() << " but target model on " << target.device().str());
+  const datasets::Dataset on_device = data.to(device);
   InputGradientScope frozen_source(source), frozen_target(target);
   // fooled source, fooled both, source clean correct, target clean correct, sum of l_{g->l}
   Tensor totals = zeros({5}, device);
   CrossEntropyOptions per_sample;
   per_sample.reduction = Reduction::none;
-  for_each_batch(data, batch_size, device, [&](int64_t k, int64_t, int64_t, const Tensor& x, const Tensor& y) {
-    Generator batch_gen = gen.derive({(uint64_t)k});
-    const Tensor adv = pgd(source, x, y, o, batch_gen);
+  for_each_batch(on_device, batch_size, [&](int64_t k, int64_t begin, int64_t end, const Tensor& x, const Tensor& y) {
+    const Tensor adv = craft(k, begin, end, x, y);
     NoGrad no_grad;
     const Tensor source_clean = source(x), source_adv = source(adv);
     const Tensor target_clean = target(x), target_adv = target(adv);
@@ -151,6 +154,31 @@ Transferability transferability(nn::Module& source, nn::Module& target, const da
   r.target_clean_accuracy = double(sums[3]) / r.samples;
   r.loss_measure = double(sums[4]) / r.samples;
   return r;
+}
+
+}  // namespace
+
+Transferability transferability(nn::Module& source, nn::Module& target, const datasets::Dataset& data,
+                                const AttackOptions& o, Generator& gen, int64_t batch_size) {
+  validate(o, "transferability");
+  NF_CHECK(!o.targeted, "transferability: the attack must be untargeted (examples are crafted against the "
+                        "true labels)");
+  return transfer("transferability", source, target, data, batch_size,
+                  [&](int64_t k, int64_t, int64_t, const Tensor& x, const Tensor& y) {
+                    Generator batch_gen = gen.derive({(uint64_t)k});
+                    return pgd(source, x, y, o, batch_gen);
+                  });
+}
+
+Transferability transferability(nn::Module& source, nn::Module& target, const datasets::Dataset& data,
+                                const Tensor& adversarial, int64_t batch_size) {
+  NF_CHECK(adversarial.defined() && adversarial.shape() == data.images.shape(),
+           "transferability: adversarial examples " << (adversarial.defined() ? adversarial.str() : "undefined")
+                                                    << " do not match the data's images "
+                                                    << (data.images.defined() ? data.images.str() : "undefined"));
+  const Tensor adv = adversarial.to(source.device());
+  return transfer("transferability", source, target, data, batch_size,
+                  [&](int64_t, int64_t begin, int64_t end, const Tensor&, const Tensor&) { return adv.slice(begin, end); });
 }
 
 }  // namespace nanofed::attacks

@@ -47,15 +47,18 @@ struct EvaluateOptions {
   // Targeted attacks: target of sample i = (y_i + target_shift) mod num_classes (torchattacks'
   // set_mode_targeted_by_function with a fixed shift; 0 is invalid when targeted).
   int64_t target_shift = 1;
-  Tensor* adversarial = nullptr;  // if set, receives every x' [N, ...] on the CPU
+  Tensor* adversarial = nullptr;  // if set, receives every x' [N, ...] on the model's device
 };
 
 // Runs the attack over `data` (moved batch by batch to the model's device).
 AttackResult evaluate(nn::Module& model, const datasets::Dataset& data, const AttackOptions& o,
                       Generator& gen, const EvaluateOptions& eo = EvaluateOptions());
 
-// evaluate() for each eps in `eps_list` (alpha scaled with it: alpha_k = o.alpha * eps_k / o.eps,
-// torchattacks' 2/255-per-8/255 ratio kept; if o.eps == 0, alpha stays o.alpha). Every eps uses
+// The attack `reference` at another budget: alpha scaled with eps (alpha_k = alpha * eps_k /
+// reference.eps, torchattacks' 2/255-per-8/255 ratio kept; if reference.eps == 0, alpha stays).
+AttackOptions at_eps(const AttackOptions& reference, float eps);
+
+// evaluate() for each eps in `eps_list`, at at_eps(o, eps). Every eps uses
 // the same gen, so eps = 0 reproduces the clean accuracy exactly. eo.adversarial, if set, ends
 // up holding the last eps's x'.
 std::vector<AttackResult> eps_sweep(nn::Module& model, const datasets::Dataset& data, const AttackOptions& o,
@@ -74,5 +77,9 @@ struct Transferability {
 // Crafts on `source` (untargeted; o.targeted must be false), evaluates on `target`.
 Transferability transferability(nn::Module& source, nn::Module& target, const datasets::Dataset& data,
                                 const AttackOptions& o, Generator& gen, int64_t batch_size = 256);
+// The same from examples already crafted on `source` against the true labels (e.g. evaluate()'s
+// EvaluateOptions::adversarial with an untargeted attack): no second PGD run.
+Transferability transferability(nn::Module& source, nn::Module& target, const datasets::Dataset& data,
+                                const Tensor& adversarial, int64_t batch_size = 256);
 
 }  // namespace nanofed::attacks

@@ -2,6 +2,7 @@
 #include "certify/certify.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <utility>
 
@@ -49,16 +50,19 @@ std::vector<int64_t> sample_counts(nn::Module& model, const Tensor& x, int64_t n
            "sample_counts: num must be in [1, 2^31) (labels are counted in i32), got " << num);
   NF_CHECK(batch >= 1, "sample_counts: batch must be >= 1, got " << batch);
   const Tensor image = batch_of_one(x);
+  NF_CHECK(image.device() == model.device(), "sample_counts: the image is on " << image.device().str()
+                                                 << " but the model on " << model.device().str());
   NoGrad no_grad;
   nn::EvalMode eval_mode(model);
   // Every draw's predicted class stays on the device (4 bytes each); one bincount at the end
   // and one read-back of the class counts per SAMPLE.
   Tensor labels = empty({num}, image.device(), DType::i32);
+  // The copies perturb() needs, made once; the short last batch takes a slice.
+  const Tensor copies = broadcast_to(image, {std::min(batch, num), image.size(1), image.size(2), image.size(3)});
   int64_t classes = 0;
   for (int64_t start = 0; start < num; start += batch) {
     const int64_t b = std::min(batch, num - start);  // the last batch is num mod batch
-    const Tensor copies = broadcast_to(image, {b, image.size(1), image.size(2), image.size(3)});
-    const Tensor logits = model(perturb(copies, s, gen));
+    const Tensor logits = model(perturb(copies.slice(0, b), s, gen));
     NF_CHECK(logits.dim() == 2 && logits.size(0) == b && logits.size(1) >= 1 &&
                  (classes == 0 || logits.size(1) == classes),
              "sample_counts: the model must map [" << b << ", C, H, W] to logits [" << b
@@ -96,6 +100,20 @@ int64_t predict(nn::Module& model, const Tensor& x, const CertifyOptions& o, Gen
   counts[cA] = -1;  // the runner-up: the next most frequent class (0 draws with one class)
   const int64_t nB = counts.size() > 1 ? counts[top_class(counts)] : 0;
   return binom_test_two_sided(nA, nA + nB, 0.5) > o.alpha ? -1 : cA;
+}
+
+CertifyRow certify_row(nn::Module& model, const Tensor& image, int64_t idx, int64_t label, const CertifyOptions& o,
+                       Generator& gen) {
+  const auto start = std::chrono::steady_clock::now();
+  const Certificate c = certify(model, image, o, gen);
+  CertifyRow row;
+  row.idx = idx;
+  row.label = label;
+  row.predict = c.predict;
+  row.radius = c.radius;
+  row.correct = c.predict == label;
+  row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return row;
 }
 
 }  // namespace nanofed::certify

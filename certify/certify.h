@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "certify/results.h"
 #include "certify/smoothing.h"
 #include "nn/module.h"
 
@@ -60,5 +61,10 @@ std::vector<int64_t> sample_counts(nn::Module& model, const Tensor& x, int64_t n
 // e.g. gen.derive({idx}).
 Certificate certify(nn::Module& model, const Tensor& x, const CertifyOptions& o, Generator& gen);
 int64_t predict(nn::Module& model, const Tensor& x, const CertifyOptions& o, Generator& gen);
+
+// CERTIFY of one image as its TSV row (idx, label, prediction, radius, correct, the seconds it
+// took): what `nanofed certify` and the federated evaluation write.
+CertifyRow certify_row(nn::Module& model, const Tensor& image, int64_t idx, int64_t label, const CertifyOptions& o,
+                       Generator& gen);
 
 }  // namespace nanofed::certify

@@ -2,6 +2,8 @@
 // errors, a resumable append-only writer) and the certified-accuracy metrics.
 #include "certify/results.h"
 
+#include "datasets/file_io.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -78,11 +80,8 @@ CertifyRow parse_row(const std::string& where, const std::string& line) {
 }
 
 std::string read_file(const std::string& path, const char* who) {
-  std::ifstream in(path, std::ios::binary);
-  NF_CHECK(in, who << ": cannot open " << path);
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
+  const std::vector<uint8_t> bytes = datasets::read_file_bytes(path, who);
+  return std::string(bytes.begin(), bytes.end());
 }
 
 // The length of the complete lines of `content` (a last line without '\n' is a torn write).
@@ -154,9 +153,10 @@ std::string format_row(const CertifyRow& row) {
          (row.correct ? "1" : "0") + "\t" + format_time(row.seconds);
 }
 
-std::vector<CertifyRow> read_tsv(const std::string& path) {
-  std::string content = read_file(path, "read_tsv");
-  content.resize(complete_length(content));  // drop a torn last line
+namespace {
+
+// The rows of a TSV's complete lines (`content` cut after its last '\n'); errors name path:line.
+std::vector<CertifyRow> parse_tsv(const std::string& content, const std::string& path) {
   NF_CHECK(!content.empty(), "read_tsv: " << path << ":1: expected the header, got an empty "
                                           << "file (or only a torn first line)");
   std::vector<CertifyRow> rows;
@@ -177,6 +177,13 @@ std::vector<CertifyRow> read_tsv(const std::string& path) {
   return rows;
 }
 
+}  // namespace
+
+std::vector<CertifyRow> read_tsv(const std::string& path) {
+  const std::string content = read_file(path, "read_tsv");
+  return parse_tsv(content.substr(0, complete_length(content)), path);  // drop a torn last line
+}
+
 TsvWriter::TsvWriter(const std::string& path, bool resume) : path_(path) {
   std::error_code ec;
   const bool exists = std::filesystem::exists(path, ec);
@@ -189,7 +196,7 @@ TsvWriter::TsvWriter(const std::string& path, bool resume) : path_(path) {
     const std::string content = read_file(path, "TsvWriter");
     const size_t keep = complete_length(content);
     if (keep > 0) {
-      done_ = read_tsv(path);  // every complete line (the torn one is dropped)
+      done_ = parse_tsv(content.substr(0, keep), path);  // every complete line (the torn one is dropped)
       has_header = true;
     } else {  // a single torn line: it must be the start of the header
       NF_CHECK(std::string(kHeader).compare(0, content.size(), content) == 0,

@@ -95,6 +95,11 @@ Transform parse_transform(const std::string& s, const std::string& what) {
 }
 
 const char* transform_name(Transform t) { return info(t).name; }
+
+Grid parse_grid(const std::string& s, const std::string& what) {
+  NF_CHECK(s == "linspace" || s == "centers", what << ": unknown grid '" << s << "' (expected linspace or centers)");
+  return s == "centers" ? Grid::centers : Grid::linspace;
+}
 int64_t num_params(Transform t) { return info(t).params; }
 
 Distribution Smoothing::resolved() const {
@@ -123,7 +128,7 @@ Tensor deform(const Tensor& images, const Tensor& params, Transform t, Grid grid
            "deform: params for " << transform_name(t) << " must be [" << images.size(0) << ", "
                                  << num_params(t) << "], got " << shape_str(params.shape()));
   const Tensor theta = theta_of(params, t);
-  return grid_sample(images, affine_grid(theta, images.shape(), grid == Grid::linspace));
+  return affine_warp(images, theta, grid == Grid::linspace);
 }
 
 Tensor perturb(const Tensor& images, const Smoothing& s, Generator& gen) {

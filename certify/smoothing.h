@@ -54,6 +54,8 @@ enum class Grid { linspace, centers };
 // `what` and the valid names.
 Transform parse_transform(const std::string& s, const std::string& what = "transform");
 const char* transform_name(Transform t);
+// "linspace" | "centers"; anything else throws naming `what`.
+Grid parse_grid(const std::string& s, const std::string& what = "grid");
 int64_t num_params(Transform t);  // warp parameters per sample: 1, 2, 1, 6 (pixel: 0)
 
 struct Smoothing {

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -19,9 +18,7 @@ namespace nanofed::fl {
 
 namespace {
 
-certify::Grid grid_of(const FlConfig& c) {
-  return c.certify_grid == "centers" ? certify::Grid::centers : certify::Grid::linspace;
-}
+certify::Grid grid_of(const FlConfig& c) { return certify::parse_grid(c.certify_grid, "certify_grid"); }
 
 // {"mean", "min", "max"} of per-client values (an empty list gives nulls).
 json spread(const std::vector<double>& v) {
@@ -53,8 +50,6 @@ std::vector<ModelKind> kinds_of(const Simulation& sim) {
 json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir) {
   const attacks::AttackOptions o = evaluation_attack(c);
   const Generator base(c.seed);
-  attacks::EvaluateOptions eo;
-  eo.batch_size = c.eval_batch_size;
   std::string csv = "client_id,model,num_samples,clean_accuracy,robust_accuracy,success_rate,adv_trans,adv_trans_loss\n";
   json out = json::object();
   out["norm"] = attacks::norm_name(o.norm);
@@ -62,25 +57,32 @@ json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir
   out["alpha"] = o.alpha;
   out["steps"] = o.steps;
   out["random_start"] = o.random_start;
-  for (ModelKind kind : kinds_of(sim)) {
-    const bool transfer = kind == ModelKind::personal && sim.has_global();
-    std::vector<double> clean, robust, trans, trans_loss;
-    for (int64_t k = 0; k < sim.num_clients(); ++k) {
-      if (sim.is_byzantine(k)) continue;
-      const datasets::Dataset& test = sim.client(k).test;
-      const datasets::Dataset data = test.subset(evenly_spaced(test.size(), c.eval_samples));
+  const std::vector<ModelKind> kinds = kinds_of(sim);
+  const bool transfer = sim.has_global() && sim.has_personal();
+  std::vector<double> clean[2], robust[2], trans, trans_loss;  // [kind]
+  for (int64_t k = 0; k < sim.num_clients(); ++k) {
+    if (sim.is_byzantine(k)) continue;
+    const datasets::Dataset& test = sim.client(k).test;
+    const datasets::Dataset data = test.subset(evenly_spaced(test.size(), c.eval_samples));
+    Tensor crafted_on_global;  // the global row's x', reused for the transferability
+    for (ModelKind kind : kinds) {
+      const size_t m = (size_t)kind;
       Generator g = base.derive({kEvalAttack, (uint64_t)kind, (uint64_t)k});
-      const attacks::AttackResult r = attacks::evaluate(sim.model_for(kind, k), data, o, g, eo);
-      clean.push_back(r.clean_accuracy());
-      robust.push_back(r.robust_accuracy());
+      attacks::EvaluateOptions eo;
+      eo.batch_size = c.eval_batch_size;
+      if (transfer && kind == ModelKind::global) eo.adversarial = &crafted_on_global;
+      nn::Module& model = sim.model_for(kind, k);
+      const attacks::AttackResult r = attacks::evaluate(model, data, o, g, eo);
+      clean[m].push_back(r.clean_accuracy());
+      robust[m].push_back(r.robust_accuracy());
       csv += std::to_string(k) + "," + to_string(kind) + "," + std::to_string(r.samples) + "," +
              fmt(r.clean_accuracy()) + "," + fmt(r.robust_accuracy()) + "," + fmt(r.success_rate()) + ",";
-      if (transfer) {
+      if (transfer && kind == ModelKind::personal) {
         // 000 §3: crafted on the global model (source), evaluated on the personal one (target).
-        Generator gt = base.derive({kEvalAttack, 2, (uint64_t)k});
+        // model_for(global) loads the other working module, so `model` stays the personal one.
         nn::Module& global = sim.model_for(ModelKind::global, k);
-        nn::Module& personal = sim.model_for(ModelKind::personal, k);
-        const attacks::Transferability t = attacks::transferability(global, personal, data, o, gt, c.eval_batch_size);
+        const attacks::Transferability t =
+            attacks::transferability(global, model, data, crafted_on_global, c.eval_batch_size);
         trans.push_back(t.adv_trans());
         trans_loss.push_back(t.loss_measure);
         csv += fmt(t.adv_trans()) + "," + fmt(t.loss_measure);
@@ -92,14 +94,17 @@ json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir
         std::fprintf(stderr, "%s%s: PGD on %s model of client %lld: robust acc %.4f%s", ::isatty(2) ? "\r" : "",
                      dir.c_str(), to_string(kind), (long long)k, r.robust_accuracy(), ::isatty(2) ? "   " : "\n");
     }
-    json m = json::object();
-    m["clean_accuracy"] = spread(clean);
-    m["robust_accuracy"] = spread(robust);
-    if (transfer) {
-      m["adv_trans"] = spread(trans);
-      m["adv_trans_loss"] = spread(trans_loss);
+  }
+  for (ModelKind kind : kinds) {
+    const size_t m = (size_t)kind;
+    json j = json::object();
+    j["clean_accuracy"] = spread(clean[m]);
+    j["robust_accuracy"] = spread(robust[m]);
+    if (transfer && kind == ModelKind::personal) {
+      j["adv_trans"] = spread(trans);
+      j["adv_trans_loss"] = spread(trans_loss);
     }
-    out[to_string(kind)] = m;
+    out[to_string(kind)] = j;
   }
   if (c.progress && ::isatty(2)) std::fprintf(stderr, "\n");
   datasets::write_file_atomic(dir + "/robust.csv", csv, "fl::run");
@@ -141,22 +146,13 @@ json evaluate_certification(Simulation& sim, const FlConfig& c, const std::strin
       for (int64_t i : idx) {
         ++done;
         if (tsv.has(i)) continue;
-        const auto t0 = std::chrono::steady_clock::now();
         Generator g = base.derive({kCertify, (uint64_t)kind, (uint64_t)k, (uint64_t)i});
-        const certify::Certificate cert = certify::certify(model, test.images.slice(i, i + 1), o, g);
-        certify::CertifyRow row;
-        row.idx = i;
-        row.label = labels[i];
-        row.predict = cert.predict;
-        row.radius = cert.radius;
-        row.correct = cert.predict == labels[i];
-        row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        tsv.write(row);
+        tsv.write(certify::certify_row(model, test.images.slice(i, i + 1), i, labels[i], o, g));
         if (c.progress && tty)
           std::fprintf(stderr, "\r%s: certifying %s model of client %lld: %lld/%zu   ", dir.c_str(), to_string(kind),
                        (long long)k, (long long)done, idx.size());
       }
-      const std::vector<certify::CertifyRow> rows = certify::read_tsv(path);
+      const std::vector<certify::CertifyRow>& rows = tsv.done();  // resumed rows and this run's
       int64_t abstained = 0;
       for (const auto& r : rows) abstained += r.predict < 0;
       const double a0 = certify::certified_accuracy(rows, 0.0), a = certify::average_certified_radius(rows);

@@ -80,6 +80,16 @@ Metadata model_metadata(const std::string& name, const ModelOptions& o, const Mo
   return meta;
 }
 
+bool restore_input_normalization(const std::string& path, const Metadata& meta, Module& model) {
+  if (!meta.count("input_mean") && !meta.count("input_std") && !meta.count("input_norm_shape")) return false;
+  const MetadataReader r{path, meta};
+  const std::vector<int64_t> dims = r.integers("input_norm_shape");
+  const Shape shape(dims.begin(), dims.end());
+  const Device device = model.device();
+  model.set_input_normalization(r.floats("input_mean", shape).to(device), r.floats("input_std", shape).to(device));
+  return true;
+}
+
 std::shared_ptr<Module> load_model(const std::string& path, Device device, Metadata* meta_out) {
   const Metadata meta = read_safetensors(path).metadata;
   const MetadataReader r{path, meta};
@@ -94,11 +104,7 @@ std::shared_ptr<Module> load_model(const std::string& path, Device device, Metad
   o.init = Init::zeros;  // every weight is overwritten by the load: skip drawing them
   std::shared_ptr<Module> model = make_model(r.str("model"), o);
   load_checkpoint(path, *model);
-  if (meta.count("input_mean") || meta.count("input_std") || meta.count("input_norm_shape")) {
-    const std::vector<int64_t> dims = r.integers("input_norm_shape");
-    const Shape shape(dims.begin(), dims.end());
-    model->set_input_normalization(r.floats("input_mean", shape), r.floats("input_std", shape));
-  }
+  restore_input_normalization(path, meta, *model);
   model->to(device);
   model->eval();
   if (meta_out) *meta_out = meta;

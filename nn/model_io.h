@@ -28,6 +28,10 @@ namespace nanofed::nn {
 // The keys above for a model built by make_model(name, o).
 Metadata model_metadata(const std::string& name, const ModelOptions& o, const Module& model);
 
+// Sets the model's input normalization from checkpoint metadata (on the model's device); false
+// (and nothing changed) when the metadata have none. `path` names the file in errors.
+bool restore_input_normalization(const std::string& path, const Metadata& meta, Module& model);
+
 // Reads the metadata, builds the model with make_model, loads the weights strictly
 // (nn::load_checkpoint), restores the input normalization and moves the model to `device`
 // (in eval mode: it is loaded to be used, not trained). A missing or malformed key is one Error

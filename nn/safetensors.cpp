@@ -1,8 +1,6 @@
 // safetensors.cpp — the safetensors reader and writer (see safetensors.h).
 #include "nn/safetensors.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>

@@ -100,7 +100,7 @@ BOOST_AUTO_TEST_CASE(l2_targeted_and_transfer_to_itself) {
   const auto t = read_csv(tmp / "transfer.csv");
   BOOST_REQUIRE(t.size() == 1u);
   BOOST_TEST(cell(t[0], "adv_trans") == (cell(t[0], "source_fooled") > 0 ? 1.0 : 0.0));
-  BOOST_TEST(cell(t[0], "loss_transfer") == 0.0, boost::test_tools::tolerance(1e-6));
+  BOOST_TEST(cell(t[0], "adv_trans_loss") == 0.0, boost::test_tools::tolerance(1e-6));
   BOOST_TEST(cell(t[0], "target_clean_accuracy") == cell(t[0], "clean_accuracy"));
 }
 

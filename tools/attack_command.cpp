@@ -44,39 +44,30 @@ ArgParser make_parser() {
   return p;
 }
 
-// The attack the flags describe, for each eps of the list; alpha follows attacks::eps_sweep's
-// rule (alpha_k = alpha * eps_k / eps_ref, or alpha itself when eps_ref = 0), with torchattacks'
-// default ratios when --alpha is not given.
+// The attack the flags describe: a reference attack and the eps list; eps k runs
+// attacks::at_eps(ref, eps_k) (alpha scaled with eps, as eps_sweep does). Without --alpha the
+// reference is torchattacks' default (2/255 per 8/255, 0.2 per 1.0); with it, (eps_0, alpha).
 struct AttackPlan {
-  attacks::AttackOptions base;
+  attacks::AttackOptions ref;
   std::vector<float> eps;
-  float eps_ref = 0, alpha_ref = 0;
-  attacks::AttackOptions at(float eps_k) const {
-    attacks::AttackOptions o = base;
-    o.eps = eps_k;
-    o.alpha = eps_ref > 0 ? alpha_ref * eps_k / eps_ref : alpha_ref;
-    return o;
-  }
+  attacks::AttackOptions at(float eps_k) const { return attacks::at_eps(ref, eps_k); }
 };
 
 AttackPlan make_plan(const ArgParser& a) {
   AttackPlan plan;
   const std::string who = std::string(kCommand) + ": --norm";
-  plan.base = attacks::parse_norm(a.str("norm"), who.c_str()) == attacks::Norm::l2 ? attacks::l2_defaults()
-                                                                                    : attacks::AttackOptions();
-  plan.base.steps = a.integer("steps");
-  plan.base.random_start = a.boolean("random-start");
-  plan.base.targeted = a.on("targeted");
+  plan.ref = attacks::parse_norm(a.str("norm"), who.c_str()) == attacks::Norm::l2 ? attacks::l2_defaults()
+                                                                                   : attacks::AttackOptions();
+  plan.ref.steps = a.integer("steps");
+  plan.ref.random_start = a.boolean("random-start");
+  plan.ref.targeted = a.on("targeted");
   if (a.given("eps"))
     for (double e : a.numbers("eps")) plan.eps.push_back((float)e);
   else
-    plan.eps = {plan.base.eps};
+    plan.eps = {plan.ref.eps};
   if (a.given("alpha")) {
-    plan.eps_ref = plan.eps.front();
-    plan.alpha_ref = (float)a.number("alpha");
-  } else {  // the defaults' ratio (2/255 per 8/255, 0.2 per 1.0) at every eps
-    plan.eps_ref = plan.base.eps;
-    plan.alpha_ref = plan.base.alpha;
+    plan.ref.eps = plan.eps.front();
+    plan.ref.alpha = (float)a.number("alpha");
   }
   for (float e : plan.eps) attacks::validate(plan.at(e), kCommand);
   return plan;
@@ -102,9 +93,9 @@ std::string eps_str(const attacks::AttackOptions& o) {
 // How alpha follows eps: "eps/4" (the default ratio), "0.01" (one eps), or "0.01 at eps 0.03,
 // scaled with eps" (a sweep with --alpha).
 std::string alpha_str(const AttackPlan& plan, bool given) {
-  if (!given) return "eps/" + fmt("%.3g", plan.eps_ref / plan.alpha_ref);
-  std::string s = fmt("%.6g", plan.alpha_ref);
-  if (plan.eps.size() > 1) s += plan.eps_ref > 0 ? " at eps " + fmt("%.6g", plan.eps_ref) + ", scaled with eps" : " at every eps";
+  if (!given) return "eps/" + fmt("%.3g", plan.ref.eps / plan.ref.alpha);
+  std::string s = fmt("%.6g", plan.ref.alpha);
+  if (plan.eps.size() > 1) s += plan.ref.eps > 0 ? " at eps " + fmt("%.6g", plan.ref.eps) + ", scaled with eps" : " at every eps";
   return s;
 }
 
@@ -128,7 +119,7 @@ int attack_command(const std::vector<std::string>& args) {
   NF_CHECK(max >= 0, kCommand << ": --max must be >= 0 (0 = all), got " << max);
   NF_CHECK(png_count > 0, kCommand << ": --png-count must be positive, got " << png_count);
   const bool transfer = a.given("transfer-to");
-  NF_CHECK(!(transfer && plan.base.targeted),
+  NF_CHECK(!(transfer && plan.ref.targeted),
            kCommand << ": --transfer-to measures untargeted transferability; drop --targeted");
 
   nn::Metadata meta;
@@ -159,7 +150,7 @@ int attack_command(const std::vector<std::string>& args) {
     csv.open(a.str("out"), std::ios::trunc);
     NF_CHECK(csv.good(), kCommand << ": --out " << a.str("out") << ": cannot write");
     csv << "norm,eps,alpha,steps,random_start,targeted,samples,clean_accuracy,robust_accuracy,success_rate";
-    if (transfer) csv << ",target_clean_accuracy,source_fooled,adv_trans,loss_transfer";
+    if (transfer) csv << ",target_clean_accuracy,source_fooled,adv_trans,adv_trans_loss";
     csv << "\n";
   }
 
@@ -168,9 +159,9 @@ int attack_command(const std::vector<std::string>& args) {
     const attacks::AttackOptions o = plan.at(plan.eps[k]);
     attacks::EvaluateOptions eo;
     eo.batch_size = batch_size;
-    Tensor adversarial;
+    Tensor adversarial;  // x' of this eps: the PNG and the transfer reuse it (no second PGD run)
     const bool png = k == 0 && a.given("save-png");
-    if (png) eo.adversarial = &adversarial;
+    if (png || transfer) eo.adversarial = &adversarial;
     const auto start = std::chrono::steady_clock::now();
     const attacks::AttackResult r = attacks::evaluate(*model, data, o, gen, eo);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -182,13 +173,8 @@ int attack_command(const std::vector<std::string>& args) {
           << "," << (o.random_start ? "true" : "false") << "," << (o.targeted ? "true" : "false") << "," << r.samples
           << "," << fmt("%.6f", r.clean_accuracy()) << "," << fmt("%.6f", r.robust_accuracy()) << ","
           << fmt("%.6f", r.success_rate());
-    if (png) {
-      datasets::save_image_grid(a.str("save-png"), adversarial.slice(0, std::min(png_count, adversarial.size(0))));
-      std::printf("  wrote the first %lld adversarial examples to %s\n",
-                  (long long)std::min(png_count, adversarial.size(0)), a.str("save-png").c_str());
-    }
     if (transfer) {
-      const attacks::Transferability t = attacks::transferability(*model, *target, data, o, gen, batch_size);
+      const attacks::Transferability t = attacks::transferability(*model, *target, data, adversarial, batch_size);
       std::printf("  transfer: AdvTrans %s (%lld of the %lld examples that fool the source fool the target), "
                   "loss measure %.4f, clean accuracy source %s target %s\n",
                   percent(t.adv_trans()).c_str(), (long long)t.fooled_both, (long long)t.fooled_source, t.loss_measure,
@@ -200,6 +186,11 @@ int attack_command(const std::vector<std::string>& args) {
     if (csv.is_open()) {
       csv << "\n";
       csv.flush();  // a killed sweep keeps the finished eps
+    }
+    if (png) {  // after the row: a bad path cannot leave a torn CSV line
+      datasets::save_image_grid(a.str("save-png"), adversarial.slice(0, std::min(png_count, adversarial.size(0))));
+      std::printf("  wrote the first %lld adversarial examples to %s\n",
+                  (long long)std::min(png_count, adversarial.size(0)), a.str("save-png").c_str());
     }
   }
   return 0;

@@ -57,10 +57,7 @@ certify::CertifyOptions make_options(const ArgParser& a) {
   certify::CertifyOptions o;
   o.smoothing.transform = certify::parse_transform(a.str("transform"), std::string(kCommand) + ": --transform");
   o.smoothing.sigma = (float)a.number("sigma");
-  const std::string grid = a.str("grid");
-  NF_CHECK(grid == "linspace" || grid == "centers",
-           kCommand << ": --grid expects linspace or centers, got '" << grid << "'");
-  o.smoothing.grid = grid == "centers" ? certify::Grid::centers : certify::Grid::linspace;
+  o.smoothing.grid = certify::parse_grid(a.str("grid"), std::string(kCommand) + ": --grid");
   o.n0 = a.integer("N0");
   o.n = a.integer("N");
   o.alpha = a.number("alpha");
@@ -145,15 +142,7 @@ int certify_command(const std::vector<std::string>& args) {
     if (writer.has(i)) continue;
     const Tensor x = data.images.slice(i, i + 1).to(device);
     Generator gen = Generator(seed).derive({(uint64_t)i});
-    const auto t0 = Clock::now();
-    const certify::Certificate c = certify::certify(*model, x, o, gen);
-    certify::CertifyRow row;
-    row.idx = i;
-    row.label = labels[(size_t)i];
-    row.predict = c.predict;
-    row.radius = c.radius;
-    row.correct = c.predict == row.label;
-    row.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    const certify::CertifyRow row = certify::certify_row(*model, x, i, labels[(size_t)i], o, gen);
     writer.write(row);
     ++done, ++certified_now;
     correct += row.correct;

@@ -2,6 +2,7 @@
 #include "tools/cli_data.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "datasets/catalog.h"
 #include "datasets/image_folder.h"
@@ -26,10 +27,25 @@ void add_eval_data_options(ArgParser& p) {
 datasets::Dataset load_eval_split(const ArgParser& a, const nn::Metadata& model_meta) {
   const std::string split = a.str("split");
   NF_CHECK(split == "test" || split == "train", a.command() << ": --split expects test or train, got '" << split << "'");
+  // The checkpoint records the data set it was trained on: the --dataset default must not stand
+  // in for it silently (an explicitly different --dataset is allowed, with a note).
+  auto data_it = model_meta.find("dataset");
+  if (data_it != model_meta.end() && data_it->second != a.str("dataset")) {
+    NF_CHECK(a.given("dataset"), a.command() << ": the model was trained on '" << data_it->second
+                                             << "'; pass --dataset " << data_it->second
+                                             << " (or name another data set explicitly)");
+    std::fprintf(stderr, "%s: note: the model was trained on '%s', evaluating on '%s'\n", a.command().c_str(),
+                 data_it->second.c_str(), a.str("dataset").c_str());
+  }
   auto seed_it = model_meta.find("seed");
-  const uint64_t seed = a.given("data-seed")             ? (uint64_t)a.integer("data-seed")
-                        : seed_it != model_meta.end()    ? std::stoull(seed_it->second)
-                                                         : 0;
+  uint64_t seed = 0;
+  if (a.given("data-seed")) seed = (uint64_t)a.integer("data-seed");
+  else if (seed_it != model_meta.end()) {
+    const std::vector<double> v = parse_number_list(seed_it->second, "checkpoint metadata 'seed'");
+    NF_CHECK(v.size() == 1 && v[0] >= 0 && v[0] == (double)(uint64_t)v[0],
+             a.command() << ": the checkpoint's metadata 'seed' = '" << seed_it->second << "' is not a seed");
+    seed = (uint64_t)v[0];
+  }
   datasets::TrainTest both = load_data(a, seed);
   datasets::Dataset data = split == "test" ? both.test : both.train;
   check_model_input(a, model_meta, data);

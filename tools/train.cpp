@@ -151,6 +151,15 @@ int train_command(const std::vector<std::string>& args) {
   if (a.given("resume")) {
     nn::Metadata meta = nn::load_checkpoint(a.str("resume"), *model, opt.get());
     NF_CHECK(meta.count("epoch"), "nanofed train: --resume " << a.str("resume") << ": no 'epoch' in its metadata");
+    // The normalization is part of the model but not of its state_dict: the checkpoint's wins,
+    // and a --normalize that disagrees with it is an error rather than silently dropped.
+    const nn::Metadata flags = nn::model_metadata(a.str("model"), nn::ModelOptions(), *model);
+    const bool had = nn::restore_input_normalization(a.str("resume"), meta, *model);
+    NF_CHECK(!a.given("normalize") || (had && flags.at("input_mean") == meta["input_mean"] &&
+                                       flags.at("input_std") == meta["input_std"]),
+             "nanofed train: --normalize differs from the normalization of the checkpoint --resume "
+                 << a.str("resume") << " was trained with (" << (had ? meta["input_mean"] + " / " + meta["input_std"] : "none")
+                 << "); drop --normalize to continue with the checkpoint's");
     first_epoch = std::stoll(meta["epoch"]) + 1;
     for (int64_t e = 1; e < first_epoch && schedule; ++e) schedule->step();
     std::printf("resuming from %s after epoch %lld\n", a.str("resume").c_str(), (long long)(first_epoch - 1));

@@ -83,7 +83,7 @@ Tensor grid_sample(const Tensor& x, const Tensor& grid) {
                 });
 }
 
-Tensor affine_warp(const Tensor& x, const Tensor& theta) {
+Tensor affine_warp(const Tensor& x, const Tensor& theta, bool align_corners) {
   check_defined("affine_warp", x, "input");
   check_theta("affine_warp", theta);
   NF_CHECK(x.dim() == 4,
@@ -92,7 +92,7 @@ Tensor affine_warp(const Tensor& x, const Tensor& theta) {
                                            << " and theta " << shape_str(theta.shape())
                                            << " have different batch sizes");
   check_same_device("affine_warp", x, theta);
-  return grid_sample(x, affine_grid(theta, x.shape()));
+  return grid_sample(x, affine_grid(theta, x.shape(), align_corners));
 }
 
 Tensor rotation_theta(const Tensor& angles) {

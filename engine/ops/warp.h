@@ -47,7 +47,8 @@ Tensor affine_grid(const Tensor& theta, const Shape& size, bool align_corners = 
 Tensor grid_sample(const Tensor& x, const Tensor& grid);
 
 // x [N, C, H, W], theta [N, 2, 3] -> [N, C, H, W]. Differentiable in x and theta.
-Tensor affine_warp(const Tensor& x, const Tensor& theta);
+// align_corners chooses affine_grid's base grid (grid_sample is always align_corners = false).
+Tensor affine_warp(const Tensor& x, const Tensor& theta, bool align_corners = false);
 
 // angles [N] (radians) -> theta [N, 2, 3] = [[cos a, -sin a, 0], [sin a, cos a, 0]].
 // Sign convention: with row 0 at the top of the displayed image, a positive angle rotates the
