@@ -4,7 +4,7 @@
 //   attacks::AttackOptions o;                       // L-inf, eps 8/255, alpha 2/255, 10 steps
 //   Tensor x_adv = attacks::pgd(model, x, y, o, gen);
 //
-// Conventions (torchattacks, ../shared/reference/fl_ecosystem.md §2.2):
+// Conventions (torchattacks; docs/references.md):
 //   * inputs live in [clip_min, clip_max] = [0, 1]; any normalization belongs inside the model
 //     (nn::Module::set_input_normalization), so eps is a pixel-space budget;
 //   * the model runs in eval mode during the attack (BN running statistics, no dropout); its

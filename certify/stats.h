@@ -9,7 +9,7 @@
 //   binom_test_two_sided(k, n, p) — scipy.stats.binom_test(k, n, p) (two-sided, the
 //       "minlike" method: the sum of the probabilities of every outcome no more likely than k,
 //       with scipy's relative tolerance 1 + 1e-7). Used by PREDICT.
-// Reference values: ../shared/reference/004_certified_fl.md §2.3 (tested to 1e-8).
+// Reference values: the table of CertFL (004) §2.3 (tested to 1e-8).
 #pragma once
 #include <cstdint>
 

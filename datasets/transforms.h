@@ -79,7 +79,7 @@ Tensor gaussian_noise(const Tensor& x, float sigma, Generator& gen, float mean =
 
 // ---- colored digits: the spurious-feature construction ----
 //
-// From /work/shared/reference/000_spurious_fl.md (§4 and §6.1, "Colored MNIST"): the digit's
+// From Spurious (000) §4 and its colored-MNIST setup (docs/references.md): the digit's
 // color is keyed to its label, with a different color map per environment ("red <-> digit 0
 // in env 1, red <-> digit 1 in env 2"). A grayscale image g [1, H, W] with label y in
 // environment e becomes the RGB image

@@ -3,8 +3,8 @@
 // The reference implementation: every rule copies the rows to the host (to_vector), computes in
 // double, and returns a [P] tensor on the rows' device. Clarity first; GPU versions come later
 // and are tested against these. Each class names the reference and convention it matches (see
-// /work/shared/reference/002_finetune_byzantine.md §2.3 and fl_ecosystem.md, "Byzantine count"
-// and "Hidden convention drift"). Ties are always broken by the lowest row index.
+// FT-Byzantine (002) §2.3, the field's "Byzantine count" convention and its drift between
+// libraries; docs/references.md). Ties are always broken by the lowest row index.
 #pragma once
 #include <string>
 #include <vector>

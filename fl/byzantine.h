@@ -5,7 +5,7 @@
 // to_vector, the result written back as a new f32 tensor on the rows' device, so a caller's
 // tensor that shares storage with `rows` is never mutated). Definitions and their sources:
 //   gaussian    row <- N(0, s^2 I), s = population std (ddof 0) of the row's own entries
-//               (Ditto A2, /work/shared/reference/001_ditto.md §attacks: "s = std of all entries of
+//               (Ditto A2, Ditto §5 attacks: "s = std of all entries of
 //               the flattened Δ_k"); a fixed sigma > 0 overrides (FederatedScope gaussian_noise).
 //   sign_flip   row <- -scale * row (002_finetune_byzantine.md §2.4 "SF"; scale 1 by default).
 //   boosting    row <- factor * row (Ditto A3 "model replacement": Δ_k <- |S_t| Δ_k = 10 Δ_k).

@@ -2,7 +2,7 @@
 //
 // Every partitioner returns parts[k] = the sample indices of client k, each part sorted
 // ascending (the order inside a client is the loader's business), every index in exactly one
-// part. Conventions (see /work/shared/reference/fl_ecosystem.md §partitioners and the
+// part. Conventions (Flower's partitioners, docs/references.md, and the
 // "partitioners that hang" pitfall, PFLlib #130 / Flower #4377 / Flower PR #2795):
 //   iid        randperm, then contiguous chunks; sizes differ by at most 1 (first n % K get +1).
 //   dirichlet  Flower DirichletPartitioner / FedLab hetero_dir: per class c, p_c ~ Dir(alpha 1_K),

@@ -1,4 +1,4 @@
-// models.h — the models the papers in ../shared/reference use, and make_model(name, options).
+// models.h — the models the papers of docs/references.md use, and make_model(name, options).
 //
 //   name         class               default input  reference
 //   "logreg"     LogisticRegression  1x28x28        one Linear on the flattened input (logistic
