@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "engine/common.h"
+#include "engine/threads.h"
 #include "nn/models.h"
 
 namespace nanofed::fl {
@@ -48,6 +49,7 @@ const std::vector<Key>& table() {
     add("out", &FlConfig::out);
     add("seed", &FlConfig::seed);
     add("device", &FlConfig::device, {"cpu", "cuda"});
+    add("threads", &FlConfig::threads);
     // data
     add("dataset", &FlConfig::dataset, {"fmnist", "mnist", "synthetic"});
     add("data_dir", &FlConfig::data_dir);
@@ -376,6 +378,9 @@ void validate(const FlConfig& c, const std::set<std::string>& given, const std::
   for (int64_t h : c.hidden) k.need(h >= 1, "hidden", show(json(c.hidden)), "entries must be >= 1");
   // local training
   k.at_least(c.rounds, 1, "rounds");
+  k.need(c.threads >= 0 && c.threads <= kMaxThreads, "threads", num(c.threads),
+         "must be in [1, " + num(int64_t(kMaxThreads)) + "], or 0 for the default (one per core, at most " +
+             num(int64_t(kMaxDefaultThreads)) + ")");
   if (c.sampling != "all")
     k.need(c.clients_per_round >= 1 && c.clients_per_round <= c.num_clients, "clients_per_round",
            num(c.clients_per_round), "must be in [1, num_clients = " + num(c.num_clients) + "] (or sampling = 'all')");

@@ -35,6 +35,8 @@ struct FlConfig {
   std::string out = "runs";
   uint64_t seed = 0;             // training seed: init, sampling, batches, attacks
   std::string device = "cpu";    // cpu | cuda
+  int64_t threads = 0;           // CPU threads; 0 = the engine's default (engine/threads.h).
+                                 // Results do not depend on it; a resumed run may change it.
 
   // ---- data ----
   std::string dataset = "synthetic";  // fmnist | mnist | synthetic

@@ -12,6 +12,7 @@
 #include "datasets/catalog.h"
 #include "datasets/file_io.h"
 #include "engine/common.h"
+#include "engine/threads.h"
 #include "fl/partition.h"
 #include "fl/robustness.h"
 #include "nn/models.h"
@@ -112,7 +113,7 @@ void truncate_csv(const std::string& path, int64_t last_round, size_t column) {
 
 // Keys that may differ between a checkpointed run and its resumption.
 bool volatile_key(const std::string& key) {
-  return key == "resume" || key == "stop_at_round" || key == "progress";
+  return key == "resume" || key == "stop_at_round" || key == "progress" || key == "threads";
 }
 
 }  // namespace
@@ -179,6 +180,7 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
                     clients_csv = dir + "/clients.csv", config_path = dir + "/config.json",
                     split_path = dir + "/split.txt", summary_path = dir + "/summary.json";
   const json resolved = to_json(config);
+  if (config.threads > 0) set_num_threads((int)config.threads);
   const bool resuming = config.resume && datasets::file_exists(ckpt);
   NF_CHECK(resuming || !datasets::file_exists(rounds_csv),
            dir << " already holds results (rounds.csv); set resume=true to continue that run, or choose "

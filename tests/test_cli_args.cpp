@@ -1,3 +1,4 @@
+#include "engine/threads.h"
 #include "tests/test_util.h"
 #include "tools/cli_args.h"
 
@@ -40,6 +41,19 @@ BOOST_AUTO_TEST_CASE(bad_flags_name_the_flag) {
   expect_error([&] { p.number("lr"); }, {"--lr expects a number, got '1e-3x'"});
   expect_error([&] { p.numbers("lr"); }, {"--lr expects a comma list of numbers, got '1e-3x'"});
   expect_error([&] { p.device("dataset"); }, {"--dataset expects cpu, cuda or cuda:N, got 'x'"});
+}
+
+BOOST_AUTO_TEST_CASE(every_parser_takes_threads) {
+  const int before = nanofed::num_threads();
+  BOOST_TEST(make().help().find("--threads VALUE") != std::string::npos);
+  for (const char* bad : {"0", "-1", "two", "257", ""})
+    expect_error([&] { make().parse({"--dataset", "x", "--threads", bad}); },
+                 {"nanofed train: --threads expects an integer in [1, 256], got '" + std::string(bad) + "'"});
+  BOOST_TEST(nanofed::num_threads() == before);  // a bad value changes nothing
+  const int other = before == 3 ? 2 : 3;
+  BOOST_TEST(make().parse({"--dataset", "x", "--threads=" + std::to_string(other)}));
+  BOOST_TEST(nanofed::num_threads() == other);
+  nanofed::set_num_threads(before);
 }
 
 BOOST_AUTO_TEST_CASE(comma_lists_and_devices) {

@@ -197,6 +197,8 @@ BOOST_AUTO_TEST_CASE(ranges_reject_just_outside_and_accept_the_boundary) {
       {"synthetic_classes", "1", "synthetic_classes = 1 must be >= 2", "2"},
       {"hidden", "[200, 0]", "hidden = [200,0] entries must be >= 1", "[1]"},
       {"name", "\"\"", "name = '' must not be empty", "\"a\""},
+      {"threads", "-1", "threads = -1 must be in [1, 256], or 0 for the default (one per core, at most 8)", "0"},
+      {"threads", "257", "threads = 257 must be in [1, 256]", "256"},
   };
   for (const Case& c : cases) {
     BOOST_TEST_CONTEXT(c.key << " = " << c.bad_value) {

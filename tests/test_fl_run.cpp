@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/threads.h"
 #include "fl/run.h"
 #include "nn/safetensors.h"
 #include "tests/test_util.h"
@@ -110,6 +111,30 @@ BOOST_AUTO_TEST_CASE(killed_and_resumed_run_is_bit_identical) {
   json changed = r;
   changed["lr"] = 0.2;
   expect_error([&] { run_one(parsed(changed), part.dir); }, {"resume", "'lr'"});
+}
+
+// The same seed gives the same bytes with 1 and 2 threads: a conv + BN model (cnn28) whose
+// fc1 GEMM (8 x 512 x 4096) is large enough to be split across threads (and was threaded by
+// OpenBLAS itself, with another K blocking, before the engine owned the threads).
+BOOST_AUTO_TEST_CASE(outputs_do_not_depend_on_the_thread_count) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["model"] = "cnn28";
+  j["synthetic_size"] = 8;
+  j["num_clients"] = 4;
+  j["clients_per_round"] = 4;
+  j["strategy"] = "ditto";
+  j["momentum"] = 0.9;
+  const int before = num_threads();
+  std::vector<RunResult> runs;
+  for (int threads : {1, 2}) {
+    j["threads"] = threads;
+    runs.push_back(run_one(parsed(j), tmp / ("threads_" + std::to_string(threads))));
+    BOOST_TEST(num_threads() == threads);
+  }
+  set_num_threads(before);
+  for (const char* f : {"rounds.csv", "clients.csv", "checkpoint.safetensors"})
+    BOOST_TEST(read_text(runs[0].dir + "/" + f) == read_text(runs[1].dir + "/" + f), f);
 }
 
 BOOST_AUTO_TEST_CASE(non_finite_updates_stop_the_mean_and_are_rejected_by_robust_rules) {

@@ -3,11 +3,16 @@
 #include <cstdlib>
 
 #include "engine/common.h"
+#include "engine/threads.h"
 
 namespace nanofed::cli {
 
+// Every command takes --threads; parse() applies it before the command does any work.
 ArgParser::ArgParser(std::string command, std::string summary)
-    : command_(std::move(command)), summary_(std::move(summary)) {}
+    : command_(std::move(command)), summary_(std::move(summary)) {
+  option("threads", "", "CPU threads (default: one per core, at most " + std::to_string(kMaxDefaultThreads) +
+                            "; results do not depend on it)");
+}
 
 ArgParser& ArgParser::option(const std::string& name, const std::string& default_value, const std::string& help) {
   order_.push_back(name);
@@ -60,7 +65,17 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
     const Spec& s = specs_.at(name);
     NF_CHECK(!s.required || given(name), command_ << ": --" << name << " is required (" << s.help << ")");
   }
+  if (given("threads")) set_num_threads(threads());
   return true;
+}
+
+int ArgParser::threads() const {
+  const std::string v = str("threads");
+  char* end = nullptr;
+  const long long n = std::strtoll(v.c_str(), &end, 10);
+  NF_CHECK(!v.empty() && *end == '\0' && n >= 1 && n <= kMaxThreads,
+           command_ << ": --threads expects an integer in [1, " << kMaxThreads << "], got '" << v << "'");
+  return (int)n;
 }
 
 bool ArgParser::given(const std::string& name) const {

@@ -20,7 +20,8 @@ class ArgParser {
   // A switch: present = true.
   ArgParser& flag(const std::string& name, const std::string& help);
   // Throws nanofed::Error "nanofed train: unknown flag '--x' (see nanofed train --help)".
-  // Returns false if --help was given (the caller prints help()).
+  // Returns false if --help was given (the caller prints help()). A given --threads N (every
+  // parser has it) is checked and applied here (set_num_threads).
   bool parse(const std::vector<std::string>& args);
 
   std::string str(const std::string& name) const;
@@ -33,6 +34,7 @@ class ArgParser {
   Device device(const std::string& name) const;
   bool on(const std::string& name) const;
   bool given(const std::string& name) const;  // set on the command line (not a default)
+  int threads() const;                         // --threads, checked: in [1, kMaxThreads]
   std::string help() const;
   const std::string& command() const { return command_; }
 

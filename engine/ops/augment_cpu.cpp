@@ -1,12 +1,12 @@
 // augment_cpu.cpp — CPU reference for crop_flip (the test oracle).
 #include "engine/ops/augment.h"
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
 
 void crop_flip_forward(const float* x, const int32_t* params, float* y, int64_t N, int64_t C,
                        int64_t H, int64_t W, int64_t Ho, int64_t Wo) {
-#pragma omp parallel for
-  for (int64_t nc = 0; nc < N * C; ++nc) {
+  parallel_for(N * C, Ho * Wo, [&](int64_t nc) {
     const int32_t* p = params + (nc / C) * 3;
     const int64_t dy = p[0], dx = p[1];
     const bool flip = p[2] != 0;
@@ -20,7 +20,7 @@ void crop_flip_forward(const float* x, const int32_t* params, float* y, int64_t 
         dst[i * Wo + j] = inside ? src[row * W + col] : 0.0f;
       }
     }
-  }
+  });
 }
 
 }  // namespace nanofed::cpu

@@ -1,13 +1,11 @@
 // batchnorm_cpu.cpp — CPU reference for batch_norm (also the test oracle). Per-channel sums
-// are accumulated in double, two-pass (mean, then centred squares), one channel per OpenMP
+// are accumulated in double, two-pass (mean, then centred squares), one channel per parallel
 // iteration: each reduction runs serially in a fixed order, so results do not depend on the
 // thread count.
 #include <cmath>
 
 #include "engine/ops/batchnorm.h"
-
-// Tiny calls stay serial: waking a thread team costs more than the work.
-#define NF_BN_PARALLEL_MIN (int64_t(1) << 15)
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
 
@@ -15,8 +13,7 @@ void batch_norm_stats(const float* x, int64_t N, int64_t C, int64_t HW, float ep
                       float momentum, float* mean, float* invstd, float* running_mean,
                       float* running_var) {
   const int64_t M = N * HW;
-#pragma omp parallel for if (N * C * HW >= NF_BN_PARALLEL_MIN)
-  for (int64_t c = 0; c < C; ++c) {
+  parallel_for(C, 3 * N * HW, [&](int64_t c) {
     double sum = 0.0;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < HW; ++i) sum += x[(n * C + c) * HW + i];
@@ -35,7 +32,7 @@ void batch_norm_stats(const float* x, int64_t N, int64_t C, int64_t HW, float ep
       running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mu);
       running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
     }
-  }
+  });
 }
 
 void batch_norm_invstd(const float* var, float* invstd, int64_t C, float eps) {
@@ -44,20 +41,18 @@ void batch_norm_invstd(const float* var, float* invstd, int64_t C, float eps) {
 
 void batch_norm_apply(const float* x, const float* mean, const float* invstd, const float* gamma,
                       const float* beta, float* y, int64_t N, int64_t C, int64_t HW) {
-#pragma omp parallel for if (N * C * HW >= NF_BN_PARALLEL_MIN)
-  for (int64_t nc = 0; nc < N * C; ++nc) {
+  parallel_for(N * C, HW, [&](int64_t nc) {
     const int64_t c = nc % C;
     const float scale = invstd[c] * (gamma ? gamma[c] : 1.0f);
     const float shift = beta ? beta[c] : 0.0f;
     for (int64_t i = 0; i < HW; ++i) y[nc * HW + i] = (x[nc * HW + i] - mean[c]) * scale + shift;
-  }
+  });
 }
 
 void batch_norm_backward_reduce(const float* dy, const float* x, const float* mean,
                                 const float* invstd, float* sum_dy, float* sum_dy_xhat,
                                 int64_t N, int64_t C, int64_t HW) {
-#pragma omp parallel for if (N * C * HW >= NF_BN_PARALLEL_MIN)
-  for (int64_t c = 0; c < C; ++c) {
+  parallel_for(C, 2 * N * HW, [&](int64_t c) {
     double s = 0.0, sx = 0.0;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < HW; ++i) {
@@ -67,7 +62,7 @@ void batch_norm_backward_reduce(const float* dy, const float* x, const float* me
       }
     sum_dy[c] = (float)s;
     sum_dy_xhat[c] = (float)(sx * invstd[c]);
-  }
+  });
 }
 
 void batch_norm_backward_dx(const float* dy, const float* x, const float* mean,
@@ -75,8 +70,7 @@ void batch_norm_backward_dx(const float* dy, const float* x, const float* mean,
                             const float* sum_dy_xhat, float* dx, int64_t N, int64_t C,
                             int64_t HW, bool training) {
   const float M = (float)(N * HW);
-#pragma omp parallel for if (N * C * HW >= NF_BN_PARALLEL_MIN)
-  for (int64_t nc = 0; nc < N * C; ++nc) {
+  parallel_for(N * C, 2 * HW, [&](int64_t nc) {
     const int64_t c = nc % C;
     const float scale = (gamma ? gamma[c] : 1.0f) * invstd[c];
     for (int64_t i = 0; i < HW; ++i) {
@@ -88,7 +82,7 @@ void batch_norm_backward_dx(const float* dy, const float* x, const float* mean,
         dx[k] = scale * dy[k];
       }
     }
-  }
+  });
 }
 
 }  // namespace nanofed::cpu

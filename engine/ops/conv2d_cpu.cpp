@@ -1,12 +1,12 @@
 // conv2d_cpu.cpp — reference im2col / col2im / permute loops (the GEMMs are in matmul_cpu.cpp).
 #include "engine/ops/conv2d.h"
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
 
 void im2col(const float* x, float* col, ConvGeometry g, int64_t n) {
   const int64_t P = g.out_hw(), row_len = n * P;
-#pragma omp parallel for
-  for (int64_t row = 0; row < g.crs(); ++row) {  // one (c, r, s) per row: independent outputs
+  parallel_for(g.crs(), n * P, [&](int64_t row) {  // one (c, r, s) per row: independent outputs
     const int64_t c = row / (g.R * g.S), r = (row / g.S) % g.R, s = row % g.S;
     for (int64_t img = 0; img < n; ++img) {
       const float* plane = x + (img * g.C + c) * g.H * g.W;
@@ -20,13 +20,12 @@ void im2col(const float* x, float* col, ConvGeometry g, int64_t n) {
         }
       }
     }
-  }
+  });
 }
 
 void col2im(const float* col, float* x, ConvGeometry g, int64_t n) {
   const int64_t P = g.out_hw(), row_len = n * P;
-#pragma omp parallel for
-  for (int64_t plane_idx = 0; plane_idx < n * g.C; ++plane_idx) {  // one (img, c) plane each
+  parallel_for(n * g.C, g.H * g.W + g.R * g.S * P, [&](int64_t plane_idx) {  // one (img, c) plane each
     const int64_t img = plane_idx / g.C, c = plane_idx % g.C;
     float* plane = x + plane_idx * g.H * g.W;
     for (int64_t i = 0; i < g.H * g.W; ++i) plane[i] = 0.0f;
@@ -42,17 +41,17 @@ void col2im(const float* col, float* x, ConvGeometry g, int64_t n) {
           }
         }
       }
-  }
+  });
 }
 
 void nchw_to_cnhw(const float* x, float* y, int64_t n, int64_t C, int64_t hw) {
-#pragma omp parallel for
-  for (int64_t c = 0; c < C; ++c)
+  parallel_for(C, n * hw, [&](int64_t c) {
     for (int64_t img = 0; img < n; ++img) {
       const float* src = x + (img * C + c) * hw;
       float* dst = y + (c * n + img) * hw;
       for (int64_t i = 0; i < hw; ++i) dst[i] = src[i];
     }
+  });
 }
 
 }  // namespace nanofed::cpu

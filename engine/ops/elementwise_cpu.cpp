@@ -1,53 +1,47 @@
 // elementwise_cpu.cpp — CPU reference of the elementwise kernels: one loop per arity, each a
-// template on the functor from elementwise_functors.h. OpenMP only over independent outputs.
+// template on the functor from elementwise_functors.h. Parallel only over independent outputs.
 #include <cstring>
 
 #include "engine/ops/elementwise.h"
 #include "engine/ops/elementwise_functors.h"
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
 namespace {
 
-constexpr int64_t kOmpMin = 1 << 15;  // below this, threads cost more than they save
-
 template <class F>
 void map_unary(F f, const float* x, float* y, int64_t n) {
-#pragma omp parallel for if (n > kOmpMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  parallel_for(n, 1, [&](int64_t i) { y[i] = f(x[i]); });
 }
 
 template <class F>
 void map_unary_grad(F f, const float* x, const float* y, const float* gy, float* gx, int64_t n) {
   // x or y may be null when the derivative does not read them
-#pragma omp parallel for if (n > kOmpMin)
-  for (int64_t i = 0; i < n; ++i) gx[i] = f(x ? x[i] : 0.f, y ? y[i] : 0.f, gy[i]);
+  parallel_for(n, 1, [&](int64_t i) { gx[i] = f(x ? x[i] : 0.f, y ? y[i] : 0.f, gy[i]); });
 }
 
 template <class F, class T0, class T1, class TOut>
 void map_binary(F f, const T0* a, const T1* b, TOut* y, const BroadcastIndex& bi, int64_t n) {
-#pragma omp parallel for if (n > kOmpMin)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, 1, [&](int64_t i) {
     int64_t off[2];
     ew::broadcast_offsets<2>(bi, i, off);
     y[i] = f(a[off[0]], b[off[1]]);
-  }
+  });
 }
 
 template <class F, class T0>
 void map_ternary(F f, const T0* p0, const float* p1, const float* p2, float* y,
                  const BroadcastIndex& bi, int64_t n) {
-#pragma omp parallel for if (n > kOmpMin)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, 1, [&](int64_t i) {
     int64_t off[3];
     ew::broadcast_offsets<3>(bi, i, off);
     y[i] = f(p0[off[0]], p1[off[1]], p2[off[2]]);
-  }
+  });
 }
 
 template <class To, class From>
 void convert_all(const From* x, To* y, int64_t n) {
-#pragma omp parallel for if (n > kOmpMin)
-  for (int64_t i = 0; i < n; ++i) y[i] = ew::convert<To, From>(x[i]);
+  parallel_for(n, 1, [&](int64_t i) { y[i] = ew::convert<To, From>(x[i]); });
 }
 
 template <class From>
@@ -99,18 +93,16 @@ void where_f32(const uint8_t* cond, const float* a, const float* b, float* y,
 }
 
 void expand_f32(const float* x, float* y, const BroadcastIndex& index, int64_t n) {
-#pragma omp parallel for if (n > kOmpMin)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, 1, [&](int64_t i) {
     int64_t off[1];
     ew::broadcast_offsets<1>(index, i, off);
     y[i] = x[off[0]];
-  }
+  });
 }
 
 void sum_to_shape_f32(const float* g, float* y, const SumToIndex& index, int64_t n_out) {
   // each output sums its own preimage in a fixed order: deterministic for any thread count
-#pragma omp parallel for if (n_out * index.red_count > kOmpMin)
-  for (int64_t k = 0; k < n_out; ++k) y[k] = ew::sum_preimage<double>(g, index, k);
+  parallel_for(n_out, index.red_count, [&](int64_t k) { y[k] = ew::sum_preimage<double>(g, index, k); });
 }
 
 void cast_dtype(const void* x, DType from, void* y, DType to, int64_t n) {

@@ -1,10 +1,13 @@
-// matmul_cpu.cpp — CPU GEMMs through OpenBLAS, bias add and per-channel sums as plain loops.
+// matmul_cpu.cpp — CPU GEMMs through (single-threaded) OpenBLAS, split into blocks on the
+// engine's pool; bias add and per-channel sums as plain loops.
 #include <cblas.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "engine/common.h"
 #include "engine/ops/matmul.h"
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
 namespace {
@@ -20,8 +23,23 @@ void check_blas_int(int64_t v, const char* what) {
   NF_CHECK(v >= 0 && v <= INT_MAX, "gemm: " << what << " = " << v << " does not fit a BLAS int");
 }
 
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A, (int)lda, B,
+              (int)ldb, beta, C, (int)ldc);
+}
+
+// Rows (or columns) of C per block of a split GEMM: a multiple of every sgemm kernel's
+// unroll, large enough that re-packing the other operand per block is noise.
+constexpr int64_t kGemmBlock = 128;
+
 }  // namespace
 
+// A large GEMM is cut into blocks of kGemmBlock rows of C (columns when C is wider than
+// tall), each one single-threaded sgemm, run on the pool. The cut depends only on M, N, K, and
+// K is never cut, so every element of C has the same sum order for any thread count
+// (OpenBLAS's own threading changes its K blocking with the thread count).
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
           int64_t ldc) {
@@ -29,40 +47,52 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   if (K == 0) return scale_matrix(C, ldc, M, N, beta);
   check_blas_int(M, "M"), check_blas_int(N, "N"), check_blas_int(K, "K");
   check_blas_int(lda, "lda"), check_blas_int(ldb, "ldb"), check_blas_int(ldc, "ldc");
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A, (int)lda, B,
-              (int)ldb, beta, C, (int)ldc);
+  const bool by_rows = M >= N;
+  const int64_t along = by_rows ? M : N, across = by_rows ? N : M;
+  const int64_t block_work = kGemmBlock * across * K / kMacsPerWork;
+  if (!worth_parallel(M * N * K / kMacsPerWork) || along <= kGemmBlock)
+    return sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  parallel_for(NF_CEIL_DIV(along, kGemmBlock), block_work, [&](int64_t blk) {
+    const int64_t at = blk * kGemmBlock, len = std::min(kGemmBlock, along - at);
+    if (by_rows)  // rows [at, at + len) of C: the same rows of op(A)
+      sgemm(trans_a, trans_b, len, N, K, alpha, trans_a ? A + at : A + at * lda, lda, B, ldb, beta,
+            C + at * ldc, ldc);
+    else  // columns [at, at + len) of C: the same columns of op(B)
+      sgemm(trans_a, trans_b, M, len, K, alpha, A, lda, trans_b ? B + at * ldb : B + at, ldb, beta,
+            C + at, ldc);
+  });
 }
 
 void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                           float alpha, const float* A, int64_t lda, int64_t stride_a,
                           const float* B, int64_t ldb, int64_t stride_b, float beta, float* C,
                           int64_t ldc, int64_t stride_c, int64_t batch) {
-  for (int64_t i = 0; i < batch; ++i)
+  // Independent products (matmul.h): one per task; inside a task gemm runs its blocks on the
+  // caller, the same blocks as alone, so the numbers do not change.
+  parallel_for(batch, M * N * K / kMacsPerWork, [&](int64_t i) {
     gemm(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
          C + i * stride_c, ldc);
+  });
 }
 
 void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels,
                       int64_t inner) {
-#pragma omp parallel for
-  for (int64_t row = 0; row < outer * channels; ++row) {
+  parallel_for(outer * channels, inner, [&](int64_t row) {
     const float b = bias[row % channels];
     float* y_row = y + row * inner;
     for (int64_t i = 0; i < inner; ++i) y_row[i] += b;
-  }
+  });
 }
 
 void sum_channels(const float* x, float* out, int64_t outer, int64_t channels, int64_t inner) {
-#pragma omp parallel for
-  for (int64_t c = 0; c < channels; ++c) {
+  parallel_for(channels, outer * inner, [&](int64_t c) {
     double acc = 0.0;  // a reference sum: double keeps long reductions (N*H*W) exact enough
     for (int64_t o = 0; o < outer; ++o) {
       const float* x_row = x + (o * channels + c) * inner;
       for (int64_t i = 0; i < inner; ++i) acc += x_row[i];
     }
     out[c] = (float)acc;
-  }
+  });
 }
 
 }  // namespace nanofed::cpu

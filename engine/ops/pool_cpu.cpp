@@ -6,17 +6,13 @@
 #include <limits>
 
 #include "engine/ops/pool.h"
-
-// Tiny calls (gradchecks, small planes) stay serial: waking a thread team costs more than
-// the work, and far more when the cores are oversubscribed.
-#define NF_POOL_PARALLEL_MIN (int64_t(1) << 15)
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
 
 void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom& g) {
   const int64_t planes = g.N * g.C;
-#pragma omp parallel for if (planes * g.OH * g.OW * g.kh * g.kw >= NF_POOL_PARALLEL_MIN)
-  for (int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t p) {
     const float* xp = x + p * g.H * g.W;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
       for (int64_t ow = 0; ow < g.OW; ++ow) {
@@ -38,17 +34,16 @@ void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom
         if (idx) idx[o] = (int32_t)best_at;
       }
     }
-  }
+  });
 }
 
 void max_pool2d_backward(const float* dy, const int32_t* idx, float* dx, const Pool2dGeom& g) {
   const int64_t planes = g.N * g.C, in_plane = g.H * g.W, out_plane = g.OH * g.OW;
-#pragma omp parallel for if (planes * (in_plane + out_plane) >= NF_POOL_PARALLEL_MIN)
-  for (int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, in_plane + out_plane, [&](int64_t p) {
     float* dxp = dx + p * in_plane;
     for (int64_t i = 0; i < in_plane; ++i) dxp[i] = 0.0f;
     for (int64_t o = 0; o < out_plane; ++o) dxp[idx[p * out_plane + o]] += dy[p * out_plane + o];
-  }
+  });
 }
 
 namespace {
@@ -68,8 +63,7 @@ int64_t avg_divisor(const Pool2dGeom& g, int64_t h0, int64_t w0, bool count_incl
 
 void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool count_include_pad) {
   const int64_t planes = g.N * g.C;
-#pragma omp parallel for if (planes * g.OH * g.OW * g.kh * g.kw >= NF_POOL_PARALLEL_MIN)
-  for (int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t p) {
     const float* xp = x + p * g.H * g.W;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
       for (int64_t ow = 0; ow < g.OW; ++ow) {
@@ -82,13 +76,12 @@ void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool coun
         y[(p * g.OH + oh) * g.OW + ow] = sum / (float)avg_divisor(g, h0, w0, count_include_pad);
       }
     }
-  }
+  });
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool count_include_pad) {
   const int64_t planes = g.N * g.C, in_plane = g.H * g.W;
-#pragma omp parallel for if (planes * g.OH * g.OW * g.kh * g.kw >= NF_POOL_PARALLEL_MIN)
-  for (int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t p) {
     float* dxp = dx + p * in_plane;
     for (int64_t i = 0; i < in_plane; ++i) dxp[i] = 0.0f;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
@@ -102,24 +95,22 @@ void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool c
           for (int64_t w = ws; w < we; ++w) dxp[h * g.W + w] += share;
       }
     }
-  }
+  });
 }
 
 void global_avg_pool2d_forward(const float* x, float* y, int64_t planes, int64_t hw) {
-#pragma omp parallel for if (planes * hw >= NF_POOL_PARALLEL_MIN)
-  for (int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, hw, [&](int64_t p) {
     float sum = 0.0f;
     for (int64_t i = 0; i < hw; ++i) sum += x[p * hw + i];
     y[p] = sum / (float)hw;
-  }
+  });
 }
 
 void global_avg_pool2d_backward(const float* dy, float* dx, int64_t planes, int64_t hw) {
-#pragma omp parallel for if (planes * hw >= NF_POOL_PARALLEL_MIN)
-  for (int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, hw, [&](int64_t p) {
     const float share = dy[p] / (float)hw;
     for (int64_t i = 0; i < hw; ++i) dx[p * hw + i] = share;
-  }
+  });
 }
 
 }  // namespace nanofed::cpu

@@ -3,16 +3,13 @@
 #include <cmath>
 
 #include "engine/ops/reduce.h"
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
-namespace {
-constexpr int64_t kOmpMin = 1 << 15;
-}
 
 void reduce_sum_f32(const float* x, float* y, int64_t outer, int64_t r, int64_t inner,
                     bool square, float scale) {
-#pragma omp parallel for if (outer * r * inner > kOmpMin)
-  for (int64_t oi = 0; oi < outer * inner; ++oi) {
+  parallel_for(outer * inner, r, [&](int64_t oi) {
     int64_t o = oi / inner, i = oi % inner;
     const float* p = x + o * r * inner + i;
     double acc = 0.0;
@@ -21,13 +18,12 @@ void reduce_sum_f32(const float* x, float* y, int64_t outer, int64_t r, int64_t 
       acc += square ? v * v : v;
     }
     y[oi] = (float)(acc * scale);
-  }
+  });
 }
 
 void reduce_max_f32(const float* x, float* values, int32_t* indices, int64_t outer, int64_t r,
                     int64_t inner) {
-#pragma omp parallel for if (outer * r * inner > kOmpMin)
-  for (int64_t oi = 0; oi < outer * inner; ++oi) {
+  parallel_for(outer * inner, r, [&](int64_t oi) {
     int64_t o = oi / inner, i = oi % inner;
     const float* p = x + o * r * inner + i;
     float best = p[0];
@@ -41,27 +37,25 @@ void reduce_max_f32(const float* x, float* values, int32_t* indices, int64_t out
     }
     values[oi] = best;
     indices[oi] = (int32_t)best_k;
-  }
+  });
 }
 
 void max_backward_f32(const float* g, const int32_t* indices, float* gx, int64_t outer,
                       int64_t r, int64_t inner) {
-#pragma omp parallel for if (outer * r * inner > kOmpMin)
-  for (int64_t oi = 0; oi < outer * inner; ++oi) {
+  parallel_for(outer * inner, r, [&](int64_t oi) {
     int64_t o = oi / inner, i = oi % inner;
     float* p = gx + o * r * inner + i;
     for (int64_t k = 0; k < r; ++k) p[k * inner] = 0.f;
     p[(int64_t)indices[oi] * inner] = g[oi];
-  }
+  });
 }
 
 void norm_backward_f32(const float* x, const float* g, const float* norm, float* gx,
                        int64_t outer, int64_t r, int64_t inner) {
-#pragma omp parallel for if (outer * r * inner > kOmpMin)
-  for (int64_t j = 0; j < outer * r * inner; ++j) {
+  parallel_for(outer * r * inner, 1, [&](int64_t j) {
     int64_t o = j / (r * inner), i = j % inner, oi = o * inner + i;
     gx[j] = norm[oi] == 0.f ? 0.f : g[oi] * x[j] / norm[oi];
-  }
+  });
 }
 
 void bincount_i32(const int32_t* x, int32_t* counts, int64_t n, int64_t bins) {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/ops/shape_ops.h"
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
 
@@ -30,32 +31,30 @@ void copy_rows(const void* src, int64_t src_stride, void* dst, int64_t dst_strid
                int64_t cols, size_t elem_size) {
   const char* s = static_cast<const char*>(src);
   char* d = static_cast<char*>(dst);
-#pragma omp parallel for
-  for (int64_t r = 0; r < rows; ++r)
+  parallel_for(rows, cols, [&](int64_t r) {
     std::memcpy(d + r * dst_stride * elem_size, s + r * src_stride * elem_size, cols * elem_size);
+  });
 }
 
 void permute_copy(const void* x, void* y, size_t elem_size, int rank, const int64_t* out_shape,
                   const int64_t* in_strides, int64_t n) {
   const char* xs = static_cast<const char*>(x);
   char* ys = static_cast<char*>(y);
-#pragma omp parallel for
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, rank, [&](int64_t i) {
     int64_t rest = i, src = 0;
     for (int k = rank - 1; k >= 0; --k) {
       src += (rest % out_shape[k]) * in_strides[k];
       rest /= out_shape[k];
     }
     std::memcpy(ys + i * elem_size, xs + src * elem_size, elem_size);
-  }
+  });
 }
 
 void index_select_forward(const void* x, const int32_t* index, void* y, size_t elem_size,
                           int64_t outer, int64_t D, int64_t inner, int64_t K) {
   const char* xs = static_cast<const char*>(x);
   char* ys = static_cast<char*>(y);
-#pragma omp parallel for
-  for (int64_t o = 0; o < outer; ++o) {
+  parallel_for(outer, K * inner, [&](int64_t o) {
     for (int64_t k = 0; k < K; ++k) {
       char* dst = ys + ((o * K + k) * inner) * elem_size;
       const int32_t d = index[k];
@@ -65,14 +64,13 @@ void index_select_forward(const void* x, const int32_t* index, void* y, size_t e
       }
       std::memcpy(dst, xs + ((o * D + d) * inner) * elem_size, inner * elem_size);
     }
-  }
+  });
 }
 
 void index_select_backward(const float* grad_y, const int32_t* index, int32_t* scratch,
                            float* grad_x, int64_t outer, int64_t D, int64_t inner, int64_t K) {
   std::memset(grad_x, 0, sizeof(float) * outer * D * inner);
-#pragma omp parallel for
-  for (int64_t o = 0; o < outer; ++o) {
+  parallel_for(outer, K * inner, [&](int64_t o) {
     for (int64_t k = 0; k < K; ++k) {  // increasing k: the order the CUDA kernel sums in
       const int32_t d = index[k];
       if (d < 0 || d >= D) continue;
@@ -80,7 +78,7 @@ void index_select_backward(const float* grad_y, const int32_t* index, int32_t* s
       const float* src = grad_y + (o * K + k) * inner;
       for (int64_t i = 0; i < inner; ++i) dst[i] += src[i];
     }
-  }
+  });
 }
 
 void gather_forward(const void* x, const int32_t* index, void* y, size_t elem_size, int rank,
@@ -90,12 +88,11 @@ void gather_forward(const void* x, const int32_t* index, void* y, size_t elem_si
   const int64_t n = product(rank, index_shape);
   const char* xs = static_cast<const char*>(x);
   char* ys = static_cast<char*>(y);
-#pragma omp parallel for
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, rank, [&](int64_t i) {
     const int32_t target = index[i];
     if (target < 0 || target >= x_shape[dim]) {
       write_poison(ys + i * elem_size, elem_size);
-      continue;
+      return;
     }
     int64_t rest = i, src = 0;
     for (int k = rank - 1; k >= 0; --k) {
@@ -104,7 +101,7 @@ void gather_forward(const void* x, const int32_t* index, void* y, size_t elem_si
       rest /= index_shape[k];
     }
     std::memcpy(ys + i * elem_size, xs + src * elem_size, elem_size);
-  }
+  });
 }
 
 void gather_backward(const float* grad_y, const int32_t* index, float* grad_x, int rank,

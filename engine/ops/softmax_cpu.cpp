@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "engine/ops/softmax.h"
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
 
@@ -36,21 +37,19 @@ bool label_ok(const int32_t* labels, int64_t n, int64_t C) {
 
 void softmax_forward(const float* x, float* y, int64_t outer, int64_t D, int64_t inner,
                      bool log) {
-#pragma omp parallel for
-  for (int64_t col = 0; col < outer * inner; ++col) {
+  parallel_for(outer * inner, 3 * D, [&](int64_t col) {
     const int64_t base = (col / inner) * D * inner + col % inner;
     const double lse = log_sum_exp(x + base, D, inner);
     for (int64_t d = 0; d < D; ++d) {
       const double logp = (double)x[base + d * inner] - lse;
       y[base + d * inner] = (float)(log ? logp : std::exp(logp));
     }
-  }
+  });
 }
 
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t D,
                       int64_t inner, bool log) {
-#pragma omp parallel for
-  for (int64_t col = 0; col < outer * inner; ++col) {
+  parallel_for(outer * inner, 2 * D, [&](int64_t col) {
     const int64_t base = (col / inner) * D * inner + col % inner;
     double dot = 0;  // softmax: sum dy*y; log_softmax: sum dy
     for (int64_t d = 0; d < D; ++d) {
@@ -62,7 +61,7 @@ void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer,
       dx[i] = log ? (float)(dy[i] - std::exp((double)y[i]) * dot)
                   : (float)(y[i] * (dy[i] - dot));
     }
-  }
+  });
 }
 
 void cross_entropy_forward(const float* logits, const int32_t* labels, const float* soft,
@@ -72,14 +71,13 @@ void cross_entropy_forward(const float* logits, const int32_t* labels, const flo
   float* row_lse = stats;
   float* row_mass = stats + N;
   float* row_den = stats + 2 * N;
-#pragma omp parallel for
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_for(N, 4 * C, [&](int64_t n) {
     const float* x = logits + n * C;
     const double lse = log_sum_exp(x, C, 1);
     row_lse[n] = (float)lse;
     if (!label_ok(labels, n, C)) {  // the Tensor-level op has already thrown; keep it safe
       row_loss[n] = row_mass[n] = row_den[n] = kNaN;
-      continue;
+      return;
     }
     double loss = 0, mass = 0;
     for (int64_t c = 0; c < C; ++c) {
@@ -92,7 +90,7 @@ void cross_entropy_forward(const float* logits, const int32_t* labels, const flo
     row_loss[n] = (float)(s * loss);
     row_mass[n] = (float)mass;
     row_den[n] = labels && class_weight ? class_weight[labels[n]] : 1.0f;
-  }
+  });
 }
 
 void cross_entropy_backward(const float* logits, const int32_t* labels, const float* soft,
@@ -102,8 +100,7 @@ void cross_entropy_backward(const float* logits, const int32_t* labels, const fl
                             float* grad_logits) {
   const float* row_lse = stats;
   const float* row_mass = stats + N;
-#pragma omp parallel for
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_for(N, 2 * C, [&](int64_t n) {
     float g = grad_out[n * grad_stride];
     if (den) g /= den[0];
     if (sample_weight) g *= sample_weight[n];
@@ -118,7 +115,7 @@ void cross_entropy_backward(const float* logits, const int32_t* labels, const fl
       const float a = target_weight(labels, soft, class_weight, label_smoothing, n, c, C);
       grad_logits[i] = g * (row_mass[n] * p - a);
     }
-  }
+  });
 }
 
 void nll_loss_forward(const float* log_probs, const int32_t* labels, const float* class_weight,

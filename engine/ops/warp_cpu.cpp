@@ -1,9 +1,10 @@
 // warp_cpu.cpp — CPU reference for affine_grid / grid_sample / theta builders (the test
-// oracle). Plain loops; OpenMP only over independent outputs, reductions run in a fixed order.
+// oracle). Plain loops; parallel only over independent outputs, reductions run in a fixed order.
 #include <cmath>
 
 #include "engine/ops/warp.h"
 #include "engine/ops/warp_math.h"
+#include "engine/threads.h"
 
 namespace nanofed::cpu {
 
@@ -18,8 +19,7 @@ using warp::stencil_at;
 
 void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, int64_t W,
                          bool align_corners) {
-#pragma omp parallel for
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_for(N, 4 * H * W, [&](int64_t n) {
     const float* t = theta + n * 6;
     for (int64_t i = 0; i < H; ++i) {
       float y = base_coord(i, H, align_corners);
@@ -30,13 +30,12 @@ void affine_grid_forward(const float* theta, float* grid, int64_t N, int64_t H, 
         g[1] = t[3] * x + t[4] * y + t[5];
       }
     }
-  }
+  });
 }
 
 void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t H, int64_t W,
                           bool align_corners) {
-#pragma omp parallel for
-  for (int64_t n = 0; n < N; ++n) {
+  parallel_for(N, 8 * H * W, [&](int64_t n) {
     double acc[6] = {0, 0, 0, 0, 0, 0};
     for (int64_t i = 0; i < H; ++i) {
       float y = base_coord(i, H, align_corners);
@@ -52,13 +51,12 @@ void affine_grid_backward(const float* dgrid, float* dtheta, int64_t N, int64_t 
       }
     }
     for (int k = 0; k < 6; ++k) dtheta[n * 6 + k] = (float)acc[k];
-  }
+  });
 }
 
 void grid_sample_forward(const float* x, const float* grid, float* y, int64_t N, int64_t C,
                          int64_t H, int64_t W, int64_t Ho, int64_t Wo) {
-#pragma omp parallel for
-  for (int64_t nc = 0; nc < N * C; ++nc) {
+  parallel_for(N * C, 8 * Ho * Wo, [&](int64_t nc) {
     int64_t n = nc / C;
     const float* plane = x + nc * H * W;
     float* out = y + nc * Ho * Wo;
@@ -70,7 +68,7 @@ void grid_sample_forward(const float* x, const float* grid, float* y, int64_t N,
                s.wy1 * (s.wx0 * pixel_or_zero(plane, H, W, s.y0 + 1, s.x0) +
                         s.wx1 * pixel_or_zero(plane, H, W, s.y0 + 1, s.x0 + 1));
     }
-  }
+  });
 }
 
 void grid_sample_backward(const float* x, const float* grid, const float* dy, float* dx,
@@ -79,8 +77,7 @@ void grid_sample_backward(const float* x, const float* grid, const float* dy, fl
   if (dx) {
     // Each (n, c) plane of dx only receives from the same (n, c) plane of dy: one thread per
     // plane, outputs visited in order -> deterministic.
-#pragma omp parallel for
-    for (int64_t nc = 0; nc < N * C; ++nc) {
+    parallel_for(N * C, 12 * Ho * Wo, [&](int64_t nc) {
       int64_t n = nc / C;
       float* dplane = dx + nc * H * W;
       const float* dout = dy + nc * Ho * Wo;
@@ -98,11 +95,10 @@ void grid_sample_backward(const float* x, const float* grid, const float* dy, fl
             dplane[r * W + c] += wy[a] * wx[b] * dout[p];
           }
       }
-    }
+    });
   }
   if (dgrid) {
-#pragma omp parallel for
-    for (int64_t np = 0; np < N * Ho * Wo; ++np) {
+    parallel_for(N * Ho * Wo, 12 * C, [&](int64_t np) {
       int64_t n = np / (Ho * Wo), p = np % (Ho * Wo);
       const float* g = grid + np * 2;
       Stencil s = stencil_at(g[0], g[1], H, W);
@@ -120,7 +116,7 @@ void grid_sample_backward(const float* x, const float* grid, const float* dy, fl
       // ix = ((gx+1)*W - 1)/2  ->  d ix / d gx = W/2.
       dgrid[np * 2 + 0] = d_ix * (float)W * 0.5f;
       dgrid[np * 2 + 1] = d_iy * (float)H * 0.5f;
-    }
+    });
   }
 }
 
