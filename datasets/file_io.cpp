@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/common.h"
+#include "engine/text.h"
 
 namespace nanofed::datasets {
 
@@ -25,14 +26,20 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who) {
+size_t check_input_file(const std::string& path, const char* who) {
   struct stat st;
   NF_CHECK(::stat(path.c_str(), &st) == 0, who << ": '" << path << "': cannot open (" << std::strerror(errno) << ")");
+  NF_CHECK(!S_ISDIR(st.st_mode), who << ": '" << path << "': is a directory, expected a file");
   NF_CHECK(S_ISREG(st.st_mode), who << ": '" << path << "': not a regular file");
+  return (size_t)st.st_size;
+}
+
+std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who) {
+  const size_t size = check_input_file(path, who);
   gzFile f = gzopen(path.c_str(), "rb");
   NF_CHECK(f != nullptr, who << ": '" << path << "': cannot open (" << std::strerror(errno) << ")");
   std::vector<uint8_t> out;
-  out.reserve((size_t)st.st_size);
+  out.reserve(size);
   const unsigned chunk = 1u << 20;
   for (;;) {
     const size_t at = out.size();
@@ -61,9 +68,9 @@ nlohmann::json read_json_file(const std::string& path, const char* who) {
   try {
     return nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
-    NF_CHECK(false, who << ": '" << path << "': malformed JSON at byte " << e.byte << " (" << e.what() << ")");
+    NF_CHECK(false, who << ": '" << path << "': malformed JSON at byte " << e.byte << " (" << json_error_text(e.what()) << ")");
   } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
-    NF_CHECK(false, who << ": '" << path << "': invalid JSON (" << e.what() << ")");
+    NF_CHECK(false, who << ": '" << path << "': invalid JSON (" << json_error_text(e.what()) << ")");
   }
   return {};
 }

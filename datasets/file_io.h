@@ -12,6 +12,9 @@
 
 namespace nanofed::datasets {
 
+// Throws "<who>: '<path>': cannot open (<reason>)", "...: is a directory, expected a file" or
+// "...: not a regular file" unless `path` is a regular file; returns its size in bytes.
+size_t check_input_file(const std::string& path, const char* who);
 // All (decompressed) bytes of `path`. `who` prefixes error messages, e.g. "read_idx_images".
 std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who);
 // Writes `bytes` to `path`, gzip-compressed when the name ends in ".gz".

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -15,6 +16,7 @@
 #include <variant>
 
 #include "engine/common.h"
+#include "engine/text.h"
 #include "engine/threads.h"
 #include "nn/models.h"
 
@@ -218,34 +220,14 @@ std::string show(const json& v) {
   return s.size() > 80 ? s.substr(0, 77) + "..." : s;
 }
 
-// Optimal string alignment distance (a transposition counts as one edit).
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i)
-    for (size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  return d[a.size()][b.size()];
-}
-
-// "unknown key 'lamda' (did you mean 'lambda'?)": the closest known name within 2 edits (and
-// fewer edits than either name has characters, so 'x' does not suggest 'f').
+// "unknown key 'lamda' (did you mean 'lambda'?)", suggested as flags and commands are (engine/text.h).
 std::string unknown_key(const std::string& name) {
   std::vector<std::string> known = config_keys();
   for (const auto& a : kAliases) known.push_back(a.first);
   known.push_back(kSeeds);
-  std::string best;
-  size_t best_d = 3;
-  for (const std::string& k : known) {
-    const size_t d = edit_distance(name, k);
-    if (d < best_d && d < std::min(name.size(), k.size())) best = k, best_d = d;
-  }
+  const std::string suggestion = did_you_mean(name, known);
   std::string msg = "unknown key '" + name + "'";
-  return best.empty() ? msg + " (see config_keys() / docs/fl.md)" : msg + " (did you mean '" + best + "'?)";
+  return suggestion.empty() ? msg + " (see config_keys() / docs/fl.md)" : msg + " (" + suggestion + ")";
 }
 
 // ------------------------------------------------------------------ reading one value
@@ -663,6 +645,8 @@ std::vector<GridPoint> expand_grid(const json& config, const std::string& src) {
 }
 
 json read_json_file(const std::string& path) {
+  std::error_code ec;  // a directory opens as an empty stream: say what it is
+  if (std::filesystem::is_directory(path, ec)) fail(path + ": is a directory, expected a JSON file");
   std::ifstream in(path, std::ios::binary);
   if (!in.good()) fail(path + ": cannot open");
   std::stringstream buf;
@@ -690,7 +674,7 @@ json read_json_file(const std::string& path) {
     if (colon != std::string::npos) what = what.substr(colon + 2);
     fail(path + ": JSON parse error at line " + std::to_string(line) + ": " + what);
   } catch (const json::exception& e) {
-    fail(path + ": invalid JSON (" + std::string(e.what()) + ")");
+    fail(path + ": invalid JSON (" + json_error_text(e.what()) + ")");
   }
   if (!duplicate.empty()) fail(path + ": key '" + duplicate + "' is given twice");
   return j;

@@ -313,12 +313,12 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   return result;
 }
 
-std::vector<RunResult> run(const json& raw_config, bool print_table) {
-  const std::vector<GridPoint> points = expand_grid(raw_config);
+std::vector<RunResult> run(const json& raw_config, bool print_table, const std::string& source) {
+  const std::vector<GridPoint> points = expand_grid(raw_config, source);
   // Parse every point before training anything: a bad value anywhere fails at once.
   std::vector<FlConfig> configs;
   for (const GridPoint& p : points)
-    configs.push_back(parse_config(p.config, p.label.empty() ? "config" : "config [" + p.label + "]"));
+    configs.push_back(parse_config(p.config, p.label.empty() ? source : source + " [" + p.label + "]"));
   std::vector<RunResult> results;
   for (size_t i = 0; i < points.size(); ++i) {
     const FlConfig& c = configs[i];

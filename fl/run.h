@@ -43,8 +43,9 @@ struct RunResult {
 
 // One scalar config into `dir`.
 RunResult run_one(const FlConfig& config, const std::string& dir, const std::string& label = "");
-// Every grid point and seed of a raw config; prints a results table unless quiet.
-std::vector<RunResult> run(const json& raw_config, bool print_table = true);
+// Every grid point and seed of a raw config; prints a results table unless quiet. `source`
+// names the config in messages ("cfg.json: lambda = -1 must be >= 0 ...").
+std::vector<RunResult> run(const json& raw_config, bool print_table = true, const std::string& source = "config");
 
 // The results table of several runs (one row per run and model), as printed by run().
 std::string results_table(const std::vector<RunResult>& results);

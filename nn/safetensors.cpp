@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "datasets/file_io.h"
+#include "engine/text.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors.cpp copies raw bytes: the host must be little-endian");
@@ -93,7 +94,7 @@ std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& m
   try {
     json = header.dump();
   } catch (const nlohmann::json::exception& e) {  // e.g. a name that is not valid UTF-8
-    NF_CHECK(false, "write_safetensors: cannot encode the header: " << e.what());
+    NF_CHECK(false, "write_safetensors: cannot encode the header: " << json_error_text(e.what()));
   }
   json.append((8 - json.size() % 8) % 8, ' ');  // like the reference: pad to 8 with spaces
 
@@ -125,7 +126,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& s
   try {
     header = ordered_json::parse(bytes.begin() + 8, bytes.begin() + 8 + (std::ptrdiff_t)n);
   } catch (const nlohmann::json::exception& e) {
-    NF_ST_CHECK(false, "invalid JSON header: " << e.what());
+    NF_ST_CHECK(false, "invalid JSON header: " << json_error_text(e.what()));
   }
   NF_ST_CHECK(header.is_object(), "the JSON header is not an object");
   const uint64_t data_len = after - n;
@@ -221,6 +222,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& s
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
+  datasets::check_input_file(path, "read_safetensors");  // a directory opens as an empty stream
   std::ifstream in(path, std::ios::binary);
   NF_CHECK(in, "read_safetensors: " << path << ": cannot open: " << std::strerror(errno));
   std::ostringstream ss;

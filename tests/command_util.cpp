@@ -11,15 +11,18 @@
 
 namespace nanofed::test {
 
-std::string capture_stdout(const std::function<void()>& fn) {
-  char path[] = "/tmp/nanofed_stdout_XXXXXX";
-  const int fd = mkstemp(path);
-  std::fflush(stdout);
-  const int saved = dup(1);
-  dup2(fd, 1);
+namespace {
+
+// Runs fn with the file descriptor of `stream` (1 or 2) redirected to a file; returns its text.
+std::string capture(FILE* stream, const std::function<void()>& fn) {
+  char path[] = "/tmp/nanofed_capture_XXXXXX";
+  const int fd = mkstemp(path), target = fileno(stream);
+  std::fflush(stream);
+  const int saved = dup(target);
+  dup2(fd, target);
   auto restore = [&] {
-    std::fflush(stdout);
-    dup2(saved, 1);
+    std::fflush(stream);
+    dup2(saved, target);
     close(saved);
     close(fd);
   };
@@ -37,6 +40,11 @@ std::string capture_stdout(const std::function<void()>& fn) {
   std::remove(path);
   return text.str();
 }
+
+}  // namespace
+
+std::string capture_stdout(const std::function<void()>& fn) { return capture(stdout, fn); }
+std::string capture_stderr(const std::function<void()>& fn) { return capture(stderr, fn); }
 
 std::vector<std::string> synthetic_data_flags() {
   return {"--dataset", "synthetic", "--shape", "1x8x8", "--classes", "3", "--synthetic-size", "300"};

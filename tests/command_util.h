@@ -11,6 +11,7 @@ namespace nanofed::test {
 // Runs fn with stdout redirected to a file; returns what it printed (fn's exceptions propagate
 // after stdout is restored).
 std::string capture_stdout(const std::function<void()>& fn);
+std::string capture_stderr(const std::function<void()>& fn);  // the same for stderr
 
 // `nanofed train --dataset synthetic --model mlp --epochs 1` on 1x8x8 images of 3 classes
 // (300 training, 60 test samples) into dir; returns the checkpoint path. `extra` flags are

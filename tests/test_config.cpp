@@ -91,6 +91,9 @@ BOOST_AUTO_TEST_CASE(unknown_key_suggests_the_closest) {
                {"runs/x/config.json: unknown key 'momentun' (did you mean 'momentum'?)"});
   bad(R"({"num_round": 3})", {"unknown key 'num_round' (did you mean 'num_rounds'?)"});
   bad(R"({"rl": 0.1})", {"did you mean 'lr'?"});  // transposition = 1 edit
+  // A missing word: the keys it starts a word of.
+  bad(R"({"clients": 4})", {"unknown key 'clients' (did you mean 'num_clients' or 'clients_per_round'?)"});
+  bad(R"({"epochs": 4})", {"(did you mean 'local_epochs' or 'finetune_epochs'?)"});
   bad(R"({"completely_wrong": 1})", {"unknown key 'completely_wrong'"});
   try {
     parse(R"({"completely_wrong": 1})");
@@ -469,6 +472,9 @@ BOOST_AUTO_TEST_CASE(read_json_file_messages) {
   expect_error([&] { read_json_file(dir / "missing.json"); }, {dir / "missing.json" + ": cannot open"});
   write_text(dir / "bad.json", "{\n  \"lr\": 0.1,\n  \"mu\": \n}\n");
   expect_error([&] { read_json_file(dir / "bad.json"); }, {dir / "bad.json" + ": JSON parse error at line 4: ", "syntax error"});
+  expect_error([&] { read_json_file(dir.path); }, {dir.path + ": is a directory, expected a JSON file"});
+  write_text(dir / "big.json", R"({"lr": 1e999})");  // nlohmann's message without its "[json.exception...] "
+  expect_error([&] { read_json_file(dir / "big.json"); }, {dir / "big.json" + ": invalid JSON (number overflow parsing '1e999')"});
   write_text(dir / "dup.json", "{\"lr\": 0.1, \"nested\": {\"lr\": 1}, \"lr\": 0.2}");
   expect_error([&] { read_json_file(dir / "dup.json"); }, {dir / "dup.json" + ": key 'lr' is given twice"});
   write_text(dir / "ok.json", R"({"strategy": "ditto", "lambda": [0.1, 1], "seeds": [0]})");

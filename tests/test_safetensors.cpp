@@ -184,6 +184,12 @@ BOOST_AUTO_TEST_CASE(malformed_files_give_clear_errors) {
   // Through a file: the path is named; a missing file too.
   TempDir dir;
   expect_error([&] { nn::read_safetensors(dir / "nope.safetensors"); }, {"read_safetensors", "nope.safetensors", "cannot open"});
+  expect_error([&] { nn::read_safetensors(dir.path); }, {"read_safetensors", dir.path, "is a directory, expected a file"});
+  try {  // nlohmann's "[json.exception.parse_error.101] " stays out of the message
+    nn::parse_safetensors(image("{\"t\": [1,"), "<mem>");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).find("[json.exception") == std::string::npos, e.what());
+  }
   // Writer-side errors.
   expect_error([&] { nn::serialize_safetensors({{"a", scalar_tensor(1)}, {"a", scalar_tensor(2)}}); }, {"'a' appears twice"});
   expect_error([&] { nn::serialize_safetensors({{"__metadata__", scalar_tensor(1)}}); }, {"reserved"});

@@ -1,14 +1,19 @@
 #include "tools/fl_command.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "engine/common.h"
+#include "engine/threads.h"
 #include "fl/config.h"
 #include "fl/run.h"
+#include "tools/cli_args.h"
 
 namespace nanofed::cli {
 
 namespace {
+const char* kCommand = "nanofed fl";
 const char* kUsage =
     "usage: nanofed fl CONFIG.json [key=value ...]\n"
     "  Runs a federated experiment: every grid point (list-valued keys) and seed of the config,\n"
@@ -18,26 +23,50 @@ const char* kUsage =
     "  lambda=[0.1,1] resume=true threads=1 (--threads N, as the other commands take it, is\n"
     "  threads=N). The keys, their defaults and meaning: fl/config.h, docs/fl.md.\n";
 
-// The overrides after CONFIG.json, with `--threads N` / `--threads=N` spelled threads=N.
+// The overrides after CONFIG.json, with `--threads N` / `--threads=N` (the flag every command
+// takes, checked as there) spelled threads=N. Any other --flag is most likely an override
+// written as one (--lr=0.1 for lr=0.1): a usage error saying so.
 std::vector<std::string> overrides_of(const std::vector<std::string>& args) {
+  const std::string see = std::string("; see ") + kCommand + " --help";
+  if (args.empty()) throw UsageError(kCommand + std::string(": missing CONFIG.json") + see);
   std::vector<std::string> out;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--threads" && i + 1 < args.size()) out.push_back("threads=" + args[++i]);
-    else if (args[i].rfind("--threads=", 0) == 0) out.push_back(args[i].substr(2));
-    else out.push_back(args[i]);
+    const std::string& a = args[i];
+    if (a == "--threads" || a.rfind("--threads=", 0) == 0) {
+      if (a == "--threads" && i + 1 >= args.size())
+        throw UsageError(kCommand + std::string(": --threads needs a value") + see);
+      const std::string v = a == "--threads" ? args[++i] : a.substr(10);
+      char* end = nullptr;
+      const long n = std::strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > kMaxThreads)
+        throw UsageError(kCommand + std::string(": --threads expects an integer in [1, ") + std::to_string(kMaxThreads) +
+                         "], got '" + v + "'" + see);
+      out.push_back("threads=" + v);
+      continue;
+    }
+    if (a.size() >= 2 && a[0] == '-') {
+      const std::string key = flag_name(a);
+      const std::string example = key.find('=') == std::string::npos ? key + "=VALUE" : key;
+      throw UsageError(kCommand + std::string(": unknown flag '") + a +
+                       "' (it takes no flags but --threads; overrides are key=value: " + example + ")" + see);
+    }
+    out.push_back(a);
   }
   return out;
 }
 }  // namespace
 
+}  // namespace
+
 int fl_command(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::fprintf(args.empty() ? stderr : stdout, "%s", kUsage);
-    return args.empty() ? 2 : 0;
+  if (std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; })) {
+    std::printf("%s", kUsage);
+    return 0;
   }
+  const std::vector<std::string> overrides = overrides_of(args);
   fl::json config = fl::read_json_file(args[0]);
-  fl::apply_overrides(config, overrides_of(args));
-  fl::run(config, true);
+  fl::apply_overrides(config, overrides);
+  fl::run(config, true, args[0]);
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "nn/tiny_models.h"
 #include "tools/attack_command.h"
 #include "tools/certify_command.h"
+#include "tools/cli_args.h"
 #include "tools/fl_command.h"
 #include "tools/train.h"
 #if NANOFED_CUDA
@@ -24,7 +25,12 @@ void report(const char* name, Device device, const tiny::TrainResult& r) {
               r.seconds);
 }
 
-int demo() {
+int demo(const std::vector<std::string>& args) {
+  cli::ArgParser a("nanofed demo", "Trains two tiny models on synthetic data on every device (the engine end to end).");
+  if (!a.parse(args)) {
+    std::printf("%s", a.help().c_str());
+    return 0;
+  }
   std::printf("nanofed engine demo (backends: cpu%s)\n",
               cuda_available() ? " + cuda" : cuda_compiled() ? "; cuda compiled, no GPU found" : "");
   std::vector<Device> devices{Device::cpu()};
@@ -48,23 +54,12 @@ int demo() {
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // one line per epoch reaches a log file at once
-  const std::string cmd = argc > 1 ? argv[1] : "help";
-  try {
-    if (cmd == "demo") return demo();
-    if (cmd == "train") return cli::train_command(std::vector<std::string>(argv + 2, argv + argc));
-    if (cmd == "fl") return cli::fl_command(std::vector<std::string>(argv + 2, argv + argc));
-    if (cmd == "attack") return cli::attack_command(std::vector<std::string>(argv + 2, argv + argc));
-    if (cmd == "certify") return cli::certify_command(std::vector<std::string>(argv + 2, argv + argc));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s\n", e.what());  // messages name the command, file or flag
-    return 1;
-  }
-  std::fprintf(cmd == "help" ? stdout : stderr,
-               "usage: nanofed COMMAND [flags]\n"
-               "  demo    train two tiny models on synthetic data (the engine end to end)\n"
-               "  train   train and evaluate one model (nanofed train --help)\n"
-               "  fl      run a federated experiment from a JSON config (nanofed fl --help)\n"
-               "  attack  PGD robust accuracy of a checkpoint, eps sweeps, transferability (nanofed attack --help)\n"
-               "  certify randomized-smoothing certification, Cohen's TSV (nanofed certify --help)\n");
-  return cmd == "help" ? 0 : 2;
+  const std::vector<cli::Command> commands = {
+      {"demo", "train two tiny models on synthetic data (the engine end to end)", demo},
+      {"train", "train and evaluate one model", cli::train_command},
+      {"fl", "run a federated experiment from a JSON config", cli::fl_command},
+      {"attack", "PGD robust accuracy of a checkpoint, eps sweeps, transferability", cli::attack_command},
+      {"certify", "randomized-smoothing certification, Cohen's TSV", cli::certify_command},
+  };
+  return cli::run_program("nanofed", commands, std::vector<std::string>(argv + 1, argv + argc));
 }
