@@ -34,7 +34,8 @@ using Clock = std::chrono::steady_clock;
 ArgParser make_parser() {
   ArgParser p(kCommand,
               "Certifies a checkpoint of `nanofed train` by randomized smoothing (Cohen et al.'s CERTIFY) image by\n"
-              "image, writing Cohen's TSV (idx label predict radius correct time), flushed per image.");
+              "image, writing Cohen's TSV (idx label predict radius correct time) plus radius_full (17 digits, what the\n"
+              "summary uses), flushed per image.");
   p.required("model", "checkpoint written by nanofed train");
   add_eval_data_options(p);
   p.required("out", "the result TSV (an existing non-empty file needs --resume)")
