@@ -92,7 +92,7 @@ void print_summary(const std::vector<certify::CertifyRow>& rows, const std::stri
   std::printf("%s: %zu images (%lld abstained)\n", path.c_str(), rows.size(), (long long)abstained);
   std::printf("radius  certified accuracy\n");
   for (size_t k = 0; k < radii.size(); ++k) std::printf("%6.2f  %6.2f%%\n", radii[k], 100 * curve[k]);
-  std::printf("ACR %.4f\n", certify::average_certified_radius(rows));
+  std::printf("ACR %.6f\n", certify::average_certified_radius(rows));
 }
 
 }  // namespace
