@@ -122,7 +122,8 @@ void save_captioned_panels(const std::string& path, const std::vector<CaptionedI
     for (const std::string& t : p.captions) longest = std::max(longest, t.size());
   }
   const int64_t n = s[0], c = s[1], h = s[2], w = s[3];
-  const int64_t cell_w = std::max<int64_t>(w, font::text_width((int)longest)), cell_h = h + kCaptionStrip;
+  // Room for one blank glyph after the longest caption, so neighbouring captions do not run together.
+  const int64_t cell_w = std::max<int64_t>(w, font::text_width((int)longest + 1)), cell_h = h + kCaptionStrip;
   const int64_t cols = std::min(nrow, n), rows = (n + cols - 1) / cols;
   const int64_t panel_w = cols * (cell_w + padding) + padding, grid_h = rows * (cell_h + padding) + padding;
   const int64_t grid_w = (int64_t)panels.size() * (panel_w + padding) - padding;  // gray bars of `padding` between

@@ -17,8 +17,8 @@
 //
 // save_captioned_panels: grids of the same number of images side by side (e.g. clean | adversarial),
 // a caption under each image in a 3x5 white bitmap font (datasets/tiny_font.h: digits, space,
-// '-', T, P). Every cell is max(W, caption width) wide and H + kCaptionStrip high (the glyphs
-// 1 px below the image); each panel is a make_grid of those cells (`padding` >= 1 around and
+// '-', T, P). Every cell is max(W, width of the longest caption and one more glyph) wide and
+// H + kCaptionStrip high (the glyphs 1 px below the image); each panel is a make_grid of those cells (`padding` >= 1 around and
 // between them, black), and a mid-gray bar `padding` wide separates the panels:
 //   width  = P * (cols * (cell_w + padding) + padding) + (P - 1) * padding
 //   height = rows * (cell_h + padding) + padding,   cols = min(nrow, N), rows = ceil(N / cols).

@@ -84,9 +84,9 @@ BOOST_AUTO_TEST_CASE(eps_sweep_prints_writes_csv_and_png) {
 }
 
 // Geometry of the --save-png of 10 images of 1x8x8: captions "T<y> P<p>" are 5 glyphs of 3 px
-// with 1 px between (19 px), so a cell is 19 x (8 + 7); 8 cells per row (2 rows), padding 2;
-// two panels (clean | adversarial) with a 2 px bar between.
-constexpr int64_t kCellW = 19, kCellH = 8 + 7, kPanelW = 8 * (kCellW + 2) + 2;
+// with 1 px between, plus room for a blank glyph (23 px), so a cell is 23 x (8 + 7); 8 cells
+// per row (2 rows), padding 2; two panels (clean | adversarial) with a 2 px bar between.
+constexpr int64_t kCellW = 23, kCellH = 8 + 7, kPanelW = 8 * (kCellW + 2) + 2;
 constexpr int64_t kPngW = 2 * kPanelW + 2, kPngH = 2 * (kCellH + 2) + 2;
 
 // Pixels of cell i of `panel` (0 clean, 1 adversarial): rows [y0, y1) and columns [0, w) of the cell.

@@ -96,11 +96,11 @@ BOOST_AUTO_TEST_CASE(bad_input_names_the_path) {
 BOOST_AUTO_TEST_CASE(captioned_panels_geometry_images_and_glyphs) {
   TempDir tmp;
   // Two panels of 3 gray 4x6 images (values 0.5 and 0.25), 2 per row, padding 1; captions up to
-  // "T10 P3" (6 glyphs: 23 px) make the cells 23 x (4 + 7).
+  // "T10 P3" (6 glyphs and room for a 7th: 27 px) make the cells 27 x (4 + 7).
   const Tensor left = full({3, 1, 4, 6}, 0.5f), right = full({3, 1, 4, 6}, 0.25f);
   datasets::save_captioned_panels(tmp / "p.png", {{left, {"T1 P1", "T10 P3", "0"}}, {right, {"T1 P2", "-", ""}}},
                                   /*nrow=*/2, /*padding=*/1);
-  const int64_t cell_w = 23, cell_h = 4 + datasets::kCaptionStrip, panel_w = 2 * (cell_w + 1) + 1;
+  const int64_t cell_w = 27, cell_h = 4 + datasets::kCaptionStrip, panel_w = 2 * (cell_w + 1) + 1;
   const int64_t width = 2 * panel_w + 1, height = 2 * (cell_h + 1) + 1;
   const test::PngHeader hdr = test::read_png_header(tmp / "p.png");
   BOOST_TEST(hdr.width == width);
