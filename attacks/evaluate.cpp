@@ -70,21 +70,29 @@ AttackResult evaluate(nn::Module& model, const datasets::Dataset& data, const At
   // clean correct, robust correct, succeeded, clean loss sum, adversarial loss sum
   Tensor totals = zeros({5}, device);
   Tensor success = empty({n}, device, DType::u8);
+  Tensor clean_pred = empty({n}, device, DType::i32), adv_pred_all = empty({n}, device, DType::i32);
   CrossEntropyOptions summed;
   summed.reduction = Reduction::sum;
   for_each_batch(on_device, eo.batch_size, [&](int64_t k, int64_t begin, int64_t end, const Tensor& x,
                                               const Tensor& y) {
     const Tensor t = targets.slice(begin, end);
     Generator batch_gen = gen.derive({(uint64_t)k});
-    const Tensor adv = pgd(model, x, t, o, batch_gen);
+    // eps 0 allows no perturbation: x' = x without running PGD (or drawing its random start).
+    const bool attacked = o.eps > 0;
+    const Tensor adv = attacked ? pgd(model, x, t, o, batch_gen) : x;
     NoGrad no_grad;
-    const Tensor clean_logits = model(x), adv_logits = model(adv);
-    const Tensor adv_pred = argmax(adv_logits, 1);
-    const Tensor clean_ok = eq(argmax(clean_logits, 1), y), adv_ok = eq(adv_pred, y);
-    const Tensor succeeded = o.targeted ? eq(adv_pred, t) : ne(adv_pred, y);
-    success.slice(begin, end).copy_(succeeded);
-    const Tensor robust = mul(cast(clean_ok, DType::f32), cast(adv_ok, DType::f32));
-    add_(totals, stack({count(clean_ok), sum(robust), count(succeeded), cross_entropy(clean_logits, y, summed),
+    const Tensor clean_logits = model(x), adv_logits = attacked ? model(adv) : clean_logits;
+    const Tensor pred = argmax(clean_logits, 1), adv_pred = argmax(adv_logits, 1);
+    clean_pred.slice(begin, end).copy_(pred);
+    adv_pred_all.slice(begin, end).copy_(adv_pred);
+    const Tensor clean_ok = cast(eq(pred, y), DType::f32);
+    const Tensor robust = mul(clean_ok, cast(eq(adv_pred, y), DType::f32));
+    // A success turns a correct clean prediction into a wrong (or the target) one: a point
+    // misclassified before the attack is not the attack's doing, so eps 0 succeeds on none.
+    const Tensor fooled = o.targeted ? eq(adv_pred, t) : ne(adv_pred, y);
+    const Tensor succeeded = mul(clean_ok, cast(fooled, DType::f32));
+    success.slice(begin, end).copy_(ne(succeeded, 0.0f));
+    add_(totals, stack({sum(clean_ok), sum(robust), sum(succeeded), cross_entropy(clean_logits, y, summed),
                         cross_entropy(adv_logits, y, summed)}));
     if (eo.adversarial) eo.adversarial->slice(begin, end).copy_(adv);
   });
@@ -95,6 +103,8 @@ AttackResult evaluate(nn::Module& model, const datasets::Dataset& data, const At
   r.clean_loss_sum = sums[3];
   r.adv_loss_sum = sums[4];
   r.success = success.to_vector<uint8_t>();
+  r.clean_prediction = clean_pred.to_vector<int32_t>();
+  r.adversarial_prediction = adv_pred_all.to_vector<int32_t>();
   return r;
 }
 

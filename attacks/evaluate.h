@@ -4,8 +4,10 @@
 // Robust accuracy (AutoAttack / RobustBench convention, fl_ecosystem.md §2.3): a sample is
 // robust iff the model classifies the clean x correctly AND the adversarial x' correctly, so
 // points already misclassified count as non-robust and robust accuracy <= clean accuracy always.
-// For a targeted attack "success" means argmax model(x') == target; robust accuracy still
-// compares with the true label.
+// "Success" means the attack flipped a correct clean prediction: argmax model(x) == y and
+// argmax model(x') != y (targeted: == target). Robust accuracy still compares with the true
+// label. Untargeted, clean accuracy = robust accuracy + success rate.
+// eps 0 runs no PGD at all (x' = x): robust accuracy = clean accuracy, success 0.
 //
 // Adversarial transferability (000_spurious_fl.md §3, "AdvTrans"): examples are crafted on the
 // source model f_g (the global model) against the TRUE labels; S = the crafted examples that
@@ -34,9 +36,10 @@ struct AttackResult {
   int64_t samples = 0;
   int64_t clean_correct = 0;   // argmax f(x) == y
   int64_t robust_correct = 0;  // clean correct and argmax f(x') == y
-  int64_t succeeded = 0;       // untargeted: argmax f(x') != y; targeted: argmax f(x') == target
+  int64_t succeeded = 0;       // clean correct and untargeted: argmax f(x') != y; targeted: == target
   double clean_loss_sum = 0, adv_loss_sum = 0;  // summed CE at the true labels
   std::vector<uint8_t> success;  // per sample, in data order (1 = the attack succeeded)
+  std::vector<int32_t> clean_prediction, adversarial_prediction;  // argmax f(x), argmax f(x'), data order
   double clean_accuracy() const { return samples ? double(clean_correct) / samples : 0.0; }
   double robust_accuracy() const { return samples ? double(robust_correct) / samples : 0.0; }
   double success_rate() const { return samples ? double(succeeded) / samples : 0.0; }
@@ -59,7 +62,7 @@ AttackResult evaluate(nn::Module& model, const datasets::Dataset& data, const At
 AttackOptions at_eps(const AttackOptions& reference, float eps);
 
 // evaluate() for each eps in `eps_list`, at at_eps(o, eps). Every eps uses
-// the same gen, so eps = 0 reproduces the clean accuracy exactly. eo.adversarial, if set, ends
+// the same gen; eps = 0 is the clean accuracy (no PGD run). eo.adversarial, if set, ends
 // up holding the last eps's x'.
 std::vector<AttackResult> eps_sweep(nn::Module& model, const datasets::Dataset& data, const AttackOptions& o,
                                     const std::vector<float>& eps_list, Generator& gen,

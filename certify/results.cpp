@@ -17,8 +17,11 @@
 namespace nanofed::certify {
 namespace {
 
-const char* const kHeader = "idx\tlabel\tpredict\tradius\tcorrect\ttime";
+const char* const kHeader = "idx\tlabel\tpredict\tradius\tcorrect\ttime";  // Cohen's
+const char* const kFullRadius = "\tradius_full";  // our trailing column (see results.h)
 constexpr int kColumns = 6;
+
+std::string header(bool full_radius) { return std::string(kHeader) + (full_radius ? kFullRadius : ""); }
 
 std::string two_digits(int64_t v) { return (v < 10 ? "0" : "") + std::to_string(v); }
 
@@ -59,15 +62,16 @@ double parse_time(const std::string& where, const std::string& field) {
   return number(1) * 86400 + number(2) * 3600 + number(3) * 60 + number(4) + number(5) * 1e-6;
 }
 
-CertifyRow parse_row(const std::string& where, const std::string& line) {
+// One row of a file whose header has the radius_full column iff `full_radius`.
+CertifyRow parse_row(const std::string& where, const std::string& line, bool full_radius) {
   std::vector<std::string> fields;
   std::stringstream ss(line);
   for (std::string f; std::getline(ss, f, '\t');) fields.push_back(f);
   if (!line.empty() && line.back() == '\t') fields.push_back("");
-  NF_CHECK((int)fields.size() == kColumns,
-           "read_tsv: " << where << ": expected " << kColumns
-                        << " tab-separated columns (idx label predict radius correct time), got "
-                        << fields.size());
+  const int columns = kColumns + full_radius;
+  NF_CHECK((int)fields.size() == columns,
+           "read_tsv: " << where << ": expected " << columns << " tab-separated columns (idx label predict radius correct time"
+                        << (full_radius ? " radius_full" : "") << "), got " << fields.size());
   CertifyRow row;
   row.idx = parse_int(where, "idx", fields[0]);
   row.label = parse_int(where, "label", fields[1]);
@@ -76,6 +80,7 @@ CertifyRow parse_row(const std::string& where, const std::string& line) {
   if (fields[4] != "0" && fields[4] != "1") bad_field(where, "correct", "0 or 1", fields[4]);
   row.correct = fields[4] == "1";
   row.seconds = parse_time(where, fields[5]);
+  if (full_radius) row.radius = parse_double(where, "radius_full", fields[6]);  // what summaries use
   return row;
 }
 
@@ -147,6 +152,12 @@ std::string format_time(double seconds) {
   return out;
 }
 
+std::string format_radius_full(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", r);  // 17 significant digits: strtod gives r back
+  return buf;
+}
+
 std::string format_row(const CertifyRow& row) {
   return std::to_string(row.idx) + "\t" + std::to_string(row.label) + "\t" +
          std::to_string(row.predict) + "\t" + format_radius(row.radius) + "\t" +
@@ -155,11 +166,16 @@ std::string format_row(const CertifyRow& row) {
 
 namespace {
 
+struct ParsedTsv {
+  std::vector<CertifyRow> rows;
+  bool full_radius = false;  // the header has the radius_full column
+};
+
 // The rows of a TSV's complete lines (`content` cut after its last '\n'); errors name path:line.
-std::vector<CertifyRow> parse_tsv(const std::string& content, const std::string& path) {
+ParsedTsv parse_tsv(const std::string& content, const std::string& path) {
   NF_CHECK(!content.empty(), "read_tsv: " << path << ":1: expected the header, got an empty "
                                           << "file (or only a torn first line)");
-  std::vector<CertifyRow> rows;
+  ParsedTsv parsed;
   size_t begin = 0;
   for (int64_t line_no = 1; begin < content.size(); ++line_no) {
     const size_t end = content.find('\n', begin);
@@ -167,21 +183,23 @@ std::vector<CertifyRow> parse_tsv(const std::string& content, const std::string&
     begin = end + 1;
     const std::string where = path + ":" + std::to_string(line_no);
     if (line_no == 1) {
-      NF_CHECK(line == kHeader, "read_tsv: " << where << ": expected the header '"
-                                             << "idx\\tlabel\\tpredict\\tradius\\tcorrect\\ttime"
-                                             << "', got '" << line << "'");
+      NF_CHECK(line == header(false) || line == header(true),
+               "read_tsv: " << where << ": expected the header '"
+                            << "idx\\tlabel\\tpredict\\tradius\\tcorrect\\ttime[\\tradius_full]"
+                            << "', got '" << line << "'");
+      parsed.full_radius = line == header(true);
       continue;
     }
-    rows.push_back(parse_row(where, line));
+    parsed.rows.push_back(parse_row(where, line, parsed.full_radius));
   }
-  return rows;
+  return parsed;
 }
 
 }  // namespace
 
 std::vector<CertifyRow> read_tsv(const std::string& path) {
   const std::string content = read_file(path, "read_tsv");
-  return parse_tsv(content.substr(0, complete_length(content)), path);  // drop a torn last line
+  return parse_tsv(content.substr(0, complete_length(content)), path).rows;  // drop a torn last line
 }
 
 TsvWriter::TsvWriter(const std::string& path, bool resume) : path_(path) {
@@ -196,10 +214,12 @@ TsvWriter::TsvWriter(const std::string& path, bool resume) : path_(path) {
     const std::string content = read_file(path, "TsvWriter");
     const size_t keep = complete_length(content);
     if (keep > 0) {
-      done_ = parse_tsv(content.substr(0, keep), path);  // every complete line (the torn one is dropped)
+      ParsedTsv parsed = parse_tsv(content.substr(0, keep), path);  // every complete line (the torn one is dropped)
+      done_ = std::move(parsed.rows);
+      full_radius_ = parsed.full_radius;  // a file of Cohen's own format stays in it
       has_header = true;
     } else {  // a single torn line: it must be the start of the header
-      NF_CHECK(std::string(kHeader).compare(0, content.size(), content) == 0,
+      NF_CHECK(header(true).compare(0, content.size(), content) == 0,
                "TsvWriter: " << path << ":1: expected the header, got '" << content << "'");
     }
     if (keep != content.size()) std::filesystem::resize_file(path, keep);  // cut the torn line
@@ -208,7 +228,7 @@ TsvWriter::TsvWriter(const std::string& path, bool resume) : path_(path) {
   file_ = std::fopen(path.c_str(), "a");
   NF_CHECK(file_ != nullptr, "TsvWriter: cannot open " << path << " for appending");
   if (!has_header) {
-    const bool ok = std::fprintf(file_, "%s\n", kHeader) > 0 && std::fflush(file_) == 0;
+    const bool ok = std::fprintf(file_, "%s\n", header(full_radius_).c_str()) > 0 && std::fflush(file_) == 0;
     NF_CHECK(ok, "TsvWriter: cannot write to " << path);
   }
 }
@@ -220,7 +240,7 @@ TsvWriter::~TsvWriter() {
 bool TsvWriter::has(int64_t idx) const { return done_idx_.count(idx) > 0; }
 
 void TsvWriter::write(const CertifyRow& row) {
-  const std::string line = format_row(row) + "\n";
+  const std::string line = format_row(row) + (full_radius_ ? "\t" + format_radius_full(row.radius) : "") + "\n";
   const bool ok = std::fwrite(line.data(), 1, line.size(), file_) == line.size() &&
                   std::fflush(file_) == 0;
   NF_CHECK(ok, "TsvWriter: cannot write to " << path_);

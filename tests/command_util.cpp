@@ -2,11 +2,15 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "datasets/file_io.h"
+#include "datasets/image_folder.h"
+#include "tests/test_util.h"
 #include "tools/train.h"
 
 namespace nanofed::test {
@@ -62,6 +66,18 @@ PngHeader read_png_header(const std::string& path) {
   const std::vector<uint8_t> b = datasets::read_file_bytes(path, "read_png_header");
   auto be32 = [&](size_t at) { return (int64_t)b.at(at) << 24 | (int64_t)b[at + 1] << 16 | (int64_t)b[at + 2] << 8 | b[at + 3]; };
   return {be32(16), be32(20), b.at(25)};
+}
+
+std::vector<uint8_t> read_png_gray(const std::string& path) {
+  const PngHeader hdr = read_png_header(path);
+  TempDir root;  // read_image_folder reads root/<class>/<image>
+  std::filesystem::create_directories(root / "c");
+  std::filesystem::copy_file(path, root / "c/image.png");
+  // Same size: no resize; gray -> RGB -> L = (0.299 + 0.587 + 0.114) v, v again up to rounding.
+  const std::vector<float> v = datasets::read_image_folder(root.path, hdr.height, hdr.width, 1).data.images.to_vector();
+  std::vector<uint8_t> bytes;
+  for (float x : v) bytes.push_back((uint8_t)std::lround(x * 255));
+  return bytes;
 }
 
 }  // namespace nanofed::test

@@ -24,5 +24,7 @@ struct PngHeader {
   int64_t width, height, color_type;  // color type 0: gray, 2: RGB
 };
 PngHeader read_png_header(const std::string& path);
+// The pixels of a gray PNG, row-major bytes [height * width] (decoded by read_image_folder).
+std::vector<uint8_t> read_png_gray(const std::string& path);
 
 }  // namespace nanofed::test

@@ -366,7 +366,15 @@ void check_warps_on(Device dev) {
 
 // ---------------------------------------------------------------- TSV
 
-const std::string kHeader = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n";
+const std::string kHeader = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n";  // Cohen's
+const std::string kFullHeader = "idx\tlabel\tpredict\tradius\tcorrect\ttime\tradius_full\n";  // what TsvWriter writes
+
+// The line TsvWriter writes for `row`: Cohen's columns, then the radius with 17 digits.
+std::string written_line(const CertifyRow& row) {
+  char full[32];
+  std::snprintf(full, sizeof full, "%.17g", row.radius);
+  return format_row(row) + "\t" + full + "\n";
+}
 
 CertifyRow row_of(int64_t idx, int64_t label, int64_t predict, double radius, double seconds) {
   CertifyRow r;
@@ -896,8 +904,8 @@ BOOST_AUTO_TEST_CASE(tsv_round_trip_resume_and_no_overwrite) {
     BOOST_CHECK(w.done().empty());
     for (const CertifyRow& r : rows) w.write(r);
     // Flushed row by row: the file is complete while the writer is still open.
-    BOOST_CHECK_EQUAL(read_text(path), kHeader + format_row(rows[0]) + "\n" + format_row(rows[1]) +
-                                       "\n" + format_row(rows[2]) + "\n");
+    BOOST_CHECK_EQUAL(read_text(path), kFullHeader + written_line(rows[0]) + written_line(rows[1]) +
+                                           written_line(rows[2]));
   }
   const std::vector<CertifyRow> back = read_tsv(path);
   BOOST_REQUIRE_EQUAL(back.size(), rows.size());
@@ -906,7 +914,7 @@ BOOST_AUTO_TEST_CASE(tsv_round_trip_resume_and_no_overwrite) {
     BOOST_CHECK_EQUAL(back[k].label, rows[k].label);
     BOOST_CHECK_EQUAL(back[k].predict, rows[k].predict);
     BOOST_CHECK_EQUAL(back[k].correct, rows[k].correct);
-    BOOST_CHECK_CLOSE(back[k].radius + 1, rows[k].radius + 1, 1e-12);  // 3 digits printed
+    BOOST_CHECK_EQUAL(back[k].radius, rows[k].radius);  // radius_full reads back bit for bit
     BOOST_CHECK_CLOSE(back[k].seconds, rows[k].seconds, 1e-9);
   }
   // Never overwritten without resume.
@@ -914,7 +922,7 @@ BOOST_AUTO_TEST_CASE(tsv_round_trip_resume_and_no_overwrite) {
   expect_error([&] { TsvWriter w(path, false); }, {path, "resume"});
   BOOST_CHECK_EQUAL(read_text(path), before);
   // A killed run left a torn line: resume cuts it, keeps the rows and appends.
-  write_text(path, before + "11\t4\t4\t0.2");
+  write_text(path, before + "11\t4\t4\t0.2");  // torn
   {
     TsvWriter w(path, true);
     BOOST_CHECK_EQUAL(w.done().size(), 3u);
@@ -922,14 +930,14 @@ BOOST_AUTO_TEST_CASE(tsv_round_trip_resume_and_no_overwrite) {
     w.write(row_of(11, 4, 4, 0.25, 1));
     BOOST_CHECK(w.has(11));
   }
-  BOOST_CHECK_EQUAL(read_text(path), before + "11\t4\t4\t0.25\t1\t0:00:01\n");
+  BOOST_CHECK_EQUAL(read_text(path), before + "11\t4\t4\t0.25\t1\t0:00:01\t0.25\n");
   // Resume of a missing file, an empty one, or one with only a torn header starts afresh.
   for (const std::string& start : {std::string(), std::string("idx\tla"), std::string("none")}) {
     const std::string p = dir / "fresh.tsv";
     std::remove(p.c_str());
     if (start != "none") write_text(p, start);
     TsvWriter(p, true).write(rows[0]);
-    BOOST_CHECK_EQUAL(read_text(p), kHeader + format_row(rows[0]) + "\n");
+    BOOST_CHECK_EQUAL(read_text(p), kFullHeader + written_line(rows[0]));
   }
   // Resume never cuts a file that is not a certification TSV.
   const std::string other = dir / "other.txt";
@@ -943,6 +951,44 @@ BOOST_AUTO_TEST_CASE(tsv_round_trip_resume_and_no_overwrite) {
   write_text(empty_path, "");
   TsvWriter(empty_path, false).write(rows[1]);
   BOOST_CHECK_EQUAL(read_tsv(empty_path).size(), 1u);
+}
+
+// The summaries of a resumed file are those of the rows as certified: the radii read back are
+// the full-precision ones, not the 3 digits of Cohen's radius column.
+BOOST_AUTO_TEST_CASE(tsv_resume_keeps_the_acr_of_an_uninterrupted_run) {
+  TempDir dir;
+  const std::string path = dir / "certify.tsv";
+  const std::vector<CertifyRow> rows = {row_of(0, 7, 7, 0.52345678, 1), row_of(1, 2, 2, 1.23456789, 1),
+                                        row_of(2, 1, 1, 0.0123456, 1)};
+  const double uninterrupted = average_certified_radius(rows);
+  {
+    TsvWriter w(path, false);
+    w.write(rows[0]);
+    w.write(rows[1]);
+  }  // killed here
+  TsvWriter resumed(path, true);
+  resumed.write(rows[2]);
+  BOOST_CHECK_EQUAL(average_certified_radius(resumed.done()), uninterrupted);
+  BOOST_CHECK_EQUAL(average_certified_radius(read_tsv(path)), uninterrupted);
+  BOOST_CHECK_EQUAL(certified_accuracy(read_tsv(path), 0.5234567), certified_accuracy(rows, 0.5234567));
+}
+
+// Cohen's own 6-column files are read (3-digit radii) and continued in their format.
+BOOST_AUTO_TEST_CASE(tsv_cohens_six_columns_are_read_and_continued) {
+  TempDir dir;
+  const std::string path = dir / "cohen.tsv";
+  const std::string cohen = kHeader + "0\t7\t7\t0.523\t1\t0:00:03.412345\n";
+  write_text(path, cohen);
+  BOOST_CHECK_EQUAL(read_tsv(path).at(0).radius, 0.523);
+  TsvWriter(path, true).write(row_of(1, 2, 2, 0.25, 1));
+  BOOST_CHECK_EQUAL(read_text(path), cohen + "1\t2\t2\t0.25\t1\t0:00:01\n");
+  // radius_full is what a file with the column is read by, and it must be a number.
+  write_text(path, kFullHeader + "0\t7\t7\t0.523\t1\t0:00:01\t0.52345\n");
+  BOOST_CHECK_EQUAL(read_tsv(path).at(0).radius, 0.52345);
+  write_text(path, kFullHeader + "0\t7\t7\t0.523\t1\t0:00:01\tx\n");
+  expect_error([&] { read_tsv(path); }, {path + ":2:", "radius_full", "a number", "'x'"});
+  write_text(path, kFullHeader + "0\t7\t7\t0.523\t1\t0:00:01\n");
+  expect_error([&] { read_tsv(path); }, {path + ":2:", "7 tab-separated columns", "got 6"});
 }
 
 BOOST_AUTO_TEST_CASE(tsv_malformed_files_name_the_file_and_line) {

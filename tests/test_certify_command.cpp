@@ -22,11 +22,23 @@ std::vector<std::string> lines_of(const std::string& path) {
   return lines;
 }
 
-// The rows without their time column (the only one that differs between runs).
+// The rows without their time column (the 6th, the only one that differs between runs).
 std::vector<std::string> rows_without_time(const std::string& path) {
   std::vector<std::string> rows;
-  for (const std::string& line : lines_of(path)) rows.push_back(line.substr(0, line.rfind('\t')));
+  for (const std::string& line : lines_of(path)) {
+    size_t time = 0;
+    for (int tab = 0; tab < 5; ++tab) time = line.find('\t', time) + 1;
+    const size_t after = line.find('\t', time);
+    rows.push_back(line.substr(0, time) + (after == std::string::npos ? "" : line.substr(after)));
+  }
   return rows;
+}
+
+// The printed summary: the certified-accuracy table and the ACR.
+std::string summary_of(const std::string& printed) {
+  const size_t at = printed.find("radius  certified accuracy");
+  BOOST_REQUIRE(at != std::string::npos);
+  return printed.substr(at);
 }
 
 std::vector<int64_t> idx_column(const std::string& path) {
@@ -57,7 +69,7 @@ BOOST_AUTO_TEST_CASE(writes_cohens_tsv_for_the_skip_max_indices) {
   const std::string printed = certify(certify_args(ckpt, tmp / "full.tsv", {"--max", "13"}));
   const std::vector<std::string> lines = lines_of(tmp / "full.tsv");
   BOOST_REQUIRE(!lines.empty());
-  BOOST_TEST(lines[0] == "idx\tlabel\tpredict\tradius\tcorrect\ttime");
+  BOOST_TEST(lines[0] == "idx\tlabel\tpredict\tradius\tcorrect\ttime\tradius_full");  // Cohen's + ours
   // Cohen's loop: i % 3 == 0 and i < 13.
   BOOST_TEST(idx_column(tmp / "full.tsv") == std::vector<int64_t>({0, 3, 6, 9, 12}), boost::test_tools::per_element());
   BOOST_TEST(printed.find("ACR") != std::string::npos);
@@ -70,14 +82,25 @@ BOOST_AUTO_TEST_CASE(writes_cohens_tsv_for_the_skip_max_indices) {
 BOOST_AUTO_TEST_CASE(resume_gives_the_rows_of_an_uninterrupted_run) {
   TempDir tmp;
   const std::string ckpt = test::train_synthetic_checkpoint(tmp / "run");
-  certify(certify_args(ckpt, tmp / "full.tsv", {"--max", "16"}));
+  const std::string summary = summary_of(certify(certify_args(ckpt, tmp / "full.tsv", {"--max", "16"})));
   const std::vector<std::string> expected = rows_without_time(tmp / "full.tsv");
 
-  // A run stopped early, then continued with a larger bound.
-  certify(certify_args(ckpt, tmp / "grown.tsv", {"--max", "7"}));
-  BOOST_TEST(idx_column(tmp / "grown.tsv").size() == 3u);
-  certify(certify_args(ckpt, tmp / "grown.tsv", {"--max", "16", "--resume"}));
+  // A run stopped early, then continued with a larger bound: the same rows, and the same
+  // summary (computed from full-precision radii, not from the TSV's 3 digits).
+  certify(certify_args(ckpt, tmp / "grown.tsv", {"--max", "10"}));
+  BOOST_TEST(idx_column(tmp / "grown.tsv").size() == 4u);
+  // Not trivially equal: a kept row is certified with a radius its 3 digits do not give back.
+  bool rounded = false;
+  for (const std::string& line : lines_of(tmp / "grown.tsv")) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, '\t');) f.push_back(cell);
+    rounded = rounded || (f.size() == 7 && f[4] == "1" && f.at(3) != "0.0" && std::stod(f[3]) != std::stod(f[6]));
+  }
+  BOOST_TEST(rounded);
+  const std::string resumed = certify(certify_args(ckpt, tmp / "grown.tsv", {"--max", "16", "--resume"}));
   BOOST_TEST(rows_without_time(tmp / "grown.tsv") == expected, boost::test_tools::per_element());
+  BOOST_TEST(summary_of(resumed) == summary);
 
   // A run killed while writing: the last line torn off.
   fs::copy_file(tmp / "full.tsv", tmp / "torn.tsv");

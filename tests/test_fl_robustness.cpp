@@ -194,17 +194,19 @@ BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
     for (int k = 0; k < 4; ++k) {
       const std::string path = r.dir + "/certify/" + model + "_client" + std::to_string(k) + ".tsv";
       const std::string text = read_text(path);
-      BOOST_TEST(split_lines(text).at(0) == "idx\tlabel\tpredict\tradius\tcorrect\ttime");
+      BOOST_TEST(split_lines(text).at(0) == "idx\tlabel\tpredict\tradius\tcorrect\ttime\tradius_full");
       const std::vector<certify::CertifyRow> rows = certify::read_tsv(path);
       BOOST_REQUIRE(rows.size() == 5u);
       for (size_t i = 0; i < rows.size(); ++i) BOOST_TEST(rows[i].idx == (int64_t)(i * 20 / 5));
     }
-  const auto cert = rows_of(read_text(r.dir + "/certify.csv"), "personal", 1);
+  const std::string certified = read_text(r.dir + "/certify.csv");
+  const auto cert = rows_of(certified, "personal", 1);
   BOOST_TEST(cert.size() == 4u);
   BOOST_TEST(r.summary["robustness"]["certify"]["personal"]["acr"].contains("mean"));
 
-  // Resume: a torn certification file is completed with the same rows (times aside), and the
-  // PGD results are recomputed identically.
+  // Resume: a torn certification file is completed with the same rows (times aside), the PGD
+  // results are recomputed identically, and certify.csv's ACR comes from the full-precision
+  // radii, so it equals the uninterrupted run's to the last digit.
   const std::string path = r.dir + "/certify/personal_client2.tsv";
   const std::vector<certify::CertifyRow> before = certify::read_tsv(path);
   {
@@ -223,6 +225,7 @@ BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
     BOOST_TEST(after[i].radius == before[i].radius);
   }
   BOOST_TEST(read_text(again.dir + "/robust.csv") == robust);
+  BOOST_TEST(read_text(again.dir + "/certify.csv") == certified);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

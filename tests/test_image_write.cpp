@@ -1,5 +1,6 @@
 // datasets::save_image_grid: the grid geometry and byte values of torchvision's save_image,
-// read back with the image-folder reader (stb_image) and checked pixel by pixel.
+// read back with the image-folder reader (stb_image) and checked pixel by pixel; and
+// save_captioned_panels: panels side by side with a bitmap-font caption under each image.
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -90,6 +91,62 @@ BOOST_AUTO_TEST_CASE(bad_input_names_the_path) {
   expect_error([&] { datasets::save_image_grid(tmp / "x.png", zeros({2, 2, 4, 4})); }, {"x.png", "1 (gray) or 3 (RGB)"});
   expect_error([&] { datasets::save_image_grid(tmp / "x.png", zeros({4, 4})); }, {"x.png", "[N, C, H, W]"});
   expect_error([&] { datasets::save_image_grid(tmp / "no/dir/x.png", zeros({1, 1, 2, 2})); }, {"no/dir/x.png.tmp"});
+}
+
+BOOST_AUTO_TEST_CASE(captioned_panels_geometry_images_and_glyphs) {
+  TempDir tmp;
+  // Two panels of 3 gray 4x6 images (values 0.5 and 0.25), 2 per row, padding 1; captions up to
+  // "T10 P3" (6 glyphs and room for a 7th: 27 px) make the cells 27 x (4 + 7).
+  const Tensor left = full({3, 1, 4, 6}, 0.5f), right = full({3, 1, 4, 6}, 0.25f);
+  datasets::save_captioned_panels(tmp / "p.png", {{left, {"T1 P1", "T10 P3", "0"}}, {right, {"T1 P2", "-", ""}}},
+                                  /*nrow=*/2, /*padding=*/1);
+  const int64_t cell_w = 27, cell_h = 4 + datasets::kCaptionStrip, panel_w = 2 * (cell_w + 1) + 1;
+  const int64_t width = 2 * panel_w + 1, height = 2 * (cell_h + 1) + 1;
+  const test::PngHeader hdr = test::read_png_header(tmp / "p.png");
+  BOOST_TEST(hdr.width == width);
+  BOOST_TEST(hdr.height == height);
+  BOOST_TEST(hdr.color_type == 0);
+  const std::vector<uint8_t> px = test::read_png_gray(tmp / "p.png");
+  BOOST_REQUIRE(px.size() == (size_t)(width * height));
+  auto at = [&](int64_t y, int64_t x) { return (int)px[(size_t)(y * width + x)]; };
+  // Image 2 (second row, first column) of each panel, and the gray bar between the panels.
+  const int64_t top = cell_h + 2, left_x = 1, right_x = panel_w + 1 + 1;
+  BOOST_TEST(at(top, left_x) == 128);
+  BOOST_TEST(at(top + 3, left_x + 5) == 128);
+  BOOST_TEST(at(top, right_x) == 64);
+  BOOST_TEST(at(top, left_x + 6) == 0);  // the cell is wider than the image: black beside it
+  for (int64_t y = 0; y < height; ++y) BOOST_TEST(at(y, panel_w) == 128);
+  // Glyphs 1 px under the image: "0" of image 2 is 3x5 with a hollow middle; "-" of the right
+  // panel's image 1 is its middle row only; image 2 of the right panel has no caption.
+  const int64_t text = top + 4 + 1;
+  BOOST_TEST(at(text - 1, left_x) == 0);
+  BOOST_TEST(at(text, left_x) == 255);
+  BOOST_TEST(at(text + 4, left_x + 2) == 255);
+  BOOST_TEST(at(text + 1, left_x + 1) == 0);
+  const int64_t minus_x = right_x + cell_w + 1, minus_y = 1 + 4 + 1;
+  BOOST_TEST(at(minus_y + 2, minus_x) == 255);
+  BOOST_TEST(at(minus_y + 1, minus_x) == 0);
+  for (int64_t y = text; y < text + 5; ++y)
+    for (int64_t x = right_x; x < right_x + cell_w; ++x) BOOST_TEST(at(y, x) == 0);
+  // "T1 P1": every glyph of the first caption lights some pixel, the space none.
+  for (int g = 0; g < 5; ++g) {
+    int lit = 0;
+    for (int64_t y = 1 + 4 + 1; y < 1 + 4 + 6; ++y)
+      for (int64_t x = 1 + 4 * g; x < 1 + 4 * g + 3; ++x) lit += at(y, x) == 255;
+    BOOST_TEST((g == 2 ? lit == 0 : lit > 0), "glyph " << g);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(captioned_panels_bad_input_names_the_path) {
+  TempDir tmp;
+  const Tensor images = zeros({2, 1, 4, 4});
+  expect_error([&] { datasets::save_captioned_panels(tmp / "x.png", {{images, {"T1", "T2 Q3"}}}); },
+               {"x.png", "'T2 Q3'", "'Q'", "font lacks"});
+  expect_error([&] { datasets::save_captioned_panels(tmp / "x.png", {{images, {"1"}}}); }, {"x.png", "2 images but 1 captions"});
+  expect_error([&] { datasets::save_captioned_panels(tmp / "x.png", {{images, {"1", "2"}}, {zeros({2, 1, 4, 5}), {"1", "2"}}}); },
+               {"x.png", "the images' shape"});
+  expect_error([&] { datasets::save_captioned_panels(tmp / "x.png", {}); }, {"x.png", "no panels"});
+  BOOST_TEST(!fs::exists(tmp / "x.png"));
 }
 
 NF_CUDA_TEST_CASE(cuda_images_are_written_like_cpu_ones) {

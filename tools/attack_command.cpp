@@ -2,6 +2,7 @@
 // eps (and attacks::transferability with --transfer-to), printed and written as CSV.
 #include "tools/attack_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -37,8 +38,9 @@ ArgParser make_parser() {
       .option("max", "0", "attack only the first N images of the split (0 = all)")
       .option("device", "cpu", "cpu | cuda")
       .option("seed", "0", "seeds the random starts")
-      .option("save-png", "", "PNG grid of the first --png-count adversarial examples at the first eps")
-      .option("png-count", "64", "images in the --save-png grid (8 per row)")
+      .option("save-png", "", "PNG of the first --png-count images: clean | adversarial, \"T<true> P<predicted>\" under each")
+      .option("png-eps", "", "the eps of the --save-png examples, one of --eps (default: the largest)")
+      .option("png-count", "64", "images in each --save-png panel (8 per row)")
       .option("transfer-to", "", "second checkpoint: also report AdvTrans from --model (source) to it (target)")
       .option("out", "", "also write the results as CSV to this file");
   return p;
@@ -99,6 +101,31 @@ std::string alpha_str(const AttackPlan& plan, bool given) {
   return s;
 }
 
+// Which eps the --save-png examples come from: --png-eps (one of --eps), else the largest.
+size_t png_eps_index(const ArgParser& a, const std::vector<float>& eps) {
+  NF_CHECK(!a.given("png-eps") || a.given("save-png"), kCommand << ": --png-eps needs --save-png");
+  if (!a.given("png-eps")) return (size_t)(std::max_element(eps.begin(), eps.end()) - eps.begin());
+  const auto at = std::find(eps.begin(), eps.end(), (float)a.number("png-eps"));
+  std::string list;
+  for (float e : eps) list += (list.empty() ? "" : ",") + fmt("%.6g", e);
+  NF_CHECK(at != eps.end(), kCommand << ": --png-eps " << a.str("png-eps") << " must be one of --eps (" << list << ")");
+  return (size_t)(at - eps.begin());
+}
+
+// The first `count` images side by side, clean (left panel) and adversarial (right), each with
+// "T<true label> P<predicted label>" under it.
+void save_png(const std::string& path, const datasets::Dataset& data, const Tensor& adversarial,
+              const attacks::AttackResult& r, int64_t count) {
+  const std::vector<int32_t> y = data.labels.slice(0, count).to_vector<int32_t>();
+  auto captions = [&](const std::vector<int32_t>& predicted) {
+    std::vector<std::string> out;
+    for (int64_t i = 0; i < count; ++i) out.push_back("T" + std::to_string(y[i]) + " P" + std::to_string(predicted[i]));
+    return out;
+  };
+  datasets::save_captioned_panels(path, {{data.images.slice(0, count), captions(r.clean_prediction)},
+                                         {adversarial.slice(0, count), captions(r.adversarial_prediction)}});
+}
+
 std::string describe(const std::string& path, const nn::Module& model, const nn::Metadata& meta) {
   return path + " (" + meta.at("model") + ", " + std::to_string(model.num_parameters()) + " parameters" +
          (model.has_input_normalization() ? ", input normalization" : "") + ")";
@@ -118,6 +145,7 @@ int attack_command(const std::vector<std::string>& args) {
   NF_CHECK(batch_size > 0, kCommand << ": --batch-size must be positive, got " << batch_size);
   NF_CHECK(max >= 0, kCommand << ": --max must be >= 0 (0 = all), got " << max);
   NF_CHECK(png_count > 0, kCommand << ": --png-count must be positive, got " << png_count);
+  const size_t png_index = png_eps_index(a, plan.eps);
   const bool transfer = a.given("transfer-to");
   NF_CHECK(!(transfer && plan.ref.targeted),
            kCommand << ": --transfer-to measures untargeted transferability; drop --targeted");
@@ -160,7 +188,7 @@ int attack_command(const std::vector<std::string>& args) {
     attacks::EvaluateOptions eo;
     eo.batch_size = batch_size;
     Tensor adversarial;  // x' of this eps: the PNG and the transfer reuse it (no second PGD run)
-    const bool png = k == 0 && a.given("save-png");
+    const bool png = k == png_index && a.given("save-png");
     if (png || transfer) eo.adversarial = &adversarial;
     const auto start = std::chrono::steady_clock::now();
     const attacks::AttackResult r = attacks::evaluate(*model, data, o, gen, eo);
@@ -187,10 +215,12 @@ int attack_command(const std::vector<std::string>& args) {
       csv << "\n";
       csv.flush();  // a killed sweep keeps the finished eps
     }
-    if (png) {  // after the row: a bad path cannot leave a torn CSV line
-      datasets::save_image_grid(a.str("save-png"), adversarial.slice(0, std::min(png_count, adversarial.size(0))));
-      std::printf("  wrote the first %lld adversarial examples to %s\n",
-                  (long long)std::min(png_count, adversarial.size(0)), a.str("save-png").c_str());
+    if (png && data.size() > 0) {  // after the row: a bad path cannot leave a torn CSV line
+      const int64_t count = std::min(png_count, data.size());
+      save_png(a.str("save-png"), data, adversarial, r, count);
+      std::printf("  wrote the first %lld images at eps %s to %s: clean | adversarial, T<true label> "
+                  "P<predicted label> under each\n",
+                  (long long)count, eps_str(o).c_str(), a.str("save-png").c_str());
     }
   }
   return 0;

@@ -34,7 +34,8 @@ using Clock = std::chrono::steady_clock;
 ArgParser make_parser() {
   ArgParser p(kCommand,
               "Certifies a checkpoint of `nanofed train` by randomized smoothing (Cohen et al.'s CERTIFY) image by\n"
-              "image, writing Cohen's TSV (idx label predict radius correct time), flushed per image.");
+              "image, writing Cohen's TSV (idx label predict radius correct time) plus radius_full (17 digits, what the\n"
+              "summary uses), flushed per image.");
   p.required("model", "checkpoint written by nanofed train");
   add_eval_data_options(p);
   p.required("out", "the result TSV (an existing non-empty file needs --resume)")
@@ -91,7 +92,7 @@ void print_summary(const std::vector<certify::CertifyRow>& rows, const std::stri
   std::printf("%s: %zu images (%lld abstained)\n", path.c_str(), rows.size(), (long long)abstained);
   std::printf("radius  certified accuracy\n");
   for (size_t k = 0; k < radii.size(); ++k) std::printf("%6.2f  %6.2f%%\n", radii[k], 100 * curve[k]);
-  std::printf("ACR %.4f\n", certify::average_certified_radius(rows));
+  std::printf("ACR %.6f\n", certify::average_certified_radius(rows));
 }
 
 }  // namespace
