@@ -139,12 +139,20 @@ datasets::Transform make_augmentation(const ArgParser& a, const Shape& sample) {
 // ---- the training settings, saved with the optimizer state ----
 
 // What the optimizer and the lr schedule are built from. A cosine schedule anneals from lr over
-// epochs (schedule_start, schedule_start + schedule_epochs].
+// epochs (schedule_start, schedule_start + schedule_epochs]; a constant lr has both 0, so that
+// the saved settings do not depend on how many epochs a run was asked for.
 struct TrainSettings {
   std::string optimizer, schedule;
   double lr = 0, momentum = 0, weight_decay = 0;
-  int64_t schedule_start = 0, schedule_epochs = 1;
+  int64_t schedule_start = 0, schedule_epochs = 0;
 };
+
+// A cosine schedule over the epochs after `done` up to `epochs` (nothing for a constant lr).
+void schedule_over(TrainSettings& s, int64_t done, int64_t epochs) {
+  const bool cosine = s.schedule == "cosine";
+  s.schedule_start = cosine ? done : 0;
+  s.schedule_epochs = cosine ? std::max<int64_t>(1, epochs - done) : 0;
+}
 
 TrainSettings settings_from_flags(const ArgParser& a, int64_t epochs) {
   TrainSettings s;
@@ -153,7 +161,7 @@ TrainSettings settings_from_flags(const ArgParser& a, int64_t epochs) {
   s.lr = a.number("lr");
   s.momentum = a.number("momentum");
   s.weight_decay = a.number("weight-decay");
-  s.schedule_epochs = std::max<int64_t>(1, epochs);
+  schedule_over(s, 0, epochs);
   return s;
 }
 
@@ -191,7 +199,8 @@ TrainSettings settings_from_metadata(const std::string& path, const nn::Metadata
   s.weight_decay = metadata_number(path, meta, "weight_decay");
   s.schedule_start = (int64_t)metadata_number(path, meta, "schedule_start");
   s.schedule_epochs = (int64_t)metadata_number(path, meta, "schedule_epochs");
-  NF_CHECK(one_of(s.optimizer, {"sgd", "adam", "adamw"}) && one_of(s.schedule, {"none", "cosine"}) && s.schedule_epochs >= 1 &&
+  NF_CHECK(one_of(s.optimizer, {"sgd", "adam", "adamw"}) && one_of(s.schedule, {"none", "cosine"}) &&
+               (s.schedule == "none" || s.schedule_epochs >= 1) &&
                nn::out_of_range(nn::Setting::lr, s.lr).empty() && nn::out_of_range(nn::Setting::momentum, s.momentum).empty() &&
                nn::out_of_range(nn::Setting::weight_decay, s.weight_decay).empty(),
            kCommand << ": --resume: " << path << ": its training settings are not valid (" << s.optimizer << ", "
@@ -236,10 +245,7 @@ TrainSettings resumed_settings(const ArgParser& a, const TrainSettings& saved, i
   if (s.schedule == "cosine" && saved.schedule == "cosine" && saved_end != epochs)
     changes.push_back("--epochs " + std::to_string(epochs) + " (the saved cosine schedule ends with epoch " +
                       std::to_string(saved_end) + ")");
-  if (!changes.empty()) {
-    s.schedule_start = done;
-    s.schedule_epochs = epochs - done;
-  }
+  if (!changes.empty()) schedule_over(s, done, epochs);
   return s;
 }
 
