@@ -73,7 +73,9 @@ ArgParser make_parser() {
       .option("seed", "0", "seeds the initialization and the data order")
       .option("out", "runs/train", "directory for epochs.csv and the checkpoint")
       .option("save", "", "checkpoint path (default: OUT/model.safetensors)")
-      .option("resume", "", "continue from a checkpoint written by this command (flags that differ from its settings apply from the next epoch)")
+      .option("resume", "",
+              "continue from a checkpoint of this command: its settings continue exactly; flags that differ "
+              "apply from the next epoch")
       .flag("tf32", "TF32 tensor-op GEMMs on the GPU (default strict fp32)");
   return p;
 }
@@ -88,8 +90,8 @@ bool one_of(const std::string& s, std::initializer_list<const char*> names) {
 // fl config shares (lr, momentum, ...) come from nn/train_settings.h.
 void check_flags(const ArgParser& a) {
   const std::pair<const char*, nn::Setting> shared[] = {
-      {"lr", nn::Setting::lr},           {"momentum", nn::Setting::momentum}, {"weight-decay", nn::Setting::weight_decay},
-      {"batch-size", nn::Setting::batch_size}, {"seed", nn::Setting::seed},  {"limit", nn::Setting::limit},
+      {"lr", nn::Setting::lr},         {"momentum", nn::Setting::momentum},     {"weight-decay", nn::Setting::weight_decay},
+      {"seed", nn::Setting::seed},     {"batch-size", nn::Setting::batch_size}, {"limit", nn::Setting::limit},
       {"classes", nn::Setting::classes}};
   for (const auto& [flag, setting] : shared) {
     const std::string why = nn::out_of_range(setting, a.number(flag));
