@@ -118,6 +118,16 @@ void validate(const Smoothing& s, const std::string& who) {
            who << ": sigma must be > 0 and finite, got " << s.sigma);
 }
 
+std::optional<Smoothing> augmentation(const std::string& name, double sigma, Grid grid, const std::string& what) {
+  if (name == "none") return std::nullopt;
+  Smoothing s;
+  s.transform = parse_transform(name, what);
+  s.sigma = (float)sigma;
+  s.grid = grid;
+  validate(s, what);
+  return s;
+}
+
 Tensor deform(const Tensor& images, const Tensor& params, Transform t, Grid grid) {
   check_images("deform", images);
   check_defined("deform", params, "params");

@@ -39,6 +39,7 @@
 // (added to 1 for scaling), and the radius above uses scale() in both formulas.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "engine/random.h"
@@ -69,6 +70,13 @@ struct Smoothing {
 
 // Throws one line naming `who` and what is wrong: sigma must be > 0 and finite.
 void validate(const Smoothing& s, const std::string& who = "certify");
+
+// Training-time augmentation with a smoothing distribution (004 §2.4: train with the
+// distribution certification will use): `name` "none" gives nullopt, a transform name gives
+// its Smoothing at `sigma` on `grid` (apply it with perturb(), one draw per image). A bad name or
+// sigma throws naming `what` (a flag or a config key). Used by `nanofed train --augment` and the
+// fl config's augment / personal_augment.
+std::optional<Smoothing> augmentation(const std::string& name, double sigma, Grid grid, const std::string& what);
 
 // The warp alone: images [N, C, H, W], params [N, num_params(t)] f32 on the images' device.
 // Differentiable in images (grid_sample); deterministic.

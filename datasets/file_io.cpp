@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "engine/common.h"
@@ -118,6 +119,31 @@ void write_file_atomic(const std::string& path, const void* bytes, size_t size, 
 
 void write_file_atomic(const std::string& path, const std::string& text, const char* who) {
   write_file_atomic(path, text.data(), text.size(), who);
+}
+
+void truncate_csv(const std::string& path, int64_t last, size_t column, const char* who) {
+  std::ifstream in(path);
+  NF_CHECK(in.good(), who << ": '" << path << "' is missing (the run directory is incomplete)");
+  std::string line, out;
+  size_t fields = 0;
+  bool header = true;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    if (header) {
+      out += line + "\n";
+      fields = cells.size();
+      header = false;
+      continue;
+    }
+    if (cells.size() != fields || in.eof()) continue;  // a torn (partial) line
+    char* end = nullptr;
+    const long long r = std::strtoll(cells[column].c_str(), &end, 10);
+    if (*end != '\0' || cells[column].empty()) continue;
+    if (r <= last) out += line + "\n";
+  }
+  write_file_atomic(path, out, who);
 }
 
 }  // namespace nanofed::datasets

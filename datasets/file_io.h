@@ -26,6 +26,12 @@ void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes
 void write_file_atomic(const std::string& path, const void* bytes, size_t size, const char* who);
 void write_file_atomic(const std::string& path, const std::string& text, const char* who);
 
+// Rewrites the CSV at `path` (atomically) to its header and the rows whose integer field
+// `column` (a round, an epoch) is <= `last`, dropping torn lines (a field count unlike the
+// header's, or a last line without its newline): what a resumed run keeps of its results so
+// that they agree with the checkpoint it resumes. A missing file throws naming `who`.
+void truncate_csv(const std::string& path, int64_t last, size_t column, const char* who);
+
 // Parses `path` as JSON; a parse error names the file and nlohmann's byte position.
 nlohmann::json read_json_file(const std::string& path, const char* who);
 

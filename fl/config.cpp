@@ -19,6 +19,7 @@
 #include "engine/text.h"
 #include "engine/threads.h"
 #include "nn/models.h"
+#include "nn/train_settings.h"
 
 namespace nanofed::fl {
 namespace {
@@ -327,6 +328,11 @@ struct Checker {
     need(v >= lo, key, num(v), "must be >= " + num(lo));
   }
   void positive(double v, const std::string& key) const { need(v > 0, key, num(v), "must be > 0"); }
+  // The ranges shared with `nanofed train`'s flags (nn/train_settings.h).
+  void setting(nn::Setting s, double v, const std::string& key) const {
+    const std::string why = nn::out_of_range(s, v);
+    need(why.empty(), key, num(v), why);
+  }
   // lo <= v < hi, or lo <= v <= hi when `closed`; `open_lo` makes the lower end open.
   void in(double v, double lo, double hi, bool open_lo, bool closed, const std::string& key,
           const std::string& suffix = "") const {
@@ -345,7 +351,7 @@ void validate(const FlConfig& c, const std::set<std::string>& given, const std::
   k.at_least(c.synthetic_train, 1, "synthetic_train");
   k.at_least(c.synthetic_test, 1, "synthetic_test");
   k.at_least(c.synthetic_size, 1, "synthetic_size");
-  k.at_least(c.synthetic_classes, 2, "synthetic_classes");
+  k.setting(nn::Setting::classes, (double)c.synthetic_classes, "synthetic_classes");
   // partition
   k.at_least(c.num_clients, 1, "num_clients");
   k.positive(c.alpha, "alpha");
@@ -371,10 +377,10 @@ void validate(const FlConfig& c, const std::set<std::string>& given, const std::
   if (c.local_steps > 0 && given.count("local_epochs"))
     fail(src + ": local_steps = " + num(c.local_steps) + " and local_epochs = " + num(c.local_epochs) +
          " are both given; use local_epochs xor local_steps (local_steps = 0 means epochs)");
-  k.at_least(c.batch_size, 1, "batch_size");
-  k.positive(c.lr, "lr");
-  k.in(c.momentum, 0, 1, false, false, "momentum");
-  k.at_least(c.weight_decay, 0.0, "weight_decay");
+  k.setting(nn::Setting::batch_size, (double)c.batch_size, "batch_size");
+  k.setting(nn::Setting::lr, c.lr, "lr");
+  k.setting(nn::Setting::momentum, c.momentum, "momentum");
+  k.setting(nn::Setting::weight_decay, c.weight_decay, "weight_decay");
   k.positive(c.server_lr, "server_lr");
   // strategy parameters
   k.at_least(c.mu, 0.0, "mu");

@@ -193,12 +193,7 @@ std::optional<certify::Smoothing> training_augmentation(const FlConfig& c, bool 
     if (c.personal_augment != "same") name = c.personal_augment;
     if (c.personal_augment_sigma > 0) sigma = c.personal_augment_sigma;
   }
-  if (name == "none") return std::nullopt;
-  certify::Smoothing s;
-  s.transform = certify::parse_transform(name, personal ? "personal_augment" : "augment");
-  s.sigma = (float)sigma;
-  s.grid = grid_of(c);
-  return s;
+  return certify::augmentation(name, sigma, grid_of(c), personal ? "personal_augment" : "augment");
 }
 
 attacks::AttackOptions adversarial_training_attack(const FlConfig& c) {

@@ -85,32 +85,6 @@ json summary_json(const Summary& s) {
   return j;
 }
 
-// Keeps the header and the rows whose round (field `column`) is <= last_round; drops torn lines.
-void truncate_csv(const std::string& path, int64_t last_round, size_t column) {
-  std::ifstream in(path);
-  NF_CHECK(in.good(), "resume: '" << path << "' is missing (the run directory is incomplete)");
-  std::string line, out;
-  size_t fields = 0;
-  bool header = true;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    if (header) {
-      out += line + "\n";
-      fields = cells.size();
-      header = false;
-      continue;
-    }
-    if (cells.size() != fields || in.eof()) continue;  // a torn (partial) line
-    char* end = nullptr;
-    const long long r = std::strtoll(cells[column].c_str(), &end, 10);
-    if (*end != '\0' || cells[column].empty()) continue;
-    if (r <= last_round) out += line + "\n";
-  }
-  write_atomic(path, out);
-}
-
 // Keys that may differ between a checkpointed run and its resumption.
 bool volatile_key(const std::string& key) {
   return key == "resume" || key == "stop_at_round" || key == "progress" || key == "threads";
@@ -213,8 +187,8 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
     sim.load_state(file.tensors);
     start = std::stoll(file.metadata.at("round"));
     best = json::parse(file.metadata.at("best"));
-    truncate_csv(rounds_csv, start, 0);
-    truncate_csv(clients_csv, start, 1);
+    datasets::truncate_csv(rounds_csv, start, 0, "resume");
+    datasets::truncate_csv(clients_csv, start, 1, "resume");
     if (config.progress) std::fprintf(stderr, "%s: resumed after round %lld\n", dir.c_str(), (long long)start);
   } else {
     write_atomic(config_path, resolved.dump(2) + "\n");

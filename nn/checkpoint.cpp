@@ -1,41 +1,41 @@
-// checkpoint.cpp — model + optimizer state in one safetensors file (see checkpoint.h).
+// checkpoint.cpp — the model's state_dict in one file, the optimizer's beside it (see checkpoint.h).
 #include "nn/checkpoint.h"
 
+#include <filesystem>
 #include <map>
+
+#include "datasets/file_io.h"
 
 namespace nanofed::nn {
 
 namespace {
-const std::string kOptimizerPrefix = "optimizer.";
+const std::string kLegacyOptimizerPrefix = "optimizer.";  // optimizer state inside the model file
+const std::string kExtension = ".safetensors";
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 }  // namespace
 
-void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
-                     const Metadata& metadata) {
-  NamedTensors tensors = model.state_dict();
-  for (auto& [name, t] : tensors)
-    NF_CHECK(name.compare(0, kOptimizerPrefix.size(), kOptimizerPrefix) != 0,
-             "save_checkpoint: " << path << ": model key '" << name << "' clashes with the optimizer prefix");
-  if (optimizer)
-    for (auto& [name, t] : optimizer->state_dict()) tensors.push_back({kOptimizerPrefix + name, t});
-  write_safetensors(path, tensors, metadata);
+std::string optimizer_path(const std::string& path) {
+  const std::string stem = datasets::ends_with(path, kExtension) ? path.substr(0, path.size() - kExtension.size()) : path;
+  return stem + ".optimizer" + kExtension;
 }
 
-Metadata load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer) {
+void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
+                     const Metadata& metadata, const Metadata& optimizer_metadata) {
+  if (optimizer) write_safetensors(optimizer_path(path), optimizer->state_dict(), optimizer_metadata);
+  write_safetensors(path, model.state_dict(), metadata);
+  if (!optimizer) std::filesystem::remove(optimizer_path(path));  // stale: it belongs to the model just replaced
+}
+
+Metadata load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, Metadata* optimizer_metadata) {
   SafetensorsFile file = read_safetensors(path);
   std::map<std::string, Tensor> own;
   for (auto& [name, t] : model.state_dict()) own[name] = t;
 
-  NamedTensors model_state, optimizer_state;
+  NamedTensors model_state;
   for (auto& [name, t] : file.tensors) {
-    if (name.compare(0, kOptimizerPrefix.size(), kOptimizerPrefix) == 0) {
-      optimizer_state.push_back({name.substr(kOptimizerPrefix.size()), t});
-    } else if (own.count(name) || !ends_with(name, "num_batches_tracked")) {
-      model_state.push_back({name, t});
-    }
+    if (starts_with(name, kLegacyOptimizerPrefix) && !own.count(name)) continue;
+    if (own.count(name) || !datasets::ends_with(name, "num_batches_tracked")) model_state.push_back({name, t});
   }
   // Everything is checked before anything is copied, so a failed load leaves the model and
   // the optimizer as they were: the model's keys, shapes and dtypes here, then the optimizer
@@ -43,8 +43,11 @@ Metadata load_checkpoint(const std::string& path, Module& model, Optimizer* opti
   try {
     model.check_state_dict(model_state, /*strict=*/true);
     if (optimizer) {
-      NF_CHECK(!optimizer_state.empty(), "the file holds no optimizer state ('optimizer.*' keys)");
-      optimizer->load_state_dict(optimizer_state);
+      const std::string side = optimizer_path(path);
+      NF_CHECK(datasets::file_exists(side), "no optimizer state beside it (" << side << " is missing)");
+      SafetensorsFile state = read_safetensors(side);
+      optimizer->load_state_dict(state.tensors);
+      if (optimizer_metadata) *optimizer_metadata = state.metadata;
     }
     model.load_state_dict(model_state, /*strict=*/true);
   } catch (const Error& e) {

@@ -1,5 +1,7 @@
 // nn::model_metadata / nn::load_model: a checkpoint rebuilds its own model (architecture and
 // input normalization from the metadata), with outputs equal to the saved model's.
+#include <filesystem>
+
 #include "engine/autograd.h"
 #include "nn/checkpoint.h"
 #include "nn/model_io.h"
@@ -8,6 +10,7 @@
 using namespace nanofed;
 using nanofed::test::expect_error;
 using nanofed::test::TempDir;
+namespace fs = std::filesystem;
 
 namespace {
 // Saves make_model(name, o) (normalized per channel if asked), reloads it with load_model and
@@ -86,6 +89,27 @@ BOOST_AUTO_TEST_CASE(a_missing_key_names_the_file_and_the_key) {
   meta["num_classes"] = "ten";
   nn::save_checkpoint(tmp / "bad.safetensors", *model, nullptr, meta);
   expect_error([&] { nn::load_model(tmp / "bad.safetensors", Device::cpu()); }, {"bad.safetensors", "'num_classes'", "ten"});
+}
+
+// Checkpoints from before the optimizer state moved beside the model carry it as "optimizer.*"
+// keys in the model file: they still load (the keys ignored), and a model-only save over a
+// file with an optimizer file beside it removes that stale file.
+BOOST_AUTO_TEST_CASE(the_earlier_layout_still_loads_and_a_model_only_save_drops_a_stale_optimizer_file) {
+  TempDir tmp;
+  nn::ModelOptions o;
+  o.image_size = 4;
+  o.hidden = {3};
+  auto model = nn::make_model("mlp", o);
+  nn::NamedTensors tensors = model->state_dict();
+  tensors.push_back({"optimizer.param_groups.0.lr", scalar_tensor(0.1f)});
+  nn::write_safetensors(tmp / "old.safetensors", tensors, nn::model_metadata("mlp", o, *model));
+  BOOST_TEST(nn::load_model(tmp / "old.safetensors", Device::cpu())->num_parameters() == model->num_parameters());
+
+  nn::SGD opt(model->parameters(), nn::SGDOptions(0.1));
+  nn::save_checkpoint(tmp / "m.safetensors", *model, &opt);
+  BOOST_TEST(fs::exists(tmp / "m.optimizer.safetensors"));
+  nn::save_checkpoint(tmp / "m.safetensors", *model);
+  BOOST_TEST(!fs::exists(tmp / "m.optimizer.safetensors"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,11 @@
 // train.cpp — `nanofed train`. One model, one data set: SGD/Adam(W) with an optional cosine
-// schedule, a progress line, a per-epoch CSV, a checkpoint after every epoch (resumable with
-// --resume), and the final test accuracy.
+// schedule, optional augmentation (crop + flip, or a smoothing distribution to train for
+// certification), a progress line, a per-epoch CSV, a checkpoint after every epoch (resumable
+// with --resume), and the final test accuracy.
+//
+// Files: OUT/epochs.csv; CKPT (--save, default OUT/model.safetensors) holds the model's
+// state_dict alone with nn/model_io.h's metadata; nn::optimizer_path(CKPT) beside it holds the
+// optimizer state with the training settings (TrainSettings) as metadata.
 #include "tools/train.h"
 
 #include <unistd.h>
@@ -10,8 +15,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 
+#include "certify/smoothing.h"
+#include "datasets/file_io.h"
 #include "datasets/loader.h"
 #include "engine/autograd.h"
 #include "engine/ops/elementwise.h"
@@ -23,6 +32,7 @@
 #include "nn/model_io.h"
 #include "nn/models.h"
 #include "nn/optim.h"
+#include "nn/train_settings.h"
 #include "tools/cli_args.h"
 #include "tools/cli_data.h"
 #include "tools/progress.h"
@@ -34,11 +44,14 @@ namespace nanofed::cli {
 
 namespace {
 
+constexpr const char* kCommand = "nanofed train";
+const char* const kAugmentations = "none, crop-flip, pixel, rotation, translation, scaling, affine";
+
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 ArgParser make_parser() {
-  ArgParser p("nanofed train", "Trains one model and reports its test accuracy.");
+  ArgParser p(kCommand, "Trains one model and reports its test accuracy.");
   add_data_options(p);
   p.option("limit", "0", "use only the first N training samples (0 = all)")
       .option("model", "cnn", "logreg | mlp | cnn | cnn28 | cnn64 | mnist_cnn | resnet18")
@@ -51,14 +64,48 @@ ArgParser make_parser() {
       .option("momentum", "0.9", "SGD momentum")
       .option("weight-decay", "0", "weight decay (L2 for sgd/adam, decoupled for adamw)")
       .option("schedule", "none", "none | cosine (per epoch, over --epochs)")
+      .option("augment", "none",
+              "none | crop-flip (random crop, padding 4, + horizontal flip) | pixel | rotation | translation | "
+              "scaling | affine (one draw per image of the smoothing distribution nanofed certify uses)")
+      .option("augment-sigma", "0.25", "sigma of a smoothing --augment (as nanofed certify's --sigma)")
+      .option("augment-grid", "linspace", "warp sampling grid of a smoothing --augment (as nanofed certify's --grid)")
       .option("device", "cpu", "cpu | cuda")
       .option("seed", "0", "seeds the initialization and the data order")
       .option("out", "runs/train", "directory for epochs.csv and the checkpoint")
       .option("save", "", "checkpoint path (default: OUT/model.safetensors)")
-      .option("resume", "", "continue from a checkpoint written by this command")
-      .flag("augment", "random crop (padding 4) + horizontal flip, for CIFAR-like data")
+      .option("resume", "",
+              "continue from a checkpoint of this command: its settings continue exactly; flags that differ "
+              "apply from the next epoch")
       .flag("tf32", "TF32 tensor-op GEMMs on the GPU (default strict fp32)");
   return p;
+}
+
+bool one_of(const std::string& s, std::initializer_list<const char*> names) {
+  for (const char* n : names)
+    if (s == n) return true;
+  return false;
+}
+
+// The flag values no run can use, rejected before anything is read or created. The ranges the
+// fl config shares (lr, momentum, ...) come from nn/train_settings.h.
+void check_flags(const ArgParser& a) {
+  const std::pair<const char*, nn::Setting> shared[] = {
+      {"lr", nn::Setting::lr},         {"momentum", nn::Setting::momentum},     {"weight-decay", nn::Setting::weight_decay},
+      {"seed", nn::Setting::seed},     {"batch-size", nn::Setting::batch_size}, {"limit", nn::Setting::limit},
+      {"classes", nn::Setting::classes}};
+  for (const auto& [flag, setting] : shared) {
+    const std::string why = nn::out_of_range(setting, a.number(flag));
+    NF_CHECK(why.empty(), kCommand << ": --" << flag << " " << a.str(flag) << " " << why);
+  }
+  NF_CHECK(a.integer("epochs") >= 0, kCommand << ": --epochs " << a.str("epochs") << " must be >= 0");
+  NF_CHECK(one_of(a.str("optimizer"), {"sgd", "adam", "adamw"}),
+           kCommand << ": --optimizer '" << a.str("optimizer") << "' is not one of sgd, adam, adamw");
+  NF_CHECK(one_of(a.str("schedule"), {"none", "cosine"}), kCommand << ": --schedule must be none or cosine, got '"
+                                                                    << a.str("schedule") << "'");
+  NF_CHECK(one_of(a.str("augment"), {"none", "crop-flip", "pixel", "rotation", "translation", "scaling", "affine"}),
+           kCommand << ": --augment '" << a.str("augment") << "' is not one of " << kAugmentations);
+  NF_CHECK(!(a.given("resume") && a.integer("epochs") == 0),
+           kCommand << ": --epochs 0 saves an initialized model and does not combine with --resume");
 }
 
 // --normalize M1,..,MC,S1,..,SC (or M,S for every channel): the model's input normalization,
@@ -76,15 +123,246 @@ void set_normalization(const ArgParser& a, const Shape& sample, nn::Module& mode
   model.set_input_normalization(from_vector(mean, {c, 1, 1}), from_vector(std, {c, 1, 1}));
 }
 
-std::unique_ptr<nn::Optimizer> make_optimizer(const ArgParser& a, const std::vector<Tensor>& params) {
-  const std::string name = a.str("optimizer");
-  const double lr = a.number("lr"), wd = a.number("weight-decay");
-  if (name == "sgd")
-    return std::make_unique<nn::SGD>(params, nn::SGDOptions(lr).momentum(a.number("momentum")).weight_decay(wd));
-  if (name == "adam") return std::make_unique<nn::Adam>(params, nn::AdamOptions(lr).weight_decay(wd));
-  if (name == "adamw") return std::make_unique<nn::AdamW>(params, nn::AdamWOptions(lr).weight_decay(wd));
-  NF_CHECK(false, "nanofed train: --optimizer '" << name << "' is not one of sgd, adam, adamw");
-  return nullptr;
+// --augment: crop-flip (CIFAR-style), a smoothing distribution of certify::perturb (train with
+// the noise or warps `nanofed certify` will certify against), or none (an empty Transform).
+datasets::Transform make_augmentation(const ArgParser& a, const Shape& sample) {
+  const std::string name = a.str("augment");
+  if (name == "crop-flip")
+    return datasets::transforms::Compose(
+        {datasets::transforms::RandomCrop(sample.back(), 4), datasets::transforms::RandomHorizontalFlip(0.5f)});
+  const std::optional<certify::Smoothing> smoothing = certify::augmentation(
+      name, a.number("augment-sigma"), certify::parse_grid(a.str("augment-grid"), std::string(kCommand) + ": --augment-grid"),
+      std::string(kCommand) + ": --augment " + name + " --augment-sigma");
+  if (!smoothing) return {};
+  const certify::Smoothing s = *smoothing;
+  return {"smoothing augmentation (" + name + ")", [s](const Tensor& x, Generator& g) { return certify::perturb(x, s, g); }};
+}
+
+// ---- the training settings, saved with the optimizer state ----
+
+// What the optimizer and the lr schedule are built from. A cosine schedule anneals from lr over
+// epochs (schedule_start, schedule_start + schedule_epochs]; a constant lr has both 0, so that
+// the saved settings do not depend on how many epochs a run was asked for.
+struct TrainSettings {
+  std::string optimizer, schedule;
+  double lr = 0, momentum = 0, weight_decay = 0;
+  int64_t schedule_start = 0, schedule_epochs = 0;
+};
+
+// A cosine schedule over the epochs after `done` up to `epochs` (nothing for a constant lr).
+void schedule_over(TrainSettings& s, int64_t done, int64_t epochs) {
+  const bool cosine = s.schedule == "cosine";
+  s.schedule_start = cosine ? done : 0;
+  s.schedule_epochs = cosine ? std::max<int64_t>(1, epochs - done) : 0;
+}
+
+TrainSettings settings_from_flags(const ArgParser& a, int64_t epochs) {
+  TrainSettings s;
+  s.optimizer = a.str("optimizer");
+  s.schedule = a.str("schedule");
+  s.lr = a.number("lr");
+  s.momentum = a.number("momentum");
+  s.weight_decay = a.number("weight-decay");
+  schedule_over(s, 0, epochs);
+  return s;
+}
+
+std::string exact(double v) {  // round-trips a double through text
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+std::string short_number(double v) { return format_number_list({v}); }
+
+nn::Metadata settings_metadata(const TrainSettings& s, int64_t epoch) {
+  return {{"epoch", std::to_string(epoch)},      {"optimizer", s.optimizer},
+          {"lr", exact(s.lr)},                   {"momentum", exact(s.momentum)},
+          {"weight_decay", exact(s.weight_decay)}, {"schedule", s.schedule},
+          {"schedule_start", std::to_string(s.schedule_start)}, {"schedule_epochs", std::to_string(s.schedule_epochs)}};
+}
+
+// One number of a checkpoint file's metadata; `path` and the key name it in errors.
+double metadata_number(const std::string& path, const nn::Metadata& meta, const std::string& key) {
+  auto it = meta.find(key);
+  NF_CHECK(it != meta.end(), kCommand << ": --resume: " << path << " has no '" << key << "' in its metadata");
+  const std::vector<double> v = parse_number_list(it->second, std::string(kCommand) + ": " + path + ": metadata '" + key + "'");
+  NF_CHECK(v.size() == 1, kCommand << ": " << path << ": metadata '" << key << "' expects one number, got '" << it->second << "'");
+  return v[0];
+}
+
+TrainSettings settings_from_metadata(const std::string& path, const nn::Metadata& meta) {
+  TrainSettings s;
+  for (const char* key : {"optimizer", "schedule"})
+    NF_CHECK(meta.count(key), kCommand << ": --resume: " << path << " has no '" << key << "' in its metadata");
+  s.optimizer = meta.at("optimizer");
+  s.schedule = meta.at("schedule");
+  s.lr = metadata_number(path, meta, "lr");
+  s.momentum = metadata_number(path, meta, "momentum");
+  s.weight_decay = metadata_number(path, meta, "weight_decay");
+  s.schedule_start = (int64_t)metadata_number(path, meta, "schedule_start");
+  s.schedule_epochs = (int64_t)metadata_number(path, meta, "schedule_epochs");
+  NF_CHECK(one_of(s.optimizer, {"sgd", "adam", "adamw"}) && one_of(s.schedule, {"none", "cosine"}) &&
+               (s.schedule == "none" || s.schedule_epochs >= 1) &&
+               nn::out_of_range(nn::Setting::lr, s.lr).empty() && nn::out_of_range(nn::Setting::momentum, s.momentum).empty() &&
+               nn::out_of_range(nn::Setting::weight_decay, s.weight_decay).empty(),
+           kCommand << ": --resume: " << path << ": its training settings are not valid (" << s.optimizer << ", "
+                    << s.schedule << ", lr " << s.lr << ", momentum " << s.momentum << ", weight_decay " << s.weight_decay
+                    << ", schedule_epochs " << s.schedule_epochs << ")");
+  return s;
+}
+
+std::string describe(const TrainSettings& s) {
+  std::string d = s.optimizer + ", lr " + short_number(s.lr);
+  if (s.optimizer == "sgd") d += ", momentum " + short_number(s.momentum);
+  d += ", weight decay " + short_number(s.weight_decay);
+  if (s.schedule == "cosine")
+    return d + ", cosine over epochs " + std::to_string(s.schedule_start + 1) + "-" +
+           std::to_string(s.schedule_start + s.schedule_epochs);
+  return d + ", constant lr";
+}
+
+// The settings of a run resumed after epoch `done` of `epochs`: a flag given with another value
+// than the saved one, or an --epochs that moves the end of a cosine schedule, starts new settings
+// with the next epoch (a cosine schedule anew over the epochs left); otherwise the saved
+// schedule continues exactly. `changes` receives what differs, for the message.
+TrainSettings resumed_settings(const ArgParser& a, const TrainSettings& saved, int64_t done, int64_t epochs,
+                               std::vector<std::string>& changes) {
+  TrainSettings s = saved;
+  auto text = [&](const char* flag, std::string& field) {
+    if (!a.given(flag) || a.str(flag) == field) return;
+    changes.push_back(std::string("--") + flag + " " + a.str(flag) + " (was " + field + ")");
+    field = a.str(flag);
+  };
+  auto number = [&](const char* flag, double& field) {
+    if (!a.given(flag) || a.number(flag) == field) return;
+    changes.push_back(std::string("--") + flag + " " + a.str(flag) + " (was " + short_number(field) + ")");
+    field = a.number(flag);
+  };
+  text("optimizer", s.optimizer);
+  number("lr", s.lr);
+  number("momentum", s.momentum);
+  number("weight-decay", s.weight_decay);
+  text("schedule", s.schedule);
+  const int64_t saved_end = saved.schedule_start + saved.schedule_epochs;
+  if (s.schedule == "cosine" && saved.schedule == "cosine" && saved_end != epochs)
+    changes.push_back("--epochs " + std::to_string(epochs) + " (the saved cosine schedule ends with epoch " +
+                      std::to_string(saved_end) + ")");
+  if (!changes.empty()) schedule_over(s, done, epochs);
+  return s;
+}
+
+std::unique_ptr<nn::Optimizer> make_optimizer(const TrainSettings& s, const std::vector<Tensor>& params) {
+  if (s.optimizer == "sgd")
+    return std::make_unique<nn::SGD>(params, nn::SGDOptions(s.lr).momentum(s.momentum).weight_decay(s.weight_decay));
+  if (s.optimizer == "adam") return std::make_unique<nn::Adam>(params, nn::AdamOptions(s.lr).weight_decay(s.weight_decay));
+  return std::make_unique<nn::AdamW>(params, nn::AdamWOptions(s.lr).weight_decay(s.weight_decay));
+}
+
+// The schedule at epoch `done` (nullptr for a constant lr); sets the optimizer's lr.
+std::unique_ptr<nn::LRScheduler> make_schedule(const TrainSettings& s, nn::Optimizer& opt, int64_t done) {
+  if (s.schedule != "cosine") return nullptr;
+  auto schedule = std::make_unique<nn::CosineAnnealingLR>(opt, s.schedule_epochs);
+  for (int64_t e = s.schedule_start; e < done; ++e) schedule->step();
+  return schedule;
+}
+
+// ---- --resume ----
+
+struct Start {
+  int64_t done = 0;              // epochs trained before this run (the checkpoint's)
+  TrainSettings settings;        // what the optimizer and the schedule are built from
+  nn::NamedTensors optimizer_state;  // "state.*" of the saved optimizer to carry over (empty: fresh)
+};
+
+// The checkpoint's normalization is part of the model but not of its state_dict: it wins, and a
+// --normalize that disagrees with it is an error rather than silently dropped.
+void restore_normalization(const ArgParser& a, const std::string& path, const nn::Metadata& meta, nn::Module& model) {
+  const nn::Metadata flags = nn::model_metadata(a.str("model"), nn::ModelOptions(), model);
+  const bool had = nn::restore_input_normalization(path, meta, model);
+  auto saved = [&](const char* key) { return meta.count(key) ? meta.at(key) : std::string(); };
+  NF_CHECK(!a.given("normalize") ||
+               (had && flags.at("input_mean") == saved("input_mean") && flags.at("input_std") == saved("input_std")),
+           kCommand << ": --normalize differs from the normalization of the checkpoint --resume " << path
+                    << " was trained with (" << (had ? saved("input_mean") + " / " + saved("input_std") : "none")
+                    << "); drop --normalize to continue with the checkpoint's");
+}
+
+// Per-parameter state (momentum buffers, Adam moments and steps) carries over when the optimizer
+// stays the same kind (for SGD: with or without momentum alike); the hyper-parameters never do:
+// the new optimizer has its own, from the settings.
+bool state_carries(const TrainSettings& saved, const TrainSettings& now) {
+  return saved.optimizer == now.optimizer && (now.optimizer != "sgd" || (saved.momentum == 0) == (now.momentum == 0));
+}
+
+nn::NamedTensors per_parameter_state(const nn::NamedTensors& state) {
+  nn::NamedTensors out;
+  for (const auto& [key, t] : state)
+    if (key.compare(0, 6, "state.") == 0) out.push_back({key, t});
+  return out;
+}
+
+// Loads the model (weights, normalization) from --resume, reads the optimizer file beside it and
+// decides the settings; prints which: the saved schedule continued exactly, or new settings.
+Start resume(const ArgParser& a, nn::Module& model, int64_t epochs) {
+  const std::string path = a.str("resume"), side = nn::optimizer_path(path);
+  const nn::Metadata meta = nn::load_checkpoint(path, model);
+  restore_normalization(a, path, meta, model);
+  Start start;
+  start.done = (int64_t)metadata_number(path, meta, "epoch");
+  NF_CHECK(datasets::file_exists(side), kCommand << ": --resume " << path << ": no optimizer state beside it (" << side
+                                                 << " is missing; " << kCommand << " writes it with every checkpoint)");
+  const nn::SafetensorsFile state = nn::read_safetensors(side);
+  const int64_t side_epoch = (int64_t)metadata_number(side, state.metadata, "epoch");
+  NF_CHECK(side_epoch == start.done, kCommand << ": --resume " << path << " is from epoch " << start.done << " but "
+                                              << side << " from epoch " << side_epoch
+                                              << " (the run was stopped between the two writes); train anew without --resume");
+  const TrainSettings saved = settings_from_metadata(side, state.metadata);
+  std::vector<std::string> changes;
+  start.settings = start.done < epochs ? resumed_settings(a, saved, start.done, epochs, changes) : saved;
+  const bool carries = state_carries(saved, start.settings);
+  if (carries) start.optimizer_state = per_parameter_state(state.tensors);
+  std::printf("resuming from %s after epoch %lld: ", path.c_str(), (long long)start.done);
+  if (start.done >= epochs) std::printf("nothing left to train for --epochs %lld\n", (long long)epochs);
+  else if (changes.empty()) std::printf("the saved schedule continues exactly (%s)\n", describe(saved).c_str());
+  else {
+    std::string list;
+    for (const std::string& c : changes) list += (list.empty() ? "" : ", ") + c;
+    std::printf("new settings from epoch %lld (%s): %s; optimizer state %s\n", (long long)start.done + 1, list.c_str(),
+                describe(start.settings).c_str(), carries ? "carried over" : "started afresh");
+  }
+  return start;
+}
+
+// The optimizer's own hyper-parameters with the carried "state.*" entries.
+void load_carried_state(nn::Optimizer& opt, const nn::NamedTensors& carried, const std::string& path) {
+  if (carried.empty()) return;
+  nn::NamedTensors state = carried;
+  for (const auto& [key, t] : opt.state_dict())
+    if (key.compare(0, 6, "state.") != 0) state.push_back({key, t});
+  try {
+    opt.load_state_dict(state);
+  } catch (const Error& e) {
+    throw Error(std::string(kCommand) + ": --resume: " + nn::optimizer_path(path) + ": " + e.what());
+  }
+}
+
+// ---- results ----
+
+// epochs.csv for a run that starts after epoch `done`: a new file with the header, or the
+// resumed run's rows up to `done` (a run stopped between its row and its checkpoint wrote a row
+// the checkpoint does not have; that epoch is trained again and its row written once).
+std::ofstream open_csv(const std::string& path, int64_t done) {
+  const bool append = done > 0 && datasets::file_exists(path);
+  if (append) datasets::truncate_csv(path, done, 0, kCommand);
+  std::ofstream csv(path, append ? std::ios::app : std::ios::trunc);
+  NF_CHECK(csv.good(), kCommand << ": cannot write " << path);
+  if (!append) csv << "epoch,lr,train_loss,test_loss,test_accuracy,seconds,images_per_s\n";
+  return csv;
+}
+
+void create_parent(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
 }
 
 struct Scores {
@@ -112,14 +390,13 @@ int train_command(const std::vector<std::string>& args) {
     std::printf("%s", a.help().c_str());
     return 0;
   }
+  check_flags(a);
   const Device device = a.device("device");
 #if NANOFED_CUDA
   if (a.on("tf32")) cuda::set_tf32(true);
 #endif
   const int64_t epochs = a.integer("epochs"), batch_size = a.integer("batch-size"), limit = a.integer("limit");
   const uint64_t seed = (uint64_t)a.integer("seed");
-  NF_CHECK(epochs >= 0, "nanofed train: --epochs must be >= 0");
-  NF_CHECK(batch_size > 0, "nanofed train: --batch-size must be positive");
   const std::string out_dir = a.str("out");
   const std::string ckpt = a.given("save") ? a.str("save") : out_dir + "/model.safetensors";
 
@@ -140,30 +417,18 @@ int train_command(const std::vector<std::string>& args) {
   set_normalization(a, sample, *model);
   model->to(device);
   model->flat_gradients();  // parameters and gradients in one arena each: one fused optimizer step
-  std::unique_ptr<nn::Optimizer> opt = make_optimizer(a, model->parameters());
-  std::unique_ptr<nn::LRScheduler> schedule;
-  if (a.str("schedule") == "cosine") schedule = std::make_unique<nn::CosineAnnealingLR>(*opt, std::max<int64_t>(1, epochs));
-  else NF_CHECK(a.str("schedule") == "none", "nanofed train: --schedule must be none or cosine");
+  const datasets::Transform augment = make_augmentation(a, sample);
+  Start start;
+  if (a.given("resume")) start = resume(a, *model, epochs);
+  else start.settings = settings_from_flags(a, epochs);
+  const TrainSettings& settings = start.settings;
+  std::unique_ptr<nn::Optimizer> opt = make_optimizer(settings, model->parameters());
+  load_carried_state(*opt, start.optimizer_state, a.str("resume"));
+  std::unique_ptr<nn::LRScheduler> schedule = make_schedule(settings, *opt, start.done);
 
+  // Everything is checked and loaded: only now is anything created.
   std::filesystem::create_directories(out_dir);
-  if (!std::filesystem::path(ckpt).parent_path().empty()) std::filesystem::create_directories(std::filesystem::path(ckpt).parent_path());
-  int64_t first_epoch = 1;
-  if (a.given("resume")) {
-    nn::Metadata meta = nn::load_checkpoint(a.str("resume"), *model, opt.get());
-    NF_CHECK(meta.count("epoch"), "nanofed train: --resume " << a.str("resume") << ": no 'epoch' in its metadata");
-    // The normalization is part of the model but not of its state_dict: the checkpoint's wins,
-    // and a --normalize that disagrees with it is an error rather than silently dropped.
-    const nn::Metadata flags = nn::model_metadata(a.str("model"), nn::ModelOptions(), *model);
-    const bool had = nn::restore_input_normalization(a.str("resume"), meta, *model);
-    NF_CHECK(!a.given("normalize") || (had && flags.at("input_mean") == meta["input_mean"] &&
-                                       flags.at("input_std") == meta["input_std"]),
-             "nanofed train: --normalize differs from the normalization of the checkpoint --resume "
-                 << a.str("resume") << " was trained with (" << (had ? meta["input_mean"] + " / " + meta["input_std"] : "none")
-                 << "); drop --normalize to continue with the checkpoint's");
-    first_epoch = std::stoll(meta["epoch"]) + 1;
-    for (int64_t e = 1; e < first_epoch && schedule; ++e) schedule->step();
-    std::printf("resuming from %s after epoch %lld\n", a.str("resume").c_str(), (long long)(first_epoch - 1));
-  }
+  create_parent(ckpt);
   std::printf("nanofed train: %s on %s (%lld train / %lld test, %s), %lld parameters, %s on %s\n",
               a.str("model").c_str(), a.str("dataset").c_str(), (long long)data.train.size(),
               (long long)data.test.size(), shape_str(sample).c_str(), (long long)model->num_parameters(),
@@ -171,32 +436,27 @@ int train_command(const std::vector<std::string>& args) {
   nn::Metadata meta = nn::model_metadata(a.str("model"), mo, *model);  // nn::load_model rebuilds it from the file
   meta["dataset"] = a.str("dataset");
   meta["seed"] = a.str("seed");
+  meta["augment"] = a.str("augment");
+  if (a.str("augment") != "none" && a.str("augment") != "crop-flip") meta["augment_sigma"] = a.str("augment-sigma");
   if (epochs == 0) {
     meta["epoch"] = "0";
-    nn::save_checkpoint(ckpt, *model, opt.get(), meta);
+    nn::save_checkpoint(ckpt, *model, opt.get(), meta, settings_metadata(settings, 0));
     std::printf("saved the initialized model to %s\n", ckpt.c_str());
     return 0;
   }
 
   const std::string csv_path = out_dir + "/epochs.csv";
-  const bool fresh_csv = first_epoch == 1 || !std::filesystem::exists(csv_path);
-  std::ofstream csv(csv_path, fresh_csv ? std::ios::trunc : std::ios::app);
-  NF_CHECK(csv.good(), "nanofed train: cannot write " << csv_path);
-  if (fresh_csv) csv << "epoch,lr,train_loss,test_loss,test_accuracy,seconds,images_per_s\n";
+  std::ofstream csv = open_csv(csv_path, start.done);
 
   datasets::LoaderOptions lo;
   lo.batch_size = batch_size;
   lo.shuffle = true;
   lo.seed = seed;
   lo.device = device;
-  datasets::Transform augment;
-  if (a.on("augment"))
-    augment = datasets::transforms::Compose({datasets::transforms::RandomCrop(sample.back(), 4),
-                                             datasets::transforms::RandomHorizontalFlip(0.5f)});
   datasets::DataLoader loader(data.train, lo, augment);
   const bool tty = isatty(2);
   Scores test;
-  for (int64_t epoch = first_epoch; epoch <= epochs; ++epoch) {
+  for (int64_t epoch = start.done + 1; epoch <= epochs; ++epoch) {
     loader.set_epoch(epoch - 1);
     model->train();
     const auto start = Clock::now();
@@ -234,9 +494,9 @@ int train_command(const std::vector<std::string>& args) {
     csv.flush();
     meta["epoch"] = std::to_string(epoch);
     meta["test_accuracy"] = std::to_string(test.accuracy);
-    nn::save_checkpoint(ckpt, *model, opt.get(), meta);
+    nn::save_checkpoint(ckpt, *model, opt.get(), meta, settings_metadata(settings, epoch));
   }
-  if (first_epoch > epochs) test = evaluate(*model, data.test, device);  // resumed a finished run
+  if (start.done >= epochs) test = evaluate(*model, data.test, device);  // resumed a finished run
   std::printf("final test accuracy %.2f%% (loss %.4f); checkpoint %s, per-epoch results %s\n", 100 * test.accuracy,
               test.loss, ckpt.c_str(), csv_path.c_str());
   return 0;
