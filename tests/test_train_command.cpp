@@ -71,16 +71,24 @@ std::vector<float> first_weight(const std::string& ckpt) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The interpreter the PyTorch check runs with: $NANOFED_PYTHON, else python3.
+bool imports_torch(const std::string& python) {
+  return std::system((python + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0;
+}
+
+// The interpreter the PyTorch check runs with: $NANOFED_PYTHON, else python3, else Debian's
+// /usr/bin/python3 (where python3-torch installs, and which a pyenv python3 on PATH hides).
 std::string python() {
   const char* p = std::getenv("NANOFED_PYTHON");
-  return p && *p ? p : "python3";
+  if (p && *p) return p;
+  static const std::string found = imports_torch("python3") || !imports_torch("/usr/bin/python3") ? "python3"
+                                                                                                   : "/usr/bin/python3";
+  return found;
 }
 
 // The PyTorch check runs where `python()` imports torch and is reported skipped elsewhere.
 struct TorchPresent {
   boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-    const bool ok = std::system((python() + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0;
+    const bool ok = imports_torch(python());
     boost::test_tools::assertion_result r(ok);
     if (!ok) r.message() << python() << " cannot import torch (install python3-torch, or set NANOFED_PYTHON)";
     return r;
