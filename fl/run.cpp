@@ -12,6 +12,7 @@
 #include "datasets/catalog.h"
 #include "datasets/file_io.h"
 #include "engine/common.h"
+#include "engine/device.h"
 #include "engine/threads.h"
 #include "fl/partition.h"
 #include "fl/robustness.h"
@@ -90,6 +91,25 @@ bool volatile_key(const std::string& key) {
   return key == "resume" || key == "stop_at_round" || key == "progress" || key == "threads";
 }
 
+// resume=true continues the run in config_path's folder only when it is the same run.
+void check_same_config(const json& resolved, const std::string& config_path) {
+  const json saved = read_json_file(config_path);
+  for (auto it = resolved.begin(); it != resolved.end(); ++it) {
+    if (volatile_key(it.key())) continue;
+    NF_CHECK(saved.contains(it.key()) && saved[it.key()] == it.value(),
+             "resume: config key '" << it.key() << "' = " << it.value().dump() << " differs from the run's "
+                                    << (saved.contains(it.key()) ? saved[it.key()].dump() : "(absent)") << " in "
+                                    << config_path);
+  }
+}
+
+// device = cuda needs a GPU now; asked before any data are loaded or any folder is created.
+void check_device(const FlConfig& c, const std::string& source) {
+  NF_CHECK(c.device == "cpu" || cuda_available(),
+           source << ": device = 'cuda', but "
+                  << (cuda_compiled() ? "no GPU is available" : "this build has no CUDA backend"));
+}
+
 }  // namespace
 
 Federation build_federation(const FlConfig& c) {
@@ -149,31 +169,28 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   result.dir = dir;
   result.label = label;
   result.config = config;
-  std::filesystem::create_directories(dir);
   const std::string ckpt = dir + "/checkpoint.safetensors", rounds_csv = dir + "/rounds.csv",
                     clients_csv = dir + "/clients.csv", config_path = dir + "/config.json",
                     split_path = dir + "/split.txt", summary_path = dir + "/summary.json";
   const json resolved = to_json(config);
   if (config.threads > 0) set_num_threads((int)config.threads);
-  const bool resuming = config.resume && datasets::file_exists(ckpt);
-  NF_CHECK(resuming || !datasets::file_exists(rounds_csv),
+  check_device(config, "config");
+  // Rows without a checkpoint (killed before the first one, or stopped by a non-finite update):
+  // resume=true starts that run over from round 0, which rewrites the same rows.
+  const bool resuming = config.resume && datasets::file_exists(ckpt), has_rows = datasets::file_exists(rounds_csv);
+  NF_CHECK(config.resume || !has_rows,
            dir << " already holds results (rounds.csv); set resume=true to continue that run, or choose "
                   "another name/out, or delete the directory");
+  if (resuming || has_rows) check_same_config(resolved, config_path);
 
+  // Everything that can reject the run (data, partition, models, device) comes before the folder.
   Federation fed = build_federation(config);
   Simulation sim(config, std::move(fed.clients), fed.byzantine, fed.make_model);
+  std::filesystem::create_directories(dir);
 
   int64_t start = 0;
-  json best = json::object();
+  json best = json::object(), last = json::object();
   if (resuming) {
-    const json saved = read_json_file(config_path);
-    for (auto it = resolved.begin(); it != resolved.end(); ++it) {
-      if (volatile_key(it.key())) continue;
-      NF_CHECK(saved.contains(it.key()) && saved[it.key()] == it.value(),
-               "resume: config key '" << it.key() << "' = " << it.value().dump() << " differs from the checkpointed run's "
-                                      << (saved.contains(it.key()) ? saved[it.key()].dump() : "(absent)") << " in "
-                                      << config_path);
-    }
     const FederatedSplit saved_split = read_split(split_path);
     NF_CHECK(saved_split.size() == fed.split.size(), "resume: " << split_path << " has another client count");
     for (size_t k = 0; k < saved_split.size(); ++k)
@@ -187,10 +204,14 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
     sim.load_state(file.tensors);
     start = std::stoll(file.metadata.at("round"));
     best = json::parse(file.metadata.at("best"));
+    // The evaluated round a finished run reports when only its robustness evaluation is left.
+    if (file.metadata.count("last")) last = json::parse(file.metadata.at("last"));
     datasets::truncate_csv(rounds_csv, start, 0, "resume");
     datasets::truncate_csv(clients_csv, start, 1, "resume");
     if (config.progress) std::fprintf(stderr, "%s: resumed after round %lld\n", dir.c_str(), (long long)start);
   } else {
+    if (has_rows && config.progress)
+      std::fprintf(stderr, "%s: no checkpoint yet, starting over from round 0\n", dir.c_str());
     write_atomic(config_path, resolved.dump(2) + "\n");
     write_split(split_path, fed.split);
     write_atomic(rounds_csv, "round,model," + join(summary_columns()) + ",train_loss,rejected\n");
@@ -201,11 +222,11 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
 
   const auto t0 = clock::now();
   const bool tty = ::isatty(2);
-  json last = json::object();
   int64_t done = start;
   auto save_checkpoint = [&](int64_t round) {
     nn::Metadata meta = {{"round", std::to_string(round)},
                          {"best", best.dump()},
+                         {"last", last.dump()},
                          {"byzantine", json(fed.byzantine).dump()},
                          {"format", "nanofed-fl-checkpoint v1"}};
     nn::write_safetensors(ckpt, sim.state(), meta);
@@ -277,11 +298,6 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   if (!robustness.empty()) summary["robustness"] = robustness;
   summary["seconds_this_session"] = secs;
   summary["rounds_per_s"] = (done - start) / std::max(1e-9, secs);
-  if (!last.contains("round") && datasets::file_exists(summary_path)) {
-    // A finished run resumed: nothing ran now, keep the previous summary's last round.
-    const json previous = read_json_file(summary_path);
-    if (previous.contains("last")) summary["last"] = previous["last"];
-  }
   write_atomic(summary_path, summary.dump(2) + "\n");
   result.summary = summary;
   return result;
@@ -291,8 +307,10 @@ std::vector<RunResult> run(const json& raw_config, bool print_table, const std::
   const std::vector<GridPoint> points = expand_grid(raw_config, source);
   // Parse every point before training anything: a bad value anywhere fails at once.
   std::vector<FlConfig> configs;
-  for (const GridPoint& p : points)
+  for (const GridPoint& p : points) {
     configs.push_back(parse_config(p.config, p.label.empty() ? source : source + " [" + p.label + "]"));
+    check_device(configs.back(), source);
+  }
   std::vector<RunResult> results;
   for (size_t i = 0; i < points.size(); ++i) {
     const FlConfig& c = configs[i];

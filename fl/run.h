@@ -12,7 +12,9 @@
 // Resume (resume = true): the run continues from checkpoint.safetensors after checking that
 // the config is the same (resume, stop_at_round and progress may differ); rows of rounds after
 // the checkpoint are dropped from the CSVs first, so a resumed run's files equal an
-// uninterrupted run's (bit-identical on the CPU).
+// uninterrupted run's (bit-identical on the CPU). Rows without a checkpoint start over from
+// round 0 (after the same config check). Nothing is created before the data are loaded and the
+// simulation is built, so a rejected run leaves no folder.
 #pragma once
 #include <string>
 #include <vector>

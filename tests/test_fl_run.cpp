@@ -2,6 +2,7 @@
 // NaN handling, and every strategy x aggregator x attack combination for 2 rounds.
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -29,6 +30,32 @@ json tiny(const std::string& out) {
 }
 
 FlConfig parsed(const json& j) { return parse_config(j); }
+
+// summary.json without what may differ between two equal runs: the folder and the timing.
+json without_timing(const std::string& summary_path) {
+  json s = read_json_file(summary_path);
+  for (const char* key : {"run", "seconds_this_session", "rounds_per_s"}) s.erase(key);
+  return s;
+}
+
+// Leaves `dir` as a run killed after the rows of round `last_round` were written: the CSVs keep
+// those rows plus a torn line, and the checkpoint and summary are gone.
+void kill_before_checkpoint(const std::string& dir, int64_t last_round) {
+  const std::pair<const char*, size_t> csvs[] = {{"rounds.csv", 0}, {"clients.csv", 1}};
+  for (const auto& [name, column] : csvs) {
+    const std::vector<std::string> lines = split_lines(read_text(dir + "/" + name));
+    std::string kept = lines.at(0) + "\n";
+    for (size_t i = 1; i < lines.size(); ++i) {
+      std::vector<std::string> cells;
+      std::stringstream ss(lines[i]);
+      for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+      if (std::stoll(cells.at(column)) <= last_round) kept += lines[i] + "\n";
+    }
+    write_text(dir + "/" + name, kept + lines.back().substr(0, 5));  // a torn line
+  }
+  std::filesystem::remove(dir + "/checkpoint.safetensors");
+  std::filesystem::remove(dir + "/summary.json");
+}
 
 }  // namespace
 
@@ -137,6 +164,74 @@ BOOST_AUTO_TEST_CASE(outputs_do_not_depend_on_the_thread_count) {
     BOOST_TEST(read_text(runs[0].dir + "/" + f) == read_text(runs[1].dir + "/" + f), f);
 }
 
+// Killed after round 1's rows but before the first checkpoint (round 3): resume=true starts over
+// from round 0 in the same folder and ends with an uninterrupted run's files.
+BOOST_AUTO_TEST_CASE(run_killed_before_its_first_checkpoint_resumes_from_round_zero) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["strategy"] = "ditto";
+  j["rounds"] = 4;
+  j["checkpoint_every"] = 3;
+  const RunResult full = run_one(parsed(j), tmp / "full");
+  const std::string dir = run_one(parsed(j), tmp / "part").dir;
+  kill_before_checkpoint(dir, 1);
+  expect_error([&] { run_one(parsed(j), dir); }, {"already holds results", "resume=true"});
+  json r = j;
+  r["resume"] = true;
+  // Starting over must not overwrite another run's rows: the config is checked first.
+  json changed = r;
+  changed["lr"] = 0.2;
+  expect_error([&] { run_one(parsed(changed), dir); }, {"resume", "'lr'"});
+  const RunResult resumed = run_one(parsed(r), dir);
+  for (const char* f : {"rounds.csv", "clients.csv", "split.txt"})
+    BOOST_TEST(read_text(full.dir + "/" + f) == read_text(dir + "/" + f), f);
+  BOOST_TEST(without_timing(full.dir + "/summary.json") == without_timing(dir + "/summary.json"));
+}
+
+// Killed after the final checkpoint, during the robustness evaluation (no summary.json yet, or a
+// stale one from an earlier stop_at_round session): the resumed run's summary keeps its "last"
+// block and the results table its rows.
+BOOST_AUTO_TEST_CASE(run_killed_during_its_evaluation_keeps_the_last_round) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["strategy"] = "ditto";
+  j["rounds"] = 3;
+  j["eval_attack"] = "linf";
+  j["eval_steps"] = 2;
+  j["eval_samples"] = 4;
+  j["eval_certify"] = "pixel";
+  j["certify_n0"] = 10;
+  j["certify_n"] = 50;
+  j["certify_samples"] = 2;
+  const RunResult full = run_one(parsed(j), tmp / "full");
+  json r = j;
+  r["resume"] = true;
+  // No summary yet: killed in the first session.
+  std::filesystem::remove(full.dir + "/summary.json");
+  std::filesystem::remove(full.dir + "/certify.csv");
+  const RunResult again = run_one(parsed(r), full.dir);
+  for (const char* key : {"last", "best", "rounds_completed"})
+    BOOST_TEST(again.summary.value(key, json()) == full.summary[key], key);
+  // The rows of the results table; its robustness rows come from certification radii that the
+  // first session holds in memory and a resumed one reads back from the TSVs, so they are
+  // compared between two resumed sessions below.
+  auto round_rows = [](const RunResult& run) {
+    const std::string t = results_table({run});
+    return t.substr(0, t.find("\n(benign"));
+  };
+  BOOST_TEST(round_rows(again) == round_rows(full));
+  // A stale summary: stopped at round 2, finished by a resumed session killed in its evaluation.
+  json stop = j;
+  stop["stop_at_round"] = 2;
+  const std::string dir = run_one(parsed(stop), tmp / "part").dir;
+  const std::string stale = read_text(dir + "/summary.json");
+  run_one(parsed(r), dir);
+  write_text(dir + "/summary.json", stale);
+  const RunResult resumed = run_one(parsed(r), dir);
+  BOOST_TEST(without_timing(dir + "/summary.json") == without_timing(full.dir + "/summary.json"));
+  BOOST_TEST(results_table({resumed}) == results_table({again}));
+}
+
 BOOST_AUTO_TEST_CASE(non_finite_updates_stop_the_mean_and_are_rejected_by_robust_rules) {
   TempDir tmp;
   json j = tiny(tmp.path);
@@ -147,6 +242,10 @@ BOOST_AUTO_TEST_CASE(non_finite_updates_stop_the_mean_and_are_rejected_by_robust
                {"round 1", "(byzantine) sent a non-finite update", "aggregator 'mean' cannot reject it"});
   // What was written before the failure is intact.
   BOOST_TEST(read_text(tmp / "mean/config.json").find("\"attack\": \"non_finite\"") != std::string::npos);
+  // resume=true reruns the folder and stops the same way (not on "already holds results").
+  json again = j;
+  again["resume"] = true;
+  expect_error([&] { run_one(parsed(again), tmp / "mean"); }, {"round 1", "aggregator 'mean' cannot reject it"});
   j["aggregator"] = "median";
   RunResult ok = run_one(parsed(j), tmp / "median");
   const std::string rounds = read_text(ok.dir + "/rounds.csv");
@@ -173,10 +272,19 @@ BOOST_AUTO_TEST_CASE(bad_config_fails_before_anything_is_written) {
   expect_error([&] { run(j, false); }, {"lambda"});
   std::ifstream probe(tmp.path + "/never/t/lambda=0.5/seed_0/rounds.csv");
   BOOST_TEST(!probe.good());
-  json m = tiny(tmp.path);
+  // Rejected while loading or building: no folder is left behind.
+  json m = tiny(tmp.path + "/out");
   m["dataset"] = "fmnist";
   m["data_dir"] = tmp.path + "/no-such-dir";
   expect_error([&] { run(m, false); }, {"dataset", "fmnist"});
+  BOOST_TEST(!std::filesystem::exists(tmp.path + "/out"));
+  if (!cuda_available()) {
+    json d = tiny(tmp.path + "/out");
+    d["device"] = "cuda";
+    expect_error([&] { run(d, false); }, {"device = 'cuda'"});
+    expect_error([&] { run_one(parsed(d), tmp / "out/direct"); }, {"device = 'cuda'"});
+    BOOST_TEST(!std::filesystem::exists(tmp.path + "/out"));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(every_strategy_aggregator_attack_runs_two_rounds) {
