@@ -192,8 +192,7 @@ nn::Metadata data_metadata(const FlConfig& c) {
 
 // save_personal: every benign client's personal model as a checkpoint of its own
 // (<dir>/models/personal_client<k>.safetensors, loadable with nn::load_model).
-void save_personal_models(Simulation& sim, const Federation& fed, const FlConfig& c, const std::string& dir,
-                          int64_t round) {
+void save_personal_models(Simulation& sim, const Federation& fed, const std::string& dir, int64_t round) {
   std::filesystem::create_directories(dir + "/models");
   for (int64_t k = 0; k < sim.num_clients(); ++k) {
     if (sim.is_byzantine(k)) continue;
@@ -374,7 +373,7 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   }
   if (config.progress && ::isatty(2)) std::fprintf(stderr, "\n");
   json robustness = json::object();
-  if (done == config.rounds && config.save_personal) save_personal_models(sim, fed, config, dir, done);
+  if (done == config.rounds && config.save_personal) save_personal_models(sim, fed, dir, done);
   if (done == config.rounds) robustness = evaluate_robustness(sim, config, dir);
   const double secs = std::chrono::duration<double>(clock::now() - t0).count();
 
