@@ -155,6 +155,8 @@ const std::vector<Key>& table() {
     add("eval_every", &FlConfig::eval_every);
     add("eval_batch_size", &FlConfig::eval_batch_size);
     add("checkpoint_every", &FlConfig::checkpoint_every);
+    add("keep_checkpoint", &FlConfig::keep_checkpoint);
+    add("save_personal", &FlConfig::save_personal);
     add("resume", &FlConfig::resume);
     add("stop_at_round", &FlConfig::stop_at_round);
     add("progress", &FlConfig::progress);
@@ -430,6 +432,9 @@ void validate(const FlConfig& c, const std::set<std::string>& given, const std::
   k.at_least(c.eval_every, 1, "eval_every");
   k.at_least(c.eval_batch_size, 1, "eval_batch_size");
   k.at_least(c.checkpoint_every, 0, "checkpoint_every");
+  if (c.save_personal)
+    k.need(c.strategy != "fedavg" && c.strategy != "fedprox", "save_personal", "true",
+           "needs a strategy with personal models (local, finetune, ditto, mixture, ipgd), not '" + c.strategy + "'");
   k.at_least(c.stop_at_round, 0, "stop_at_round");
 
   // ---- Byzantine counts: attack vs corrupted clients, then what the aggregator can take ----
@@ -464,8 +469,10 @@ void validate(const FlConfig& c, const std::set<std::string>& given, const std::
   };
   const std::string& agg = c.aggregator;
   const bool krum = agg == "krum" || agg == "multi_krum";
-  if (agg == "median" || (agg == "trimmed_mean" && c.beta < 0) || agg == "geometric_median" ||
-      (krum && c.krum_neighbours == "n-f")) {
+  // Only rules that take f have an f limit: the coordinate-wise and geometric medians take none
+  // (their breakdown point is theirs, not a parameter), so a grid over attack fractions with
+  // aggregator 'median' runs up to 50% Byzantine clients (Ditto Table 8).
+  if ((agg == "trimmed_mean" && c.beta < 0) || (krum && c.krum_neighbours == "n-f")) {
     if (!(n > 2 * fe))
       f_fail("f < " + nn + " / 2 = " + num(n / 2.0),
              "aggregator '" + agg + "'" + (krum ? " with krum_neighbours 'n-f'" : ""));

@@ -17,7 +17,7 @@
 //   config: unknown key 'lamda' (did you mean 'lambda'?)
 //   config: strategy = 'dito' is not one of fedavg, fedprox, local, finetune, ditto, mixture, ipgd
 //   config: lambda = 1.5 must be in [0, 1] for strategy 'mixture'
-//   config: f = 5 needs f < clients_per_round / 2 = 5 for aggregator 'median'
+//   config: f = 5 needs f < clients_per_round / 2 = 5 for aggregator 'trimmed_mean'
 #pragma once
 #include <cstdint>
 #include <string>
@@ -147,6 +147,8 @@ struct FlConfig {
   int64_t eval_every = 1;         // rounds; the last round is always evaluated
   int64_t eval_batch_size = 256;
   int64_t checkpoint_every = 0;   // rounds; 0 = eval_every
+  bool keep_checkpoint = false;   // keep checkpoint.safetensors once the run has finished
+  bool save_personal = false;     // write each benign client's personal model (models/, loadable)
   bool resume = false;            // continue from <run dir>/checkpoint if present
   int64_t stop_at_round = 0;      // > 0: stop after this round (after its checkpoint), as if killed
   bool progress = true;           // progress line on stderr

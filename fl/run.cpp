@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +17,8 @@
 #include "engine/threads.h"
 #include "fl/partition.h"
 #include "fl/robustness.h"
+#include "nn/checkpoint.h"
+#include "nn/model_io.h"
 #include "nn/models.h"
 #include "nn/safetensors.h"
 
@@ -88,18 +91,21 @@ json summary_json(const Summary& s) {
 
 // Keys that may differ between a checkpointed run and its resumption.
 bool volatile_key(const std::string& key) {
-  return key == "resume" || key == "stop_at_round" || key == "progress" || key == "threads";
+  return key == "resume" || key == "stop_at_round" || key == "progress" || key == "keep_checkpoint" || key == "threads";
 }
 
-// resume=true continues the run in config_path's folder only when it is the same run.
-void check_same_config(const json& resolved, const std::string& config_path) {
-  const json saved = read_json_file(config_path);
+// Throws unless the run saved in config_path was made with `resolved` (volatile keys aside). A
+// key the saved config lacks (written before the key existed) counts as its default.
+void check_same_config(const std::string& config_path, const json& resolved) {
+  const json saved = read_json_file(config_path), defaults = to_json(FlConfig());
   for (auto it = resolved.begin(); it != resolved.end(); ++it) {
-    if (volatile_key(it.key())) continue;
-    NF_CHECK(saved.contains(it.key()) && saved[it.key()] == it.value(),
-             "resume: config key '" << it.key() << "' = " << it.value().dump() << " differs from the run's "
-                                    << (saved.contains(it.key()) ? saved[it.key()].dump() : "(absent)") << " in "
-                                    << config_path);
+    const std::string& key = it.key();
+    if (volatile_key(key)) continue;
+    const json& was = saved.contains(key) ? saved[key] : defaults[key];
+    NF_CHECK(was == it.value(), "resume: config key '" << key << "' = " << it.value().dump()
+                                                       << " differs from the saved run's "
+                                                       << (saved.contains(key) ? was.dump() : "(absent)") << " in "
+                                                       << config_path);
   }
 }
 
@@ -108,6 +114,77 @@ void check_device(const FlConfig& c, const std::string& source) {
   NF_CHECK(c.device == "cpu" || cuda_available(),
            source << ": device = 'cuda', but "
                   << (cuda_compiled() ? "no GPU is available" : "this build has no CUDA backend"));
+}
+
+// The summary of a run in `dir` that finished every round (summary.json is written last, after
+// the robustness evaluation), or null. Reads that one file: no data, no checkpoint.
+json finished_summary(const std::string& summary_path, int64_t rounds) {
+  if (!datasets::file_exists(summary_path)) return json();
+  json summary = read_json_file(summary_path);
+  const bool finished = summary.contains("rounds_completed") && summary["rounds_completed"] == json(rounds);
+  return finished ? summary : json();
+}
+
+// 64-bit FNV-1a: a stable name for a partition (not for security).
+uint64_t fnv1a(const std::string& text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
+  return h;
+}
+
+// The keys that decide the data and the partition (build_federation).
+const char* const kPartitionKeys[] = {
+    "dataset",   "data_dir",    "synthetic_train", "synthetic_test",     "synthetic_size",     "synthetic_classes",
+    "partition", "num_clients", "alpha",           "min_partition_size", "classes_per_client", "test_fraction",
+    "partition_seed", "ditto_scale"};
+
+// Runs with the same partition share one split file: <out>/<name>/splits/<partition>_<hash of
+// the partition keys>.txt.
+std::string split_path_of(const FlConfig& c) {
+  const json all = to_json(c);
+  json keys = json::object();
+  for (const char* k : kPartitionKeys) keys[k] = all[k];
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fnv1a(keys.dump()));
+  return c.out + "/" + c.name + "/splits/" + c.partition + "_" + hex + ".txt";
+}
+
+// Writes the split file when it is missing; else checks that it holds this partition (the same
+// keys with other data files under the same path would give another one).
+void share_split(const std::string& path, const FederatedSplit& split) {
+  if (datasets::file_exists(path)) {
+    const FederatedSplit saved = read_split(path);
+    NF_CHECK(saved.size() == split.size(), path << " has " << saved.size() << " clients, the config " << split.size());
+    for (size_t k = 0; k < saved.size(); ++k)
+      NF_CHECK(saved[k].train == split[k].train && saved[k].test == split[k].test,
+               "the partition rebuilt from the config differs from " << path << " (client " << k
+                                                                    << "): have the data files changed?");
+    return;
+  }
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  write_split(tmp, split);
+  std::filesystem::rename(tmp, path);  // atomic: runs sharing the file never see half of it
+}
+
+// What load_model needs besides the architecture (nn/model_io.h): the data set and its seed
+// (synthetic data are drawn from partition_seed).
+nn::Metadata data_metadata(const FlConfig& c) {
+  return {{"dataset", c.dataset}, {"seed", std::to_string(c.partition_seed)}};
+}
+
+// save_personal: every benign client's personal model as a checkpoint of its own
+// (<dir>/models/personal_client<k>.safetensors, loadable with nn::load_model).
+void save_personal_models(Simulation& sim, const Federation& fed, const std::string& dir, int64_t round) {
+  std::filesystem::create_directories(dir + "/models");
+  for (int64_t k = 0; k < sim.num_clients(); ++k) {
+    if (sim.is_byzantine(k)) continue;
+    nn::Metadata meta = fed.model_metadata;
+    meta["client"] = std::to_string(k);
+    meta["round"] = std::to_string(round);
+    nn::save_checkpoint(dir + "/models/personal_client" + std::to_string(k) + ".safetensors",
+                        sim.model_for(ModelKind::personal, k), nullptr, meta);
+  }
 }
 
 }  // namespace
@@ -160,6 +237,8 @@ Federation build_federation(const FlConfig& c) {
     if (normalization.first.defined()) model->set_input_normalization(normalization.first, normalization.second);
     return model;
   };
+  fed.model_metadata = nn::model_metadata(name, mo, *fed.make_model());
+  for (const auto& [key, value] : data_metadata(c)) fed.model_metadata[key] = value;
   return fed;
 }
 
@@ -171,17 +250,23 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   result.config = config;
   const std::string ckpt = dir + "/checkpoint.safetensors", rounds_csv = dir + "/rounds.csv",
                     clients_csv = dir + "/clients.csv", config_path = dir + "/config.json",
-                    split_path = dir + "/split.txt", summary_path = dir + "/summary.json";
+                    split_path = split_path_of(config), summary_path = dir + "/summary.json";
   const json resolved = to_json(config);
   if (config.threads > 0) set_num_threads((int)config.threads);
   check_device(config, "config");
-  // Rows without a checkpoint (killed before the first one, or stopped by a non-finite update):
-  // resume=true starts that run over from round 0, which rewrites the same rows.
-  const bool resuming = config.resume && datasets::file_exists(ckpt), has_rows = datasets::file_exists(rounds_csv);
+  const bool has_rows = datasets::file_exists(rounds_csv);
   NF_CHECK(config.resume || !has_rows,
            dir << " already holds results (rounds.csv); set resume=true to continue that run, or choose "
                   "another name/out, or delete the directory");
-  if (resuming || has_rows) check_same_config(resolved, config_path);
+  // Rows without a checkpoint (killed before the first one, or stopped by a non-finite update):
+  // resume=true starts that run over from round 0, which rewrites the same rows.
+  const bool resuming = config.resume && datasets::file_exists(ckpt);
+  if (resuming || has_rows) {
+    check_same_config(config_path, resolved);
+    // A finished run is reported from its summary alone (no data, partition or checkpoint).
+    result.summary = finished_summary(summary_path, config.rounds);
+    if (!result.summary.is_null()) return result;
+  }
 
   // Everything that can reject the run (data, partition, models, device) comes before the folder.
   Federation fed = build_federation(config);
@@ -190,12 +275,8 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
 
   int64_t start = 0;
   json best = json::object(), last = json::object();
+  share_split(split_path, fed.split);
   if (resuming) {
-    const FederatedSplit saved_split = read_split(split_path);
-    NF_CHECK(saved_split.size() == fed.split.size(), "resume: " << split_path << " has another client count");
-    for (size_t k = 0; k < saved_split.size(); ++k)
-      NF_CHECK(saved_split[k].train == fed.split[k].train && saved_split[k].test == fed.split[k].test,
-               "resume: the partition rebuilt from the config differs from " << split_path << " (client " << k << ")");
     const nn::SafetensorsFile file = nn::read_safetensors(ckpt);
     NF_CHECK(file.metadata.count("round") && file.metadata.count("best") && file.metadata.count("byzantine"),
              "resume: " << ckpt << " lacks the round/best/byzantine metadata");
@@ -213,7 +294,6 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
     if (has_rows && config.progress)
       std::fprintf(stderr, "%s: no checkpoint yet, starting over from round 0\n", dir.c_str());
     write_atomic(config_path, resolved.dump(2) + "\n");
-    write_split(split_path, fed.split);
     write_atomic(rounds_csv, "round,model," + join(summary_columns()) + ",train_loss,rejected\n");
     write_atomic(clients_csv, "client_id,round_number,model,num_samples,set,accuracy,loss\n");
   }
@@ -224,12 +304,18 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   const bool tty = ::isatty(2);
   int64_t done = start;
   auto save_checkpoint = [&](int64_t round) {
-    nn::Metadata meta = {{"round", std::to_string(round)},
-                         {"best", best.dump()},
-                         {"last", last.dump()},
-                         {"byzantine", json(fed.byzantine).dump()},
-                         {"format", "nanofed-fl-checkpoint v1"}};
-    nn::write_safetensors(ckpt, sim.state(), meta);
+    // The global model rides along in load_model's terms: `nanofed attack --model` takes the file.
+    nn::Metadata meta = fed.model_metadata;
+    meta["round"] = std::to_string(round);
+    meta["best"] = best.dump();
+    meta["last"] = last.dump();
+    meta["byzantine"] = json(fed.byzantine).dump();
+    meta["format"] = "nanofed-fl-checkpoint v1";
+    meta["params_tensor"] = "global.params";
+    const nn::NamedTensors state = sim.state();
+    for (const auto& entry : state)
+      if (entry.first == "global.buffers") meta["buffers_tensor"] = entry.first;
+    nn::write_safetensors(ckpt, state, meta);
   };
   const int64_t ckpt_every = config.checkpoint_every > 0 ? config.checkpoint_every : config.eval_every;
   for (int64_t t = start; t < config.rounds; ++t) {
@@ -280,6 +366,7 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   }
   if (config.progress && ::isatty(2)) std::fprintf(stderr, "\n");
   json robustness = json::object();
+  if (done == config.rounds && config.save_personal) save_personal_models(sim, fed, dir, done);
   if (done == config.rounds) robustness = evaluate_robustness(sim, config, dir);
   const double secs = std::chrono::duration<double>(clock::now() - t0).count();
 
@@ -292,6 +379,7 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   summary["rounds_completed"] = done;
   summary["rounds"] = config.rounds;
   summary["byzantine_clients"] = fed.byzantine;
+  summary["split"] = std::filesystem::relative(split_path, dir).generic_string();
   summary["best_by"] = "pooled_acc";
   if (!last.empty()) summary["last"] = last;
   summary["best"] = best;
@@ -299,9 +387,36 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   summary["seconds_this_session"] = secs;
   summary["rounds_per_s"] = (done - start) / std::max(1e-9, secs);
   write_atomic(summary_path, summary.dump(2) + "\n");
+  // Finished: the summary stands for the run (see finished_summary); the checkpoint, the bulk
+  // of the folder (every client's personal model), stays only when asked.
+  if (done == config.rounds && !config.keep_checkpoint) std::filesystem::remove(ckpt);
   result.summary = summary;
   return result;
 }
+
+void write_results_md(const std::string& folder, const std::string& table) {
+  std::filesystem::create_directories(folder);
+  write_atomic(folder + "/results.md", "```\n" + table + "```\n");
+}
+
+namespace {
+
+// results.md in each experiment folder <out>/<name> (one grid: one folder), its runs' table.
+void write_grid_results(const std::vector<RunResult>& results) {
+  std::vector<std::string> folders;
+  for (const RunResult& r : results) {
+    const std::string folder = r.config.out + "/" + r.config.name;
+    if (std::find(folders.begin(), folders.end(), folder) == folders.end()) folders.push_back(folder);
+  }
+  for (const std::string& folder : folders) {
+    std::vector<RunResult> in_folder;
+    for (const RunResult& r : results)
+      if (r.config.out + "/" + r.config.name == folder) in_folder.push_back(r);
+    write_results_md(folder, results_table(in_folder));
+  }
+}
+
+}  // namespace
 
 std::vector<RunResult> run(const json& raw_config, bool print_table, const std::string& source) {
   const std::vector<GridPoint> points = expand_grid(raw_config, source);
@@ -319,6 +434,7 @@ std::vector<RunResult> run(const json& raw_config, bool print_table, const std::
     dir += "/seed_" + std::to_string(c.seed);
     results.push_back(run_one(c, dir, points[i].label));
   }
+  write_grid_results(results);
   if (print_table) std::printf("%s", results_table(results).c_str());
   return results;
 }

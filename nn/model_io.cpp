@@ -59,6 +59,21 @@ struct MetadataReader {
   }
 };
 
+// Copies the flat arena the metadata `key` names into `arena` (params_tensor / buffers_tensor).
+void load_arena(const SafetensorsFile& file, const MetadataReader& r, const std::string& key, Tensor arena) {
+  const std::string& name = r.str(key);
+  for (const auto& [n, t] : file.tensors) {
+    if (n != name) continue;
+    NF_CHECK(t.numel() == arena.numel() && t.dtype() == arena.dtype(),
+             "load_model: " << r.path << ": '" << name << "' (metadata '" << key << "') has " << t.numel()
+                            << " values, the model " << arena.numel());
+    arena.copy_(t);
+    return;
+  }
+  NF_CHECK(false, "load_model: " << r.path << ": metadata '" << key << "' names '" << name
+                                 << "', which the file does not hold");
+}
+
 }  // namespace
 
 Metadata model_metadata(const std::string& name, const ModelOptions& o, const Module& model) {
@@ -91,7 +106,8 @@ bool restore_input_normalization(const std::string& path, const Metadata& meta, 
 }
 
 std::shared_ptr<Module> load_model(const std::string& path, Device device, Metadata* meta_out) {
-  const Metadata meta = read_safetensors(path).metadata;
+  const SafetensorsFile file = read_safetensors(path);
+  const Metadata& meta = file.metadata;
   const MetadataReader r{path, meta};
   ModelOptions o;
   o.in_channels = r.integer("in_channels");
@@ -103,7 +119,12 @@ std::shared_ptr<Module> load_model(const std::string& path, Device device, Metad
   o.negative_slope = (float)r.number("negative_slope");
   o.init = Init::zeros;  // every weight is overwritten by the load: skip drawing them
   std::shared_ptr<Module> model = make_model(r.str("model"), o);
-  load_checkpoint(path, *model);
+  if (meta.count("params_tensor")) {  // one model among others: its flat arenas
+    load_arena(file, r, "params_tensor", model->flat_parameters());
+    if (meta.count("buffers_tensor")) load_arena(file, r, "buffers_tensor", model->flat_buffers());
+  } else {
+    load_checkpoint(path, *model);
+  }
   restore_input_normalization(path, meta, *model);
   model->to(device);
   model->eval();

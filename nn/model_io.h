@@ -14,6 +14,11 @@
 //   input_mean, input_std, input_norm_shape   only when the model has an input normalization:
 //                    the values as comma lists (%.9g: f32 round-trips exactly) and their shape
 //                    ("3,1,1" per channel)
+//   params_tensor, buffers_tensor   only in files that hold several models (fl checkpoints):
+//                    the names of the tensors that hold this model's parameters / f32 buffers
+//                    as flat arenas in Module order (Module::flat_parameters()); load_model loads
+//                    those and ignores the file's other tensors. Without them the file's keys are
+//                    the model's state_dict() names (nn/checkpoint.h).
 // Other keys (epoch, dataset, seed, ...) are left to the caller and ignored here.
 #pragma once
 #include <memory>

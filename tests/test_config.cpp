@@ -235,6 +235,10 @@ BOOST_AUTO_TEST_CASE(cross_key_rules) {
       {"synthetic_classes = 4 must be >= 5 for partition 'ditto'"});
   BOOST_CHECK_NO_THROW(parse(R"({"partition": "ditto", "dataset": "synthetic", "synthetic_classes": 5})"));
   BOOST_CHECK_NO_THROW(parse(R"({"partition": "ditto", "dataset": "fmnist"})"));
+  // save_personal needs personal models to save.
+  bad(R"({"save_personal": true})", {"config: save_personal = true needs a strategy with personal models",
+                                     "not 'fedavg'"});
+  BOOST_TEST(parse(R"({"save_personal": true, "strategy": "ditto", "keep_checkpoint": true})").save_personal);
 }
 
 BOOST_AUTO_TEST_CASE(grid_values_are_rejected_by_parse_config) {
@@ -292,20 +296,17 @@ BOOST_AUTO_TEST_CASE(byzantine_counts_by_hand) {
 }
 
 BOOST_AUTO_TEST_CASE(f_limits_per_aggregator_at_the_boundary) {
-  // Ditto's FMNIST setting: 500 clients, 50% corrupted, 10 per round -> f = 5: median needs n > 2f.
+  // Ditto's FMNIST setting: 500 clients, 50% corrupted, 10 per round -> f = 5: trimmed_mean by
+  // count needs n > 2f.
   bad(R"({"num_clients": 500, "clients_per_round": 10, "byzantine_fraction": 0.5, "attack": "alie",
-          "aggregator": "median"})",
-      {"config: f = 5 needs f < clients_per_round / 2 = 5 for aggregator 'median' (f is the Byzantine count per "
-       "round; set f or lower byzantine_fraction)"});
+          "aggregator": "trimmed_mean"})",
+      {"config: f = 5 needs f < clients_per_round / 2 = 5 for aggregator 'trimmed_mean' (f is the Byzantine count "
+       "per round; set f or lower byzantine_fraction)"});
   BOOST_CHECK_NO_THROW(parse(R"({"num_clients": 500, "clients_per_round": 11, "byzantine_fraction": 0.5,
-                                 "attack": "alie", "aggregator": "median"})"));  // f = 5 < 5.5
-  // n = 10: n > 2f for median, trimmed_mean (count), geometric_median, krum/multi_krum with n-f.
-  for (const std::string agg : {"median", "trimmed_mean", "geometric_median"}) {
-    BOOST_TEST_CONTEXT(agg) {
-      BOOST_CHECK_NO_THROW(parse(byz(agg, 4)));
-      bad(byz(agg, 5), {"f = 5 needs f < clients_per_round / 2 = 5 for aggregator '" + agg + "'"});
-    }
-  }
+                                 "attack": "alie", "aggregator": "trimmed_mean"})"));  // f = 5 < 5.5
+  // n = 10: n > 2f for trimmed_mean (count) and krum/multi_krum with n-f.
+  BOOST_CHECK_NO_THROW(parse(byz("trimmed_mean", 4)));
+  bad(byz("trimmed_mean", 5), {"f = 5 needs f < clients_per_round / 2 = 5 for aggregator 'trimmed_mean'"});
   BOOST_CHECK_NO_THROW(parse(byz("trimmed_mean", 5, R"(, "beta": 0.4)")));  // by fraction: f unused
   for (const std::string agg : {"krum", "multi_krum"}) {
     BOOST_TEST_CONTEXT(agg) {
@@ -327,18 +328,35 @@ BOOST_AUTO_TEST_CASE(f_limits_per_aggregator_at_the_boundary) {
   bad(byz("k_norm", 10), {"f = 10 needs f < clients_per_round = 10 for aggregator 'k_norm'"});
   BOOST_CHECK_NO_THROW(parse(byz("mean", 9, R"(, "pre_aggregators": ["clip", "nnm"])")));
   bad(byz("mean", 10, R"(, "pre_aggregators": ["nnm"])"), {"f = 10 needs f < clients_per_round = 10 for pre-aggregator 'nnm'"});
-  // No limit for the mean-like rules and centered clipping.
-  for (const std::string agg : {"mean", "weighted_mean", "centered_clipping"}) BOOST_CHECK_NO_THROW(parse(byz(agg, 50)));
+  // No limit for the rules that take no f: the mean-like rules, centered clipping and the medians.
+  for (const std::string agg : {"mean", "weighted_mean", "centered_clipping", "median", "geometric_median"})
+    BOOST_CHECK_NO_THROW(parse(byz(agg, 50)));
   // sampling = all: n = num_clients (7), named so; odd n gives a half.
   const std::string all = R"({"num_clients": 7, "sampling": "all", "attack": "gaussian", "num_byzantine": 3,
-                              "aggregator": "median", "f": )";
+                              "aggregator": "trimmed_mean", "f": )";
   BOOST_CHECK_NO_THROW(parse(all + "3}"));
-  bad(all + "4}", {"f = 4 needs f < num_clients / 2 = 3.5 for aggregator 'median'"});
+  bad(all + "4}", {"f = 4 needs f < num_clients / 2 = 3.5 for aggregator 'trimmed_mean'"});
   // Derived f with sampling = all: floor(7 * 3 / 7) = 3 is fine, 4 of 7 is not.
   BOOST_CHECK_NO_THROW(parse(R"({"num_clients": 7, "sampling": "all", "attack": "gaussian", "num_byzantine": 3,
-                                 "aggregator": "median"})"));
-  bad(R"({"num_clients": 7, "sampling": "all", "attack": "gaussian", "num_byzantine": 4, "aggregator": "median"})",
+                                 "aggregator": "trimmed_mean"})"));
+  bad(R"({"num_clients": 7, "sampling": "all", "attack": "gaussian", "num_byzantine": 4,
+          "aggregator": "trimmed_mean"})",
       {"f = 4 needs f < num_clients / 2 = 3.5"});
+}
+
+BOOST_AUTO_TEST_CASE(median_at_half_byzantine_runs_in_one_grid_over_attack_fractions) {
+  // Ditto Table 8: FMNIST, 10 clients per round, 10% .. 50% of them corrupted, FedAvg (mean)
+  // beside the median. Every point parses, the median at 50% (f = 5 of 10) included; rules
+  // that take f still get their limit at that point.
+  const json raw = obj(R"({"num_clients": 500, "clients_per_round": 10, "attack": "label_poisoning",
+                           "byzantine_fraction": [0.1, 0.2, 0.5], "aggregator": ["mean", "median"]})");
+  const std::vector<GridPoint> g = expand_grid(raw);
+  BOOST_TEST_REQUIRE(g.size() == 6u);
+  for (const GridPoint& p : g) BOOST_CHECK_NO_THROW(parse_config(p.config, p.label));
+  json krum = raw;
+  krum["aggregator"] = "krum";
+  krum["byzantine_fraction"] = 0.5;
+  bad(krum.dump(), {"f = 5 needs f < (clients_per_round - 2) / 2 = 4 for aggregator 'krum'"});
 }
 
 BOOST_AUTO_TEST_CASE(attack_and_byzantine_clients_go_together) {

@@ -3,6 +3,7 @@
 // TSVs, and that adversarial training and smoothing augmentation change exactly what they should.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -169,6 +170,7 @@ BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
   j["certify_n"] = 200;
   j["certify_batch"] = 64;
   j["certify_samples"] = 5;
+  j["keep_checkpoint"] = true;  // for the kill simulated below
   const RunResult r = run_one(parse_config(j), tmp / "run");
 
   const std::string robust = read_text(r.dir + "/robust.csv");
@@ -206,7 +208,9 @@ BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
 
   // Resume: a torn certification file is completed with the same rows (times aside), the PGD
   // results are recomputed identically, and certify.csv's ACR comes from the full-precision
-  // radii, so it equals the uninterrupted run's to the last digit.
+  // radii, so it equals the uninterrupted run's to the last digit. A kill during certification
+  // leaves no summary.json (it is written last) and the final checkpoint.
+  std::filesystem::remove(r.dir + "/summary.json");
   const std::string path = r.dir + "/certify/personal_client2.tsv";
   const std::vector<certify::CertifyRow> before = certify::read_tsv(path);
   {

@@ -1,5 +1,7 @@
 // fl::run end to end on a tiny synthetic federation: reproducibility, resume bit for bit,
-// NaN handling, and every strategy x aggregator x attack combination for 2 rounds.
+// finished runs read from their summary, what a run folder keeps (checkpoint, shared split
+// files, results.md, loadable models), NaN handling, and every strategy x aggregator x attack
+// combination for 2 rounds.
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -8,6 +10,7 @@
 
 #include "engine/threads.h"
 #include "fl/run.h"
+#include "nn/model_io.h"
 #include "nn/safetensors.h"
 #include "tests/test_util.h"
 
@@ -57,6 +60,29 @@ void kill_before_checkpoint(const std::string& dir, int64_t last_round) {
   std::filesystem::remove(dir + "/summary.json");
 }
 
+bool exists(const std::string& path) { return std::filesystem::exists(path); }
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Scores every benign client's test set on model_of(k) and summarizes them as the run does.
+template <class ModelOf>
+Summary benign_summary(const FlConfig& c, const Federation& fed, ModelOf model_of) {
+  std::vector<ClientScore> scores;
+  for (int64_t k = 0; k < c.num_clients; ++k) {
+    if (std::count(fed.byzantine.begin(), fed.byzantine.end(), k)) continue;
+    std::shared_ptr<nn::Module> model = model_of(k);
+    ClientScore s = score(*model, fed.clients[k].test, c.eval_batch_size, Device::cpu());
+    s.client = k;
+    scores.push_back(s);
+  }
+  return summarize(scores);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(fl_run)
@@ -71,8 +97,9 @@ BOOST_AUTO_TEST_CASE(seeded_run_repeats_identical_csvs) {
   j["rounds"] = 3;
   RunResult a = run_one(parsed(j), tmp / "a");
   RunResult b = run_one(parsed(j), tmp / "b");
-  for (const char* f : {"rounds.csv", "clients.csv", "split.txt", "config.json"})
+  for (const char* f : {"rounds.csv", "clients.csv", "config.json"})
     BOOST_TEST(read_text(a.dir + "/" + f) == read_text(b.dir + "/" + f), f);
+  BOOST_TEST(a.summary["split"] == b.summary["split"]);  // one partition, one split file
   // Another seed gives other numbers.
   j["seed"] = 1;
   RunResult c = run_one(parsed(j), tmp / "c");
@@ -97,6 +124,7 @@ BOOST_AUTO_TEST_CASE(killed_and_resumed_run_is_bit_identical) {
   j["attack"] = "alie";
   j["byzantine_fraction"] = 0.34;
   j["aggregator"] = "trimmed_mean";
+  j["keep_checkpoint"] = true;  // compared below
   RunResult full = run_one(parsed(j), tmp / "full");
 
   // Stop after round 3 (its checkpoint written), as if killed there; then resume.
@@ -203,6 +231,7 @@ BOOST_AUTO_TEST_CASE(run_killed_during_its_evaluation_keeps_the_last_round) {
   j["certify_n0"] = 10;
   j["certify_n"] = 50;
   j["certify_samples"] = 2;
+  j["keep_checkpoint"] = true;  // a kill in the evaluation comes before the checkpoint's removal
   const RunResult full = run_one(parsed(j), tmp / "full");
   json r = j;
   r["resume"] = true;
@@ -212,14 +241,9 @@ BOOST_AUTO_TEST_CASE(run_killed_during_its_evaluation_keeps_the_last_round) {
   const RunResult again = run_one(parsed(r), full.dir);
   for (const char* key : {"last", "best", "rounds_completed"})
     BOOST_TEST(again.summary.value(key, json()) == full.summary[key], key);
-  // The rows of the results table; its robustness rows come from certification radii that the
-  // first session holds in memory and a resumed one reads back from the TSVs, so they are
-  // compared between two resumed sessions below.
-  auto round_rows = [](const RunResult& run) {
-    const std::string t = results_table({run});
-    return t.substr(0, t.find("\n(benign"));
-  };
-  BOOST_TEST(round_rows(again) == round_rows(full));
+  // The whole results table, robustness rows included: the resumed session reads the
+  // certification radii back at full precision (radius_full), so they equal the first session's.
+  BOOST_TEST(results_table({again}) == results_table({full}));
   // A stale summary: stopped at round 2, finished by a resumed session killed in its evaluation.
   json stop = j;
   stop["stop_at_round"] = 2;
@@ -230,6 +254,109 @@ BOOST_AUTO_TEST_CASE(run_killed_during_its_evaluation_keeps_the_last_round) {
   const RunResult resumed = run_one(parsed(r), dir);
   BOOST_TEST(without_timing(dir + "/summary.json") == without_timing(full.dir + "/summary.json"));
   BOOST_TEST(results_table({resumed}) == results_table({again}));
+}
+
+BOOST_AUTO_TEST_CASE(finished_run_is_reported_from_its_summary_alone) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["resume"] = true;
+  j["keep_checkpoint"] = true;
+  const RunResult first = run(j, false).at(0);
+  const std::string rounds = read_text(first.dir + "/rounds.csv"), summary = read_text(first.dir + "/summary.json");
+  // Only summary.json and config.json are read: a damaged checkpoint and a missing split file
+  // do not matter, and nothing is rewritten.
+  write_text(first.dir + "/checkpoint.safetensors", "not a checkpoint");
+  std::filesystem::remove_all(tmp / "t/splits");
+  const RunResult again = run(j, false).at(0);
+  BOOST_TEST(again.summary == first.summary);
+  BOOST_TEST(read_text(first.dir + "/rounds.csv") == rounds);
+  BOOST_TEST(read_text(first.dir + "/summary.json") == summary);
+  // Another config is still refused, not taken for the finished run.
+  j["lr"] = 0.2;
+  expect_error([&] { run(j, false); }, {"resume: config key 'lr' = 0.2 differs from the saved run's 0.1"});
+}
+
+BOOST_AUTO_TEST_CASE(finished_runs_keep_their_checkpoint_only_when_asked) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["rounds"] = 4;
+  j["eval_every"] = 2;
+  j["resume"] = true;
+  json k = j;
+  k["stop_at_round"] = 2;
+  const RunResult part = run_one(parsed(k), tmp / "a");
+  BOOST_TEST(exists(part.dir + "/checkpoint.safetensors"));  // unfinished: resume needs it
+  const RunResult done = run_one(parsed(j), part.dir);
+  BOOST_TEST(done.summary["rounds_completed"].get<int64_t>() == 4);
+  BOOST_TEST(!exists(done.dir + "/checkpoint.safetensors"));
+  BOOST_TEST(run_one(parsed(j), part.dir).summary == done.summary);  // resumed once more: its summary
+  j["keep_checkpoint"] = true;
+  BOOST_TEST(exists(run_one(parsed(j), tmp / "b").dir + "/checkpoint.safetensors"));
+}
+
+BOOST_AUTO_TEST_CASE(runs_with_one_partition_share_one_split_file) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["strategy"] = {"fedavg", "ditto"};
+  j["seeds"] = {0, 1};
+  const std::vector<RunResult> runs = run(j, false);
+  BOOST_TEST_REQUIRE(runs.size() == 4u);
+  const std::vector<std::string> one = files_in(tmp / "t/splits");
+  BOOST_TEST_REQUIRE(one.size() == 1u);
+  const std::string shared = tmp / ("t/splits/" + one[0]);
+  write_split(tmp / "expected.txt", build_federation(runs[0].config).split);
+  BOOST_TEST(read_text(shared) == read_text(tmp / "expected.txt"));
+  for (const RunResult& r : runs) {
+    BOOST_TEST(!exists(r.dir + "/split.txt"));
+    BOOST_TEST(std::filesystem::equivalent(r.dir + "/" + r.summary["split"].get<std::string>(), shared));
+  }
+  // Another partition, another file.
+  json other = tiny(tmp.path);
+  other["partition_seed"] = 1;
+  const RunResult r = run_one(parsed(other), tmp / "t/other");
+  const std::vector<std::string> two = files_in(tmp / "t/splits");
+  BOOST_TEST_REQUIRE(two.size() == 2u);
+  // A split file that no longer matches its partition is an error, not silently rewritten.
+  std::filesystem::copy_file(r.dir + "/" + r.summary["split"].get<std::string>(), shared,
+                             std::filesystem::copy_options::overwrite_existing);
+  json again = tiny(tmp.path);
+  again["seed"] = 2;
+  expect_error([&] { run(again, false); }, {"the partition rebuilt from the config differs from", one[0]});
+}
+
+BOOST_AUTO_TEST_CASE(results_md_holds_the_printed_table) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["strategy"] = "ditto";
+  j["lambda"] = {0.5, 1.0};
+  const std::vector<RunResult> runs = run(j, false);
+  BOOST_TEST(read_text(tmp / "t/results.md") == "```\n" + results_table(runs) + "```\n");
+}
+
+BOOST_AUTO_TEST_CASE(fl_checkpoint_and_personal_models_load_as_models) {
+  TempDir tmp;
+  json j = tiny(tmp.path);
+  j["strategy"] = "ditto";
+  j["attack"] = "gaussian";
+  j["byzantine_fraction"] = 0.34;  // 2 corrupted clients: no personal model file for them
+  j["aggregator"] = "median";
+  j["keep_checkpoint"] = true;
+  j["save_personal"] = true;
+  const FlConfig c = parsed(j);
+  const RunResult r = run_one(c, tmp / "run");
+  const Federation fed = build_federation(c);
+  const json& last = r.summary["last"];
+  // The checkpoint is a model file of the global model; its evaluation is the run's.
+  std::shared_ptr<nn::Module> global = nn::load_model(r.dir + "/checkpoint.safetensors", Device::cpu());
+  const Summary g = benign_summary(c, fed, [&](int64_t) { return global; });
+  BOOST_TEST(g.pooled_acc == last["global"]["pooled_acc"].get<double>());
+  BOOST_TEST(g.pooled_loss == last["global"]["pooled_loss"].get<double>());
+  auto personal = [&](int64_t k) { return r.dir + "/models/personal_client" + std::to_string(k) + ".safetensors"; };
+  const Summary p = benign_summary(c, fed, [&](int64_t k) { return nn::load_model(personal(k), Device::cpu()); });
+  BOOST_TEST(p.pooled_acc == last["personal"]["pooled_acc"].get<double>());
+  BOOST_TEST(p.pooled_loss == last["personal"]["pooled_loss"].get<double>());
+  BOOST_TEST(p.pooled_loss != g.pooled_loss);  // two different models
+  for (int64_t k : fed.byzantine) BOOST_TEST(!exists(personal(k)));
 }
 
 BOOST_AUTO_TEST_CASE(non_finite_updates_stop_the_mean_and_are_rejected_by_robust_rules) {

@@ -18,7 +18,8 @@ const char* kUsage =
     "usage: nanofed fl CONFIG.json [key=value ...]\n"
     "  Runs a federated experiment: every grid point (list-valued keys) and seed of the config,\n"
     "  each into <out>/<name>[/<grid label>]/seed_<seed>/ (config.json, rounds.csv, clients.csv,\n"
-    "  summary.json, checkpoint.safetensors), then prints a results table.\n"
+    "  summary.json, checkpoint.safetensors while it runs), then prints a results table and\n"
+    "  writes it to <out>/<name>/results.md.\n"
     "  key=value overrides a config key (value parsed as JSON when it is JSON): strategy=ditto\n"
     "  lambda=[0.1,1] resume=true threads=1 (--threads N, as the other commands take it, is\n"
     "  threads=N). The keys, their defaults and meaning: fl/config.h, docs/fl.md.\n";
