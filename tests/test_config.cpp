@@ -469,6 +469,7 @@ BOOST_AUTO_TEST_CASE(read_json_file_messages) {
   expect_error([&] { read_json_file(dir / "bad.json"); }, {dir / "bad.json" + ": JSON parse error at line 4: ", "syntax error"});
   write_text(dir / "dup.json", "{\"lr\": 0.1, \"nested\": {\"lr\": 1}, \"lr\": 0.2}");
   expect_error([&] { read_json_file(dir / "dup.json"); }, {dir / "dup.json" + ": key 'lr' is given twice"});
+  expect_error([&] { parse_config_text("{\"lr\": 0.1, \"lr\": 0.2}", "<text>"); }, {"<text>: key 'lr' is given twice"});
   write_text(dir / "ok.json", R"({"strategy": "ditto", "lambda": [0.1, 1], "seeds": [0]})");
   const json j = read_json_file(dir / "ok.json");
   BOOST_TEST(j.begin().key() == "strategy");
