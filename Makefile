@@ -6,6 +6,7 @@
 #   make deps       installs what is missing with apt-get (idempotent)
 #   make data       fetches the real data sets into data/ (see tools/fetch_data.sh)
 #   make gpu-test   the CUDA suite (+ compute-sanitizer) from a prebuilt build/ — see tests/run_gpu.sh
+#   make fuzz       libFuzzer targets for the readers (clang; FUZZ_SECONDS each) — see README.md
 # Overrides: CUDA=0|1, CUDA_ARCH="80 86 89 90" (SASS for each, PTX for the last), JOBS=N.
 
 NVCC_FOUND := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
@@ -105,4 +106,32 @@ $(BUILD)/obj/%.cu.o: %.cu
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(EXAMPLE_OBJ:.o=.d) $(BUILD)/obj/tools/nanofed.d
+# Fuzzing (clang's libFuzzer + ASan/UBSan; not part of `make`, `make test` or CI): builds the
+# library and fuzz/fuzz_*.cpp with clang into $(FUZZ_BUILD), writes seed files there
+# (fuzz/make_seeds.cpp) and runs each target for FUZZ_SECONDS. See README.md, "Fuzzing".
+FUZZ_BUILD ?= build_fuzz
+FUZZ_CXX ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_TARGETS := $(patsubst fuzz/%.cpp,%,$(wildcard fuzz/fuzz_*.cpp))
+# Only what the readers link against (the config needs nn's model names): a shorter build.
+FUZZ_SRC := $(wildcard engine/*.cpp engine/ops/*.cpp nn/*.cpp datasets/*.cpp) fl/config.cpp
+
+.PHONY: fuzz fuzz-build
+fuzz:
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(FUZZ_BUILD) CUDA=0 CXX="$(FUZZ_CXX)" CPP_SRC="$(FUZZ_SRC)" \
+	  OPT="-O1 -gline-tables-only -fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-build
+	@bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%) $(BUILD)/fuzz/make_seeds
+.SECONDARY: $(patsubst %,$(BUILD)/obj/fuzz/%.o,$(FUZZ_TARGETS) make_seeds)
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/obj/fuzz/fuzz_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/make_seeds: $(BUILD)/obj/fuzz/make_seeds.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(EXAMPLE_OBJ:.o=.d) $(BUILD)/obj/tools/nanofed.d $(wildcard $(BUILD)/obj/fuzz/*.d)

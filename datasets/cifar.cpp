@@ -11,26 +11,32 @@ namespace {
 constexpr int64_t kPixels = 3 * 32 * 32;
 constexpr int kClasses = 10;
 
-// Appends the records of one file to images/labels.
-void append_batch(const std::string& path, std::vector<float>& images, std::vector<int32_t>& labels) {
-  const char* who = "read_cifar10_batch";
-  const std::vector<uint8_t> b = read_file_bytes(path, who);
+const char* kWho = "read_cifar10_batch";
+
+// Appends the records of one file (or buffer) to images/labels.
+void append_batch(ByteReader& in, std::vector<float>& images, std::vector<int32_t>& labels) {
+  const std::vector<uint8_t> b = read_all(in);
   const size_t rec = (size_t)kCifarRecordBytes, n = b.size() / rec, extra = b.size() % rec;
-  NF_CHECK(!b.empty(), who << ": '" << path << "': empty file; expected " << rec << "-byte records");
-  NF_CHECK(extra == 0, who << ": '" << path << "': wrong size " << b.size() << " bytes: expected a multiple of "
-                           << rec << " (1 label + 3072 pixels per record); truncated record at byte " << n * rec
-                           << " (" << extra << " bytes of record " << n << ")");
+  NF_CHECK(!b.empty(), in.where() << ": empty file; expected " << rec << "-byte records");
+  NF_CHECK(extra == 0, in.where() << ": wrong size " << b.size() << " bytes: expected a multiple of "
+                                  << rec << " (1 label + 3072 pixels per record); truncated record at byte "
+                                  << n * rec << " (" << extra << " bytes of record " << n << ")");
   const size_t base = images.size();
   images.resize(base + n * kPixels);
   labels.reserve(labels.size() + n);
   for (size_t i = 0; i < n; ++i) {
     const uint8_t* r = b.data() + i * rec;
-    NF_CHECK(r[0] < kClasses, who << ": '" << path << "': label " << (int)r[0] << " at byte " << i * rec
-                                  << " (record " << i << ") is outside [0, " << kClasses << ")");
+    NF_CHECK(r[0] < kClasses, in.where() << ": label " << (int)r[0] << " at byte " << i * rec << " (record " << i
+                                         << ") is outside [0, " << kClasses << ")");
     labels.push_back(r[0]);
     float* dst = images.data() + base + i * kPixels;
     for (int64_t p = 0; p < kPixels; ++p) dst[p] = (float)r[1 + p] / 255.0f;
   }
+}
+
+Dataset make_dataset(const std::vector<float>& images, const std::vector<int32_t>& labels, const std::string& name) {
+  const int64_t n = (int64_t)labels.size();
+  return {from_vector(images, {n, 3, 32, 32}), from_vector(labels, {n}), kClasses, name};
 }
 }  // namespace
 
@@ -38,12 +44,22 @@ Dataset read_cifar10_batches(const std::vector<std::string>& paths, const std::s
   NF_CHECK(!paths.empty(), "read_cifar10_batches: no files given for '" << name << "'");
   std::vector<float> images;
   std::vector<int32_t> labels;
-  for (const std::string& p : paths) append_batch(p, images, labels);
-  const int64_t n = (int64_t)labels.size();
-  return {from_vector(images, {n, 3, 32, 32}), from_vector(labels, {n}), kClasses, name};
+  for (const std::string& p : paths) {
+    ByteReader in(p, kWho);
+    append_batch(in, images, labels);
+  }
+  return make_dataset(images, labels, name);
 }
 
 Dataset read_cifar10_batch(const std::string& path) { return read_cifar10_batches({path}, path); }
+
+Dataset parse_cifar10_batch(const std::string& bytes, const std::string& source) {
+  ByteReader in(bytes.data(), bytes.size(), source, kWho);
+  std::vector<float> images;
+  std::vector<int32_t> labels;
+  append_batch(in, images, labels);
+  return make_dataset(images, labels, source);
+}
 
 void write_cifar10_batch(const std::string& path, const Dataset& data) {
   const char* who = "write_cifar10_batch";

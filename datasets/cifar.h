@@ -17,6 +17,8 @@ namespace nanofed::datasets {
 constexpr int64_t kCifarRecordBytes = 1 + 3 * 32 * 32;
 
 Dataset read_cifar10_batch(const std::string& path);
+// The same from the bytes of a batch file in memory (gzip or plain); `source` names them.
+Dataset parse_cifar10_batch(const std::string& bytes, const std::string& source);
 // Several batch files concatenated in the given order; `name` labels the result.
 Dataset read_cifar10_batches(const std::vector<std::string>& paths, const std::string& name);
 

@@ -35,43 +35,139 @@ size_t check_input_file(const std::string& path, const char* who) {
   return (size_t)st.st_size;
 }
 
-std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who) {
-  const size_t size = check_input_file(path, who);
-  gzFile f = gzopen(path.c_str(), "rb");
-  NF_CHECK(f != nullptr, who << ": '" << path << "': cannot open (" << std::strerror(errno) << ")");
-  std::vector<uint8_t> out;
-  out.reserve(size);
-  const unsigned chunk = 1u << 20;
-  for (;;) {
-    const size_t at = out.size();
-    out.resize(at + chunk);
-    const int got = gzread(f, out.data() + at, chunk);
-    if (got < 0) {
-      int errnum = 0;
-      const std::string msg = gzerror(f, &errnum);
-      gzclose(f);
-      NF_CHECK(false, who << ": '" << path << "': corrupt gzip data after " << at << " decompressed bytes (" << msg << ")");
-    }
-    out.resize(at + (size_t)got);
-    if (got == 0) break;
+ByteReader::ByteReader(const std::string& path, const char* who) : name_(path), who_(who) {
+  check_input_file(path, who);
+  file_.reset(std::fopen(path.c_str(), "rb"));
+  NF_CHECK(file_, where() << ": cannot open (" << std::strerror(errno) << ")");
+  buffer_.resize(1 << 16);
+  pull_input();
+  gzip_ = zs_.avail_in >= 2 && zs_.next_in[0] == 0x1f && zs_.next_in[1] == 0x8b;
+}
+
+ByteReader::ByteReader(const void* data, size_t size, const std::string& name, const char* who)
+    : name_(name), who_(who), memory_((const uint8_t*)data), memory_left_(size) {
+  pull_input();
+  gzip_ = zs_.avail_in >= 2 && zs_.next_in[0] == 0x1f && zs_.next_in[1] == 0x8b;
+}
+
+ByteReader::~ByteReader() {
+  if (inflating_) inflateEnd(&zs_);
+}
+
+std::string ByteReader::where() const { return std::string(who_) + ": '" + name_ + "'"; }
+
+bool ByteReader::pull_input() {
+  if (zs_.avail_in > 0) return true;
+  if (!file_) {
+    if (memory_left_ == 0) return false;
+    const size_t n = std::min<size_t>(memory_left_, 1u << 30);  // zlib counts in 32 bits
+    zs_.next_in = const_cast<Bytef*>(memory_);
+    zs_.avail_in = (uInt)n;
+    memory_ += n;
+    memory_left_ -= n;
+    return true;
   }
-  // gzclose reports a gzip stream that ended early (Z_BUF_ERROR): a truncated .gz download.
-  const int rc = gzclose(f);
-  NF_CHECK(rc == Z_OK, who << ": '" << path << "': truncated or corrupt gzip stream (ends after " << out.size()
-                           << " decompressed bytes)");
+  const size_t got = std::fread(buffer_.data(), 1, buffer_.size(), file_.get());
+  NF_CHECK(!std::ferror(file_.get()), where() << ": read failed after " << position_ << " bytes");
+  zs_.next_in = buffer_.data();
+  zs_.avail_in = (uInt)got;
+  return got > 0;
+}
+
+// One inflate step into dst; a new gzip member starts where the previous one ended.
+size_t ByteReader::inflate_into(uint8_t* dst, size_t n) {
+  if (!inflating_) {
+    NF_CHECK(inflateInit2(&zs_, 15 + 16) == Z_OK, where() << ": cannot start gzip decompression");
+    inflating_ = true;
+  } else if (!in_member_) {
+    inflateReset(&zs_);
+  }
+  in_member_ = true;
+  zs_.next_out = dst;
+  zs_.avail_out = (uInt)std::min<size_t>(n, 1u << 30);
+  const uInt before = zs_.avail_out;
+  const int rc = inflate(&zs_, Z_NO_FLUSH);
+  NF_CHECK(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR,
+           where() << ": corrupt gzip data after " << position_ << " decompressed bytes ("
+                   << (zs_.msg ? zs_.msg : "zlib error " + std::to_string(rc)) << ")");
+  if (rc == Z_STREAM_END) in_member_ = false;
+  return before - zs_.avail_out;
+}
+
+size_t ByteReader::next(uint8_t* dst, size_t n) {
+  size_t got = 0;
+  while (got == 0 && n > 0) {
+    if (!pull_input()) {
+      NF_CHECK(!in_member_, where() << ": truncated or corrupt gzip stream (ends after " << position_
+                                    << " decompressed bytes)");
+      return 0;
+    }
+    if (gzip_) {
+      got = inflate_into(dst, n);
+    } else {
+      got = std::min<size_t>(n, zs_.avail_in);
+      std::memcpy(dst, zs_.next_in, got);
+      zs_.next_in += got;
+      zs_.avail_in -= (uInt)got;
+    }
+  }
+  position_ += got;
+  return got;
+}
+
+void ByteReader::read(std::vector<uint8_t>& out, uint64_t n) {
+  const size_t chunk = 1 << 20;
+  while (n > 0) {
+    const size_t at = out.size(), want = (size_t)std::min<uint64_t>(n, chunk);
+    out.resize(at + want);
+    const size_t got = next(out.data() + at, want);
+    out.resize(at + got);
+    if (got == 0) return;
+    n -= got;
+  }
+}
+
+uint64_t ByteReader::skip_rest(uint64_t limit) {
+  std::vector<uint8_t> scratch(1 << 16);
+  uint64_t skipped = 0;
+  while (skipped <= limit) {
+    const size_t got = next(scratch.data(), scratch.size());
+    if (got == 0) return skipped;
+    skipped += got;
+  }
+  return limit + 1;
+}
+
+std::vector<uint8_t> read_all(ByteReader& in, uint64_t limit) {
+  std::vector<uint8_t> out;
+  in.read(out, limit);
+  NF_CHECK(in.skip_rest(0) == 0, in.where() << ": more than " << limit
+                                             << " bytes after decompression, the most a reader accepts");
   return out;
+}
+
+std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who) {
+  ByteReader in(path, who);
+  return read_all(in);
 }
 
 nlohmann::json read_json_file(const std::string& path, const char* who) {
   NF_CHECK(file_exists(path), who << ": '" << path << "': no such file");
   std::ifstream in(path, std::ios::binary);
   NF_CHECK(in.good(), who << ": '" << path << "': cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  NF_CHECK(!in.bad(), who << ": '" << path << "': read failed");
+  return parse_json_text(text.str(), path, who);
+}
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& source, const char* who) {
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    NF_CHECK(false, who << ": '" << path << "': malformed JSON at byte " << e.byte << " (" << json_error_text(e.what()) << ")");
+    NF_CHECK(false, who << ": '" << source << "': malformed JSON at byte " << e.byte << " (" << json_error_text(e.what()) << ")");
   } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
-    NF_CHECK(false, who << ": '" << path << "': invalid JSON (" << json_error_text(e.what()) << ")");
+    NF_CHECK(false, who << ": '" << source << "': invalid JSON (" << json_error_text(e.what()) << ")");
   }
   return {};
 }

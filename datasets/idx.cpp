@@ -24,75 +24,103 @@ std::string hex32(uint32_t v) {
   return buf;
 }
 
-// Checks the header of an IDX file with `ndims` sizes; returns the sizes.
-std::vector<uint64_t> read_header(const std::vector<uint8_t>& b, const std::string& path, const char* who,
-                                  uint32_t magic, const char* kind) {
+// Reads and checks the header of an IDX file whose magic is `magic` (its low byte is the number
+// of sizes that follow); returns the sizes.
+std::vector<uint64_t> read_header(ByteReader& in, uint32_t magic, const char* kind) {
   const size_t ndims = magic & 0xFF, header = 4 + 4 * ndims;
-  NF_CHECK(b.size() >= 4, who << ": '" << path << "': truncated at byte " << b.size()
-                              << ": expected a 4-byte IDX magic number, the file has only " << b.size() << " bytes");
+  std::vector<uint8_t> b;
+  in.read(b, 4);
+  NF_CHECK(b.size() == 4, in.where() << ": truncated at byte " << b.size()
+                                     << ": expected a 4-byte IDX magic number, the file has only " << b.size()
+                                     << " bytes");
   const uint32_t got = read_be32(b, 0);
-  NF_CHECK(got == magic, who << ": '" << path << "': wrong magic number " << hex32(got) << " at byte 0: expected "
-                             << hex32(magic) << " (IDX " << kind << ")");
-  NF_CHECK(b.size() >= header, who << ": '" << path << "': truncated at byte " << b.size() << ": expected a "
-                                   << header << "-byte header (magic + " << ndims << " sizes)");
+  NF_CHECK(got == magic, in.where() << ": wrong magic number " << hex32(got) << " at byte 0: expected "
+                                    << hex32(magic) << " (IDX " << kind << ")");
+  in.read(b, header - 4);
+  NF_CHECK(b.size() == header, in.where() << ": truncated at byte " << b.size() << ": expected a " << header
+                                          << "-byte header (magic + " << ndims << " sizes)");
   std::vector<uint64_t> dims(ndims);
   for (size_t d = 0; d < ndims; ++d) dims[d] = read_be32(b, 4 + 4 * d);
   return dims;
 }
 
-// The data section must be exactly `count` bytes after `header`.
-void check_length(const std::vector<uint8_t>& b, const std::string& path, const char* who, size_t header,
-                  uint64_t count, const std::string& what) {
-  const uint64_t expected = header + count, have = b.size();
-  NF_CHECK(have >= expected, who << ": '" << path << "': truncated at byte " << have << ": the header promises "
-                                 << what << " (" << expected << " bytes in all)");
-  NF_CHECK(have == expected, who << ": '" << path << "': wrong size: the header promises " << what << " ("
-                                 << expected << " bytes) but the file has " << have - expected
-                                 << " extra bytes from byte " << expected);
+std::string total_bytes(uint64_t header, uint64_t n, uint64_t row) {
+  if (n > (UINT64_MAX - header) / row) return "more than 2^64 bytes";
+  return std::to_string(header + n * row) + " bytes";
 }
 
-std::string total_bytes(uint64_t n, uint64_t row) {
-  if (n > (UINT64_MAX - 16) / row) return "more than 2^64 bytes";
-  return std::to_string(16 + n * row) + " bytes";
+// Bytes after the promised data that are counted for the message; inflating stops past them.
+constexpr uint64_t kExtraCounted = 1 << 20;
+
+// The data section after a `header`-byte header: `n` rows of `row` bytes, exactly what the stream
+// holds. The promise is checked against kMaxInputBytes before anything is read, and at most
+// kExtraCounted bytes after it are inflated, counted and dropped: a small .gz that inflates to
+// gigabytes is refused in the memory and time of what its header promised.
+std::vector<uint8_t> read_data(ByteReader& in, size_t header, uint64_t n, uint64_t row, const std::string& what) {
+  NF_CHECK(n <= (kMaxInputBytes - header) / row,
+           in.where() << ": the header promises " << what << " (" << total_bytes(header, n, row)
+                      << " in all), more than the " << kMaxInputBytes << "-byte limit of a reader");
+  const uint64_t count = n * row, expected = header + count;
+  std::vector<uint8_t> data;
+  in.read(data, count);
+  NF_CHECK(data.size() == count, in.where() << ": truncated at byte " << header + data.size()
+                                            << ": the header promises " << what << " (" << expected
+                                            << " bytes in all)");
+  const uint64_t extra = in.skip_rest(kExtraCounted);
+  NF_CHECK(extra == 0, in.where() << ": wrong size: the header promises " << what << " (" << expected
+                                  << " bytes) but the file has "
+                                  << (extra > kExtraCounted ? "more than " + std::to_string(kExtraCounted)
+                                                            : std::to_string(extra))
+                                  << " extra bytes from byte " << expected);
+  return data;
+}
+
+Tensor images_from(ByteReader& in) {
+  const std::vector<uint64_t> d = read_header(in, kImagesMagic, "images: u8, 3 dims N, H, W");
+  const uint64_t n = d[0], h = d[1], w = d[2];
+  NF_CHECK(h > 0 && w > 0, in.where() << ": image size " << h << "x" << w << " (bytes 8..15) must be nonzero");
+  const std::string what = std::to_string(n) + " images of " + std::to_string(h) + "x" + std::to_string(w);
+  const std::vector<uint8_t> px = read_data(in, 16, n, h * w, what);
+  Tensor out = empty({(int64_t)n, 1, (int64_t)h, (int64_t)w});
+  float* dst = out.data<float>();
+  for (size_t i = 0; i < px.size(); ++i) dst[i] = (float)px[i] / 255.0f;
+  return out;
+}
+
+Tensor labels_from(ByteReader& in, int64_t num_classes) {
+  NF_CHECK(num_classes > 0 && num_classes <= 256,
+           in.where() << ": num_classes must be in [1, 256], got " << num_classes);
+  const uint64_t n = read_header(in, kLabelsMagic, "labels: u8, 1 dim N")[0];
+  const std::vector<uint8_t> b = read_data(in, 8, n, 1, std::to_string(n) + " labels");
+  std::vector<int32_t> labels(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    NF_CHECK(b[i] < num_classes, in.where() << ": label " << (int)b[i] << " at byte " << 8 + i << " (sample " << i
+                                            << ") is outside [0, " << num_classes << ")");
+    labels[i] = b[i];
+  }
+  return from_vector(labels, {(int64_t)n});
 }
 
 }  // namespace
 
 Tensor read_idx_images(const std::string& path) {
-  const char* who = "read_idx_images";
-  const std::vector<uint8_t> b = read_file_bytes(path, who);
-  const std::vector<uint64_t> d = read_header(b, path, who, kImagesMagic, "images: u8, 3 dims N, H, W");
-  const uint64_t n = d[0], h = d[1], w = d[2];
-  NF_CHECK(h > 0 && w > 0, who << ": '" << path << "': image size " << h << "x" << w
-                               << " (bytes 8..15) must be nonzero");
-  // n * h * w can exceed 64 bits for a garbage header; n <= payload / hw rules that out first.
-  const uint64_t payload = b.size() - 16, hw = h * w;
-  const std::string what = std::to_string(n) + " images of " + std::to_string(h) + "x" + std::to_string(w);
-  NF_CHECK(n == 0 || (hw <= payload && n <= payload / hw),
-           who << ": '" << path << "': truncated at byte " << b.size() << ": the header promises " << what
-               << " (" << total_bytes(n, hw) << " in all)");
-  check_length(b, path, who, 16, n * hw, what);
-  Tensor out = empty({(int64_t)n, 1, (int64_t)h, (int64_t)w});
-  float* dst = out.data<float>();
-  const uint8_t* src = b.data() + 16;
-  for (uint64_t i = 0; i < n * hw; ++i) dst[i] = (float)src[i] / 255.0f;
-  return out;
+  ByteReader in(path, "read_idx_images");
+  return images_from(in);
+}
+
+Tensor parse_idx_images(const std::string& bytes, const std::string& source) {
+  ByteReader in(bytes.data(), bytes.size(), source, "read_idx_images");
+  return images_from(in);
 }
 
 Tensor read_idx_labels(const std::string& path, int64_t num_classes) {
-  const char* who = "read_idx_labels";
-  NF_CHECK(num_classes > 0 && num_classes <= 256, who << ": num_classes must be in [1, 256], got " << num_classes);
-  const std::vector<uint8_t> b = read_file_bytes(path, who);
-  const uint64_t n = read_header(b, path, who, kLabelsMagic, "labels: u8, 1 dim N")[0];
-  check_length(b, path, who, 8, n, std::to_string(n) + " labels");
-  std::vector<int32_t> labels(n);
-  for (uint64_t i = 0; i < n; ++i) {
-    const int32_t y = b[8 + i];
-    NF_CHECK(y < num_classes, who << ": '" << path << "': label " << y << " at byte " << 8 + i << " (sample " << i
-                                  << ") is outside [0, " << num_classes << ")");
-    labels[i] = y;
-  }
-  return from_vector(labels, {(int64_t)n});
+  ByteReader in(path, "read_idx_labels");
+  return labels_from(in, num_classes);
+}
+
+Tensor parse_idx_labels(const std::string& bytes, const std::string& source, int64_t num_classes) {
+  ByteReader in(bytes.data(), bytes.size(), source, "read_idx_labels");
+  return labels_from(in, num_classes);
 }
 
 Dataset read_idx(const std::string& images_path, const std::string& labels_path, int64_t num_classes,

@@ -8,7 +8,10 @@
 // Files ending in ".gz" are gzip; any other name is read as-is (zlib passes plain files
 // through). Every check failure names the file, the byte offset and what was expected:
 // magic, nonzero dims, file length (truncated / trailing bytes), label range, and that the
-// images and labels files hold the same number of samples.
+// images and labels files hold the same number of samples. The header is read first: a file
+// promising more than kMaxInputBytes (4 GiB, file_io.h) is refused before its data is read, and
+// at most 1 MiB beyond the promise is inflated, to count it for the message (a .gz bomb costs
+// neither memory nor time).
 #pragma once
 #include <string>
 
@@ -18,6 +21,9 @@ namespace nanofed::datasets {
 
 Tensor read_idx_images(const std::string& path);
 Tensor read_idx_labels(const std::string& path, int64_t num_classes = 10);
+// The same from the bytes of a file in memory (gzip or plain); `source` names them in errors.
+Tensor parse_idx_images(const std::string& bytes, const std::string& source);
+Tensor parse_idx_labels(const std::string& bytes, const std::string& source, int64_t num_classes = 10);
 // Both files as one Dataset; `name` defaults to the images path.
 Dataset read_idx(const std::string& images_path, const std::string& labels_path, int64_t num_classes = 10,
                  const std::string& name = "");

@@ -51,8 +51,9 @@ void read_user(const std::string& path, const std::string& user, const json& ent
   out.push_back({from_vector(images, shape), from_vector(labels, {count}), num_classes, path + ":" + user});
 }
 
-void read_one(const std::string& path, const Shape& sample_shape, int64_t num_classes, FederatedData& out) {
-  const json doc = read_json_file(path, kWho);
+// The users of one parsed file (`path` names it in errors), appended to `out`.
+void read_doc(const json& doc, const std::string& path, const Shape& sample_shape, int64_t num_classes,
+              FederatedData& out) {
   NF_CHECK(doc.is_object(), kWho << ": '" << path << "': expected a JSON object with users, num_samples, user_data");
   for (const char* k : {"users", "num_samples", "user_data"})
     NF_CHECK(doc.contains(k), kWho << ": '" << path << "': missing key \"" << k << "\"");
@@ -76,15 +77,27 @@ void read_one(const std::string& path, const Shape& sample_shape, int64_t num_cl
   }
 }
 
+void check_arguments(const Shape& sample_shape, int64_t num_classes) {
+  NF_CHECK(!sample_shape.empty() && shape_numel(sample_shape) > 0,
+           kWho << ": sample_shape must be non-empty with positive dims, got " << shape_str(sample_shape));
+  NF_CHECK(num_classes > 0, kWho << ": num_classes must be positive, got " << num_classes);
+}
+
 }  // namespace
 
 FederatedData read_leaf_json(const std::vector<std::string>& paths, const Shape& sample_shape,
                              int64_t num_classes) {
-  NF_CHECK(!sample_shape.empty() && shape_numel(sample_shape) > 0,
-           kWho << ": sample_shape must be non-empty with positive dims, got " << shape_str(sample_shape));
-  NF_CHECK(num_classes > 0, kWho << ": num_classes must be positive, got " << num_classes);
+  check_arguments(sample_shape, num_classes);
   FederatedData out;
-  for (const std::string& p : paths) read_one(p, sample_shape, num_classes, out);
+  for (const std::string& p : paths) read_doc(read_json_file(p, kWho), p, sample_shape, num_classes, out);
+  return out;
+}
+
+FederatedData parse_leaf_json(const std::string& text, const std::string& source, const Shape& sample_shape,
+                              int64_t num_classes) {
+  check_arguments(sample_shape, num_classes);
+  FederatedData out;
+  read_doc(parse_json_text(text, source, kWho), source, sample_shape, num_classes, out);
   return out;
 }
 

@@ -28,5 +28,8 @@ struct FederatedData {
 FederatedData read_leaf_json(const std::string& path, const Shape& sample_shape, int64_t num_classes);
 FederatedData read_leaf_json(const std::vector<std::string>& paths, const Shape& sample_shape,
                              int64_t num_classes);
+// The same for the JSON text of one file in memory; `source` names it in errors.
+FederatedData parse_leaf_json(const std::string& text, const std::string& source, const Shape& sample_shape,
+                              int64_t num_classes);
 
 }  // namespace nanofed::datasets

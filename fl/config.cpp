@@ -664,7 +664,10 @@ json read_json_file(const std::string& path) {
   if (!in.good()) fail(path + ": cannot open");
   std::stringstream buf;
   buf << in.rdbuf();
-  const std::string data = buf.str();
+  return parse_config_text(buf.str(), path);
+}
+
+json parse_config_text(const std::string& data, const std::string& path) {
   // Duplicate keys: nlohmann keeps the last silently; a config that sets lr twice is a mistake.
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;

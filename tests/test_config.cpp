@@ -495,6 +495,7 @@ BOOST_AUTO_TEST_CASE(read_json_file_messages) {
   expect_error([&] { read_json_file(dir / "big.json"); }, {dir / "big.json" + ": invalid JSON (number overflow parsing '1e999')"});
   write_text(dir / "dup.json", "{\"lr\": 0.1, \"nested\": {\"lr\": 1}, \"lr\": 0.2}");
   expect_error([&] { read_json_file(dir / "dup.json"); }, {dir / "dup.json" + ": key 'lr' is given twice"});
+  expect_error([&] { parse_config_text("{\"lr\": 0.1, \"lr\": 0.2}", "<text>"); }, {"<text>: key 'lr' is given twice"});
   write_text(dir / "ok.json", R"({"strategy": "ditto", "lambda": [0.1, 1], "seeds": [0]})");
   const json j = read_json_file(dir / "ok.json");
   BOOST_TEST(j.begin().key() == "strategy");

