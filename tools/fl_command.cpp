@@ -55,7 +55,6 @@ std::vector<std::string> overrides_of(const std::vector<std::string>& args) {
   }
   return out;
 }
-}  // namespace
 
 }  // namespace
 
