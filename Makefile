@@ -5,9 +5,11 @@
 #   make run        the main job: examples/quickstart (Ditto vs FedAvg vs fine-tuning on FMNIST)
 #   make deps       installs what is missing with apt-get (idempotent)
 #   make data       fetches the real data sets into data/ (see tools/fetch_data.sh)
-#   make gpu-test   the CUDA suite (+ compute-sanitizer) from a prebuilt build/ — see tests/run_gpu.sh
+#   make gpu-pack   build/gpu-pack/: the CUDA check for a GPU machine (stripped tests for one arch,
+#                   libraries, run.sh; docs/gpu.md); make gpu-test builds it and runs it here
 #   make fuzz       libFuzzer targets for the readers (clang; FUZZ_SECONDS each) — see README.md
-# Overrides: CUDA=0|1, CUDA_ARCH="80 86 89 90" (SASS for each, PTX for the last), JOBS=N.
+# Overrides: CUDA=0|1, CUDA_ARCH="80 86 89 90" (SASS for each, PTX for the last), JOBS=N,
+#            PACK_ARCH=90 (the one architecture the GPU pack carries).
 
 NVCC_FOUND := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 CUDA ?= $(if $(NVCC_FOUND),1,0)
@@ -33,8 +35,9 @@ ifeq ($(CUDA),1)
   LDLIBS += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcurand -lcudart_static -ldl -lrt
   GENCODE := $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
              -gencode arch=compute_$(lastword $(CUDA_ARCH)),code=compute_$(lastword $(CUDA_ARCH))
-  NVCCFLAGS := -std=c++17 -O3 -lineinfo $(GENCODE) -Xcompiler -fPIC -MMD -MP \
-               --expt-relaxed-constexpr -Xcudafe --diag_suppress=177
+  NVCC_COMMON := -std=c++17 -O3 -lineinfo -Xcompiler -fPIC -MMD -MP \
+                 --expt-relaxed-constexpr -Xcudafe --diag_suppress=177
+  NVCCFLAGS := $(NVCC_COMMON) $(GENCODE)
 endif
 
 LIB_OBJ := $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
@@ -45,7 +48,7 @@ EXAMPLES := $(patsubst examples/%/main.cpp,$(BUILD)/examples/%,$(wildcard exampl
 EXAMPLE_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard examples/*/main.cpp))
 .SECONDARY: $(EXAMPLE_OBJ)  # keep them (make would delete them as intermediates)
 
-.PHONY: all build deps test test-long run data gpu-test gpu-bundle bench clean backends
+.PHONY: all build deps test test-long run data gpu-pack gpu-test bench clean backends
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
 build: $(BUILD)/nanofed $(BUILD)/nanofed_tests $(EXAMPLES) backends
@@ -73,13 +76,32 @@ run: deps data
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed $(BUILD)/examples/quickstart
 	@$(BUILD)/examples/quickstart
 
-# Runs the prebuilt CUDA suite (no Boost or compiler needed where it runs).
-gpu-test:
-	@bash tests/run_gpu.sh
+# The GPU check pack (docs/gpu.md): the test binary with device code for PACK_ARCH alone (the
+# .cu files compiled again for that one architecture; host objects shared with the main
+# build), stripped, beside the host libraries a GPU machine may lack and run.sh: well under
+# 40 MB, so it can be carried to a GPU machine.
+PACK_ARCH ?= 90
+PACK := $(BUILD)/gpu-pack
+PACK_OBJ_DIR := $(BUILD)/obj-sm$(PACK_ARCH)
+# A build for PACK_ARCH alone already has the pack's device code: reuse its objects.
+PACK_CU_OBJ := $(if $(filter-out $(PACK_ARCH),$(CUDA_ARCH)),$(CU_SRC:%.cu=$(PACK_OBJ_DIR)/%.cu.o),$(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o))
+gpu-pack: deps
+	@test "$(CUDA)" = 1 || { echo "gpu-pack: needs nvcc (this build has CUDA=0)" >&2; exit 2; }
+	@$(MAKE) --no-print-directory -j$(JOBS) $(PACK)/nanofed_tests
+	@bash tools/gpu_pack/make_pack.sh $(PACK) $(PACK_ARCH)
 
-# Copies OpenBLAS & co. into build/lib (on the rpath) for a GPU machine without them.
-gpu-bundle: all
-	@bash tools/bundle_libs.sh
+# Builds the pack and runs its run.sh on this machine (exit 3 and one line without a GPU).
+gpu-test: gpu-pack
+	@bash $(PACK)/run.sh
+
+$(PACK_OBJ_DIR)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(CPPFLAGS) $(NVCC_COMMON) -gencode arch=compute_$(PACK_ARCH),code=sm_$(PACK_ARCH) -c $< -o $@
+
+$(PACK)/nanofed_tests: $(TEST_OBJ) $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(PACK_CU_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	strip $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -134,4 +156,4 @@ $(BUILD)/fuzz/make_seeds: $(BUILD)/obj/fuzz/make_seeds.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(EXAMPLE_OBJ:.o=.d) $(BUILD)/obj/tools/nanofed.d $(wildcard $(BUILD)/obj/fuzz/*.d)
+-include $(LIB_OBJ:.o=.d) $(PACK_CU_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(EXAMPLE_OBJ:.o=.d) $(BUILD)/obj/tools/nanofed.d $(wildcard $(BUILD)/obj/fuzz/*.d)

@@ -5,7 +5,10 @@
 namespace nanofed {
 
 #if NANOFED_CUDA
-namespace cuda { int device_count_nothrow(); }
+namespace cuda {
+std::string probe_error();
+std::string device_report();
+}  // namespace cuda
 #endif
 
 std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
@@ -25,13 +28,22 @@ Device Device::parse(const std::string& s) {
 
 bool cuda_compiled() { return NANOFED_CUDA != 0; }
 
-bool cuda_available() {
+std::string cuda_unavailable_reason() {
 #if NANOFED_CUDA
-  static const bool available = cuda::device_count_nothrow() > 0;
-  return available;
+  static const std::string reason = cuda::probe_error();  // asked once: the answer cannot change
+  return reason;
 #else
-  return false;
+  return "this build has no CUDA backend (CUDA=0)";
 #endif
+}
+
+bool cuda_available() { return cuda_unavailable_reason().empty(); }
+
+std::string cuda_device_report() {
+#if NANOFED_CUDA
+  if (cuda_available()) return cuda::device_report();
+#endif
+  return "no usable GPU: " + cuda_unavailable_reason();
 }
 
 size_t dtype_size(DType t) {

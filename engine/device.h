@@ -24,6 +24,14 @@ struct Device {
 
 bool cuda_compiled();    // this binary carries the CUDA backend
 bool cuda_available();   // compiled in and at least one GPU answers (never throws)
+// Why cuda_available() is false, in one line: "" when a GPU answers; "this build has no CUDA
+// backend (CUDA=0)"; or the CUDA runtime's own error, e.g. "cudaGetDeviceCount:
+// cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA runtime version".
+// A driver problem is reported as such, never as "0 GPUs".
+std::string cuda_unavailable_reason();
+// One line per GPU (name, compute capability, memory, SMs) and the driver and runtime
+// versions; the reason above instead when no GPU answers. For logs and `nanofed_tests --gpu-info`.
+std::string cuda_device_report();
 
 enum class DType { f32, i32, u8 };
 size_t dtype_size(DType t);

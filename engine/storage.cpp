@@ -16,7 +16,8 @@ constexpr size_t kHostAlign = 64;  // cache line; also keeps AVX loads aligned
 void check_device_usable(Device d, const char* what) {
   if (d.is_cpu()) return;
   NF_CHECK(cuda_compiled(), what << ": CUDA device requested, but this build has no CUDA backend");
-  NF_CHECK(cuda_available(), what << ": CUDA device requested, but no GPU is available");
+  NF_CHECK(cuda_available(), what << ": CUDA device requested, but no GPU is available ("
+                                    << cuda_unavailable_reason() << ")");
   NF_CHECK(d.index == 0, what << ": only cuda:0 is supported (got " << d.str() << ")");
 }
 }  // namespace

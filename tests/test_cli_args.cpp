@@ -213,7 +213,7 @@ BOOST_AUTO_TEST_CASE(command_usage_errors) {
   expect_usage_error([] { train_command({"--epoch", "3"}); }, {"nanofed train: unknown flag '--epoch' (did you mean '--epochs'?)"});
   expect_usage_error([] { attack_command({"--model"}); }, {"nanofed attack: --model needs a value"});
   expect_usage_error([] { certify_command({"--sigma", "--N", "10"}); }, {"nanofed certify: --sigma needs a value"});
-  expect_usage_error([] { fl_command({}); }, {"nanofed fl: missing CONFIG.json; see nanofed fl --help"});
+  expect_usage_error([] { fl_command({}); }, {"nanofed fl: missing CONFIG.json (it comes first); see nanofed fl --help"});
   expect_usage_error([] { fl_command({"cfg.json", "--lr=0.1"}); },
                      {"nanofed fl: unknown flag '--lr=0.1' (it takes no flags but --threads; overrides are key=value: lr=0.1)"});
   expect_usage_error([] { fl_command({"--resume"}); }, {"unknown flag '--resume'", "resume=VALUE"});
@@ -222,6 +222,7 @@ BOOST_AUTO_TEST_CASE(command_usage_errors) {
     expect_usage_error([&] { fl_command({"cfg.json", "--threads", bad}); },
                        {"nanofed fl: --threads expects an integer in [1, 256], got '" + std::string(bad) + "'"});
   expect_usage_error([] { fl_command({"cfg.json", "--threads"}); }, {"nanofed fl: --threads needs a value"});
+  expect_usage_error([] { fl_command({"--threads", "2", "cfg.json"}); }, {"nanofed fl: missing CONFIG.json (it comes first)"});
 }
 
 BOOST_AUTO_TEST_CASE(fl_value_errors_name_the_config_file) {

@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 BOOST_AUTO_TEST_SUITE(long_runs, *boost::unit_test::label("long") * boost::unit_test::disabled())
 
-// Issue 3's bar: the Ditto Fashion-MNIST CNN reaches >= 90% test accuracy within 2 epochs on
+// The bar: the Ditto Fashion-MNIST CNN (Ditto §5) reaches >= 90% test accuracy within 2 epochs on
 // the CPU (about 7 minutes on 2 cores).
 BOOST_AUTO_TEST_CASE(fmnist_cnn_reaches_90_percent_in_two_epochs) {
   BOOST_REQUIRE_MESSAGE(fs::exists("data/fashion-mnist"), "run `make data` first");

@@ -29,9 +29,10 @@ const char* kUsage =
 // written as one (--lr=0.1 for lr=0.1): a usage error saying so.
 std::vector<std::string> overrides_of(const std::vector<std::string>& args) {
   const std::string see = std::string("; see ") + kCommand + " --help";
-  if (args.empty()) throw UsageError(kCommand + std::string(": missing CONFIG.json") + see);
+  if (args.empty() || args[0].rfind("--threads", 0) == 0)
+    throw UsageError(kCommand + std::string(": missing CONFIG.json (it comes first)") + see);
   std::vector<std::string> out;
-  for (size_t i = 1; i < args.size(); ++i) {
+  for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--threads" || a.rfind("--threads=", 0) == 0) {
       if (a == "--threads" && i + 1 >= args.size())
@@ -51,7 +52,7 @@ std::vector<std::string> overrides_of(const std::vector<std::string>& args) {
       throw UsageError(kCommand + std::string(": unknown flag '") + a +
                        "' (it takes no flags but --threads; overrides are key=value: " + example + ")" + see);
     }
-    out.push_back(a);
+    if (i > 0) out.push_back(a);  // args[0] is CONFIG.json
   }
   return out;
 }

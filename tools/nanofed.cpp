@@ -31,8 +31,9 @@ int demo(const std::vector<std::string>& args) {
     std::printf("%s", a.help().c_str());
     return 0;
   }
-  std::printf("nanofed engine demo (backends: cpu%s)\n",
-              cuda_available() ? " + cuda" : cuda_compiled() ? "; cuda compiled, no GPU found" : "");
+  std::printf("nanofed engine demo (backends: cpu%s%s)\n",
+              cuda_available() ? " + cuda" : cuda_compiled() ? "; cuda compiled, not usable: " : "",
+              cuda_compiled() && !cuda_available() ? cuda_unavailable_reason().c_str() : "");
   std::vector<Device> devices{Device::cpu()};
   if (cuda_available()) devices.push_back(Device::cuda());
   for (Device d : devices) {
@@ -46,7 +47,7 @@ int demo(const std::vector<std::string>& args) {
                 m.peak_allocated / 1048576.0, m.reserved / 1048576.0, m.cuda_malloc_calls);
   }
 #endif
-  std::printf("(the federated main job replaces this demo; see README.md)\n");
+  std::printf("(the main job is `make run`: Ditto vs FedAvg vs fine-tuning on Fashion-MNIST; see README.md)\n");
   return 0;
 }
 

@@ -1,7 +1,9 @@
 // runtime.cu — checked-call helpers, the stream, cuBLAS/cuRAND handles and the caching
 // allocator. Handles and the allocator are created on first use and deliberately leaked, so
 // tensors destroyed during static destruction can still free into them.
+#include <iomanip>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,13 +46,45 @@ const char* curand_status_name(curandStatus_t s) {
   }
 }
 
-int device_count_nothrow() {
+// The runtime's own words for a failed call: "cudaErrorInsufficientDriver: CUDA driver
+// version is insufficient for CUDA runtime version".
+std::string error_words(cudaError_t err) {
+  return std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
+}
+
+std::string probe_error() {
   int n = 0;
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky "no device" error
-    return 0;
+  cudaError_t err = cudaGetDeviceCount(&n);
+  if (err != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error so later calls report their own
+    return "cudaGetDeviceCount: " + error_words(err);
   }
-  return n;
+  if (n == 0) return "cudaGetDeviceCount: the CUDA runtime sees 0 devices";
+  err = cudaSetDevice(0);
+  if (err == cudaSuccess) err = cudaFree(nullptr);  // creates the context: a busy or broken GPU fails here
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    return "creating a context on GPU 0: " + error_words(err);
+  }
+  return "";
+}
+
+std::string device_report() {
+  int driver = 0, runtime_version = 0, n = 0;
+  cudaDriverGetVersion(&driver);
+  cudaRuntimeGetVersion(&runtime_version);
+  CUDA_CHECK(cudaGetDeviceCount(&n));
+  std::ostringstream out;
+  for (int i = 0; i < n; ++i) {
+    cudaDeviceProp p;
+    CUDA_CHECK(cudaGetDeviceProperties(&p, i));
+    out << "GPU " << i << ": " << p.name << ", compute capability " << p.major << "." << p.minor
+        << ", " << std::fixed << std::setprecision(1) << p.totalGlobalMem / double(1 << 30)
+        << " GiB, " << p.multiProcessorCount << " SMs\n";
+  }
+  out << "CUDA driver " << driver / 1000 << "." << driver % 1000 / 10 << ", runtime "
+      << runtime_version / 1000 << "." << runtime_version % 1000 / 10;
+  return out.str();
 }
 
 namespace {

@@ -4,11 +4,12 @@
 //   H' = (H + 2*ph - R) / sh + 1,  W' = (W + 2*pw - S) / sw + 1   (floor division).
 // Cross-correlation (no kernel flip), zero padding, as in PyTorch.
 //
-// Implementation (per chunk of images; a chunk's column buffer stays under a budget of
-// 256 MiB): im2col writes the column matrix col [C*R*S, n*H'*W'] (images side by side), and
-// one strided-batched GEMM computes y_n [K, H'*W'] = W [K, C*R*S] col_n for every image.
+// Implementation (per chunk of n images; a chunk's column buffer and GEMM output stay under
+// a budget of 256 MiB): im2col writes the column matrix col [C*R*S, n*H'*W'] (images side by
+// side), ONE GEMM computes y' [K, n*H'*W'] = W [K, C*R*S] col for the whole chunk, and a
+// permute moves y' [K, n, H'*W'] to y [n, K, H'*W'].
 // A 1x1, stride-1, unpadded convolution skips im2col in the forward and dx passes: the image
-// x_n [C, H*W] already is its column matrix.
+// x_n [C, H*W] already is its column matrix, multiplied by one strided-batched GEMM over images.
 // Backward: dx_n via col_n' = W^T dy_n (batched GEMM) then col2im (a deterministic gather, no
 // atomics); dW = dy' col^T as one GEMM per chunk over all its images (dy' is dy permuted to
 // [K, n*H'*W']), accumulated across chunks with beta = 1; db = sum of dy over N, H', W'.
