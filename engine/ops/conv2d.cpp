@@ -104,7 +104,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
       NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
       NF_DISPATCH(dev, gemm, false, false, g.K, n * P, CRS, 1.0f, W, CRS, col.data<float>(), n * P,
                   0.0f, y_perm.data<float>(), n * P);
-      NF_DISPATCH(dev, nchw_to_cnhw, y_perm.data<float>(), y_chunk, g.K, n, P);
+      NF_DISPATCH(dev, swap_leading_axes, y_perm.data<float>(), y_chunk, g.K, n, P);
     }
   }
   if (bias.defined() && N > 0)
@@ -144,12 +144,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
       const float* x_chunk = x_saved.data<float>() + n0 * image;
       const float* dy_chunk = dY + n0 * g.K * P;
       if (need_col)  // dy' [K, n*P]: the right-hand side of both GEMMs below
-        NF_DISPATCH(dev, nchw_to_cnhw, dy_chunk, dy_perm.data<float>(), n, g.K, P);
+        NF_DISPATCH(dev, swap_leading_axes, dy_chunk, dy_perm.data<float>(), n, g.K, P);
       if (want_w) {
         // dW [K, CRS] (+)= dy' [K, n*P] col^T [n*P, CRS]: one GEMM over every image of the
         // chunk, accumulated across chunks. FLOPs: 2*n*K*CRS*P.
         if (pointwise)  // the 1x1 column matrix is x permuted to [C, n*H*W]
-          NF_DISPATCH(dev, nchw_to_cnhw, x_chunk, col.data<float>(), n, g.C, P);
+          NF_DISPATCH(dev, swap_leading_axes, x_chunk, col.data<float>(), n, g.C, P);
         else
           NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
         NF_DISPATCH(dev, gemm, false, true, g.K, CRS, n * P, 1.0f, dy_perm.data<float>(), n * P,
