@@ -302,4 +302,7 @@ EvalMode::~EvalMode() {
   for (const auto& [module, training] : modes_) module->train(training);
 }
 
+InputGradientScope::InputGradientScope(Module& model)
+    : eval_mode_(model), frozen_(model.parameters()) {}
+
 }  // namespace nanofed::nn

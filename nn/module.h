@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/autograd.h"
 #include "engine/random.h"
 #include "engine/tensor.h"
 
@@ -128,6 +129,17 @@ class EvalMode {
 
  private:
   std::vector<std::pair<Module*, bool>> modes_;  // every module of the tree, parents first
+};
+
+// For gradients w.r.t. the input only (attacks, saliency, certification probes): eval mode
+// (EvalMode) and the parameters' requires_grad off (RequiresGradOff) for a scope; both
+// restored on exit, the parameters' .grad() buffers untouched.
+class InputGradientScope {
+ public:
+  explicit InputGradientScope(Module& model);
+ private:
+  EvalMode eval_mode_;         // set first, restored last (members unwind in reverse)
+  RequiresGradOff frozen_;
 };
 
 }  // namespace nanofed::nn
