@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "datasets/file_io.h"
 #include "engine/ops/elementwise.h"
 
 namespace nanofed::nn {
@@ -129,6 +130,16 @@ NamedTensors Module::state_dict() const {
   return out;
 }
 
+namespace {
+// PyTorch's BatchNorm counter ("bn1.num_batches_tracked", I64): a PyTorch-written state_dict
+// has one per BatchNorm; our BatchNorm has no such buffer (nothing reads it without
+// momentum=None), so a load ignores it rather than calling it unexpected.
+bool is_num_batches_tracked(const std::string& name) {
+  const std::string key = "num_batches_tracked";
+  return name == key || datasets::ends_with(name, "." + key);
+}
+}  // namespace
+
 void Module::check_state_dict(const NamedTensors& state, bool strict) const {
   std::unordered_map<std::string, Tensor> own;
   for (auto& [n, t] : state_dict()) own[n] = t;
@@ -137,7 +148,7 @@ void Module::check_state_dict(const NamedTensors& state, bool strict) const {
     given[name] = true;
     auto it = own.find(name);
     if (it == own.end()) {
-      NF_CHECK(!strict, "load_state_dict: unexpected key '" << name << "'");
+      NF_CHECK(!strict || is_num_batches_tracked(name), "load_state_dict: unexpected key '" << name << "'");
       continue;
     }
     const Tensor& dst = it->second;

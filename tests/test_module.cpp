@@ -100,6 +100,20 @@ BOOST_AUTO_TEST_CASE(load_state_dict_copies_and_checks) {
   BOOST_TEST(c.weight.to_vector()[5] == 6.0f);
 }
 
+// A PyTorch-written state_dict has BatchNorm's "<...>.num_batches_tracked" counters, which our
+// modules do not have: a strict load ignores them (load_checkpoint always did), and only them.
+BOOST_AUTO_TEST_CASE(strict_load_ignores_pytorch_num_batches_tracked) {
+  Toy a, b;
+  b.flat_parameters().fill_(3.0f);
+  nn::NamedTensors torch_state = b.state_dict();
+  torch_state.push_back({"sub.num_batches_tracked", full({}, 17.0f, Device::cpu(), DType::i32)});
+  torch_state.push_back({"num_batches_tracked", full({}, 17.0f, Device::cpu(), DType::i32)});
+  a.load_state_dict(torch_state, /*strict=*/true);
+  BOOST_TEST(a.weight.to_vector()[5] == 3.0f);
+  torch_state.push_back({"sub.my_num_batches_tracked", zeros({1})});
+  expect_error([&] { a.load_state_dict(torch_state); }, {"unexpected key 'sub.my_num_batches_tracked'"});
+}
+
 BOOST_AUTO_TEST_CASE(train_eval_is_recursive_and_seed_is_global) {
   Toy m;
   m.eval();
