@@ -18,16 +18,6 @@ using namespace nanofed;
 using namespace nanofed::test;
 
 namespace {
-// Brace-list tensors (from_vector is overloaded on the element type, so a bare list is ambiguous).
-Tensor fv(const std::vector<float>& v, const Shape& shape, Device device = Device::cpu()) {
-  return from_vector(v, shape, device);
-}
-
-std::vector<std::string> names(const nn::NamedTensors& nt) {
-  std::vector<std::string> out;
-  for (auto& [n, t] : nt) out.push_back(n);
-  return out;
-}
 
 // ResNet18 on 3 channels, 10 classes, at `width`, drawing from gen.
 nn::ResNet18Options resnet_width(int64_t width, Generator* gen) {

@@ -7,6 +7,7 @@
 
 using namespace nanofed;
 using nanofed::test::expect_error;
+using nanofed::test::names;
 
 namespace {
 struct Leaf : nn::Module {
@@ -28,11 +29,6 @@ struct Toy : nn::Module {
   Tensor matmul_like(const Tensor& x) { return sum(mul(weight, x), 0); }
   std::string repr() const override { return "Toy"; }
 };
-std::vector<std::string> names(const nn::NamedTensors& nt) {
-  std::vector<std::string> out;
-  for (auto& [n, t] : nt) out.push_back(n);
-  return out;
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(module)
