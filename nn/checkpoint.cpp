@@ -5,18 +5,17 @@
 #include <set>
 
 #include "datasets/file_io.h"
+#include "engine/text.h"
 
 namespace nanofed::nn {
 
 namespace {
 const std::string kLegacyOptimizerPrefix = "optimizer.";  // optimizer state inside the model file
 const std::string kExtension = ".safetensors";
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 }  // namespace
 
 std::string optimizer_path(const std::string& path) {
-  const std::string stem = datasets::ends_with(path, kExtension) ? path.substr(0, path.size() - kExtension.size()) : path;
+  const std::string stem = ends_with(path, kExtension) ? path.substr(0, path.size() - kExtension.size()) : path;
   return stem + ".optimizer" + kExtension;
 }
 

@@ -2,6 +2,7 @@
 
 #include "engine/ops/elementwise.h"
 #include "engine/ops/pool.h"
+#include "engine/text.h"
 
 namespace nanofed::nn {
 
@@ -140,9 +141,7 @@ std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& 
         c, side, 64, channels2, pick(o.fc_hidden, 4096), k, o.negative_slope, o.gen, o.init});
   }
   if (name == "resnet18") return std::make_shared<ResNet18>(ResNet18Options{c, k, o.width, o.gen, o.init});
-  std::string valid;
-  for (const std::string& n : model_names()) valid += (valid.empty() ? "" : ", ") + n;
-  NF_CHECK(false, "make_model: unknown model '" << name << "' (expected one of: " << valid << ")");
+  NF_CHECK(false, "make_model: unknown model '" << name << "' (expected one of: " << join(model_names()) << ")");
   return nullptr;
 }
 

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <unordered_map>
 
-#include "datasets/file_io.h"
 #include "engine/ops/elementwise.h"
+#include "engine/text.h"
 
 namespace nanofed::nn {
 
@@ -136,7 +136,7 @@ namespace {
 // momentum=None), so a load ignores it rather than calling it unexpected.
 bool is_num_batches_tracked(const std::string& name) {
   const std::string key = "num_batches_tracked";
-  return name == key || datasets::ends_with(name, "." + key);
+  return name == key || ends_with(name, "." + key);
 }
 }  // namespace
 
@@ -183,13 +183,9 @@ namespace {
 std::string normalization_repr(const Tensor& mean, const Tensor& std) {
   if (mean.numel() > 8) return "Normalize(mean=" + shape_str(mean.shape()) + ", std=" + shape_str(std.shape()) + ")";
   auto list = [](const Tensor& t) {
-    std::string s;
-    char buf[32];
-    for (float v : t.to_vector()) {
-      std::snprintf(buf, sizeof buf, "%.4g", v);
-      s += (s.empty() ? "" : ", ") + std::string(buf);
-    }
-    return "[" + s + "]";
+    std::vector<std::string> items;
+    for (float v : t.to_vector()) items.push_back(fmt(v, "%.4g"));
+    return "[" + join(items) + "]";
   };
   return "Normalize(mean=" + list(mean) + ", std=" + list(std) + ")";
 }

@@ -7,16 +7,13 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops/matmul.h"
+#include "engine/text.h"
 
 namespace nanofed {
 namespace {
 
 // Upper bound for one chunk's column matrix; larger batches are processed in chunks.
 std::atomic<int64_t> column_budget_bytes{int64_t(256) << 20};
-
-std::string pair_str(const std::array<int64_t, 2>& v) {
-  return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")";
-}
 
 ConvGeometry make_geometry(const Tensor& x, const Tensor& weight, const Tensor& bias,
                            std::array<int64_t, 2> stride, std::array<int64_t, 2> padding) {
@@ -41,9 +38,9 @@ ConvGeometry make_geometry(const Tensor& x, const Tensor& weight, const Tensor& 
                              << "])");
   }
   NF_CHECK(stride[0] >= 1 && stride[1] >= 1,
-           "conv2d: stride " << pair_str(stride) << " must be positive");
+           "conv2d: stride " << pair_str(stride[0], stride[1]) << " must be positive");
   NF_CHECK(padding[0] >= 0 && padding[1] >= 0,
-           "conv2d: padding " << pair_str(padding) << " must be non-negative");
+           "conv2d: padding " << pair_str(padding[0], padding[1]) << " must be non-negative");
   ConvGeometry g;
   g.C = x.size(1), g.H = x.size(2), g.W = x.size(3);
   g.K = weight.size(0), g.R = weight.size(2), g.S = weight.size(3);
@@ -53,7 +50,7 @@ ConvGeometry make_geometry(const Tensor& x, const Tensor& weight, const Tensor& 
            "conv2d: kernel " << g.R << "x" << g.S << " of weight " << shape_str(weight.shape())
                              << " is larger than the padded input " << padded_h << "x"
                              << padded_w << " (input " << shape_str(x.shape()) << ", padding "
-                             << pair_str(padding) << ")");
+                             << pair_str(padding[0], padding[1]) << ")");
   g.Ho = (padded_h - g.R) / g.sh + 1;
   g.Wo = (padded_w - g.S) / g.sw + 1;
   return g;
