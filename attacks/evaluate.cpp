@@ -66,7 +66,7 @@ AttackResult evaluate(nn::Module& model, const datasets::Dataset& data, const At
 
   const datasets::Dataset on_device = data.to(device);
   const Tensor targets = o.targeted ? shifted_targets(on_device.labels, eo.target_shift, num_classes) : on_device.labels;
-  InputGradientScope frozen(model);  // eval mode for the clean and adversarial predictions too
+  nn::InputGradientScope frozen(model);  // eval mode for the clean and adversarial predictions too
   // clean correct, robust correct, succeeded, clean loss sum, adversarial loss sum
   Tensor totals = zeros({5}, device);
   Tensor success = empty({n}, device, DType::u8);
@@ -138,7 +138,7 @@ Transferability transfer(const char* op, nn::Module& source, nn::Module& target,
   NF_CHECK(target.device() == device,
            op << ": source model on " << device.str() << " but target model on " << target.device().str());
   const datasets::Dataset on_device = data.to(device);
-  InputGradientScope frozen_source(source), frozen_target(target);
+  nn::InputGradientScope frozen_source(source), frozen_target(target);
   // fooled source, fooled both, source clean correct, target clean correct, sum of l_{g->l}
   Tensor totals = zeros({5}, device);
   CrossEntropyOptions per_sample;

@@ -39,21 +39,6 @@ void validate(const AttackOptions& o, const std::string& who) {
            who << ": clip_min must be < clip_max, got clip_min " << o.clip_min << " and clip_max " << o.clip_max);
 }
 
-// ---------------------------------------------------------------- InputGradientScope
-
-InputGradientScope::InputGradientScope(nn::Module& model) : params_(model.parameters()) {
-  required_.reserve(params_.size());
-  for (const Tensor& p : params_) required_.push_back(p.requires_grad());
-  // Everything that can throw (recording) happens before anything changes, and
-  // requires_grad_(false) on a leaf does not throw: the scope is never left half applied.
-  eval_mode_.emplace(model);
-  for (Tensor& p : params_) p.requires_grad_(false);
-}
-
-InputGradientScope::~InputGradientScope() {
-  for (size_t i = 0; i < params_.size(); ++i) params_[i].requires_grad_(required_[i]);
-}
-
 // ---------------------------------------------------------------- the attack
 
 namespace {
@@ -133,7 +118,7 @@ Tensor attack(const char* op, nn::Module& model, const Tensor& x, const Tensor& 
   validate(o, op);
   check_inputs(op, x, y);
   if (x.size(0) == 0) return x.detach().clone();
-  InputGradientScope frozen(model);
+  nn::InputGradientScope frozen(model);
   // Nothing below requires grad except `adv` between requires_grad_(true) and backward(): the
   // parameters are frozen and x is detached, so only the forward of each step is taped.
   const Ball ball(x.detach(), o);

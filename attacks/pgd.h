@@ -29,7 +29,6 @@
 // A sample whose gradient is exactly 0 does not move (sign(0) = 0; the L2 step is 0 / 1e-10).
 #pragma once
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,22 +59,6 @@ AttackOptions l2_defaults();
 // Throws one line naming the option and what was expected: eps >= 0, alpha >= 0, steps >= 0,
 // clip_min < clip_max. `who` prefixes the message (e.g. "nanofed attack", "config").
 void validate(const AttackOptions& o, const std::string& who = "attack");
-
-// Turns the parameters of a model off (requires_grad = false) and eval mode on for a scope;
-// restores both on destruction. What pgd() uses; public for code that needs input gradients.
-// Every submodule's own mode is restored (a model fine-tuned with a frozen BatchNorm child in
-// eval mode stays that way), not just the root's.
-class InputGradientScope {
- public:
-  explicit InputGradientScope(nn::Module& model);
-  ~InputGradientScope();
-  InputGradientScope(const InputGradientScope&) = delete;
-  InputGradientScope& operator=(const InputGradientScope&) = delete;
- private:
-  std::vector<Tensor> params_;
-  std::vector<bool> required_;
-  std::optional<nn::EvalMode> eval_mode_;  // every module's own mode restored on exit
-};
 
 // x [N, ...] f32 in [clip_min, clip_max], y i32 [N] (true labels, or targets if targeted), both
 // on the model's device. Returns x_adv (same shape and device, no history). Needs grad mode on

@@ -21,6 +21,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "engine/text.h"
+
 namespace nanofed::datasets {
 
 constexpr uint64_t kMaxInputBytes = uint64_t(4) << 30;
@@ -88,6 +90,6 @@ nlohmann::json read_json_file(const std::string& path, const char* who);
 nlohmann::json parse_json_text(const std::string& text, const std::string& source, const char* who);
 
 bool file_exists(const std::string& path);  // a readable regular file
-bool ends_with(const std::string& s, const std::string& suffix);
+using ::nanofed::ends_with;  // engine/text.h; datasets::ends_with still names it
 
 }  // namespace nanofed::datasets

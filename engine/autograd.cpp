@@ -18,6 +18,18 @@ bool g_detect_anomaly = false;
 bool grad_enabled() { return t_grad_enabled; }
 NoGrad::NoGrad() : previous_(t_grad_enabled) { t_grad_enabled = false; }
 NoGrad::~NoGrad() { t_grad_enabled = previous_; }
+
+RequiresGradOff::RequiresGradOff(std::vector<Tensor> tensors) : tensors_(std::move(tensors)) {
+  required_.reserve(tensors_.size());
+  for (const Tensor& t : tensors_) required_.push_back(t.requires_grad());
+  // requires_grad_(false) does not throw: the scope is never left half applied.
+  for (Tensor& t : tensors_) t.requires_grad_(false);
+}
+
+RequiresGradOff::~RequiresGradOff() {
+  for (size_t i = 0; i < tensors_.size(); ++i) tensors_[i].requires_grad_(required_[i]);
+}
+
 void set_detect_anomaly(bool on) { g_detect_anomaly = on; }
 bool detect_anomaly() { return g_detect_anomaly; }
 

@@ -54,6 +54,20 @@ class NoGrad {
   bool previous_;
 };
 
+// requires_grad = false on `tensors` for a scope (each gets its own flag back on exit): with
+// the parameters frozen, a backward from the loss computes only the input's gradient and no
+// weight-gradient GEMM runs. nn::InputGradientScope adds eval mode for a whole model.
+class RequiresGradOff {
+ public:
+  explicit RequiresGradOff(std::vector<Tensor> tensors);
+  ~RequiresGradOff();
+  RequiresGradOff(const RequiresGradOff&) = delete;
+  RequiresGradOff& operator=(const RequiresGradOff&) = delete;
+ private:
+  std::vector<Tensor> tensors_;
+  std::vector<bool> required_;
+};
+
 // True if grad mode is on and any input requires grad: the op should build a closure.
 bool needs_tape(std::initializer_list<Tensor> inputs);
 bool needs_tape(const std::vector<Tensor>& inputs);

@@ -1,8 +1,10 @@
 // text.h — small string helpers for user-facing messages: the "did you mean" suggestion that
-// the config keys, the command-line flags and the command names share, and nlohmann's
-// exception text without its "[json.exception.type_error.302] " prefix.
+// the config keys, the command-line flags and the command names share, nlohmann's exception
+// text without its "[json.exception.type_error.302] " prefix, and the formatting helpers
+// (fmt, join, pair_str, starts_with / ends_with) that would otherwise be copied per file.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,5 +28,18 @@ std::string did_you_mean(const std::string& name, const std::vector<std::string>
 // An exception's message without nlohmann's "[json.exception.<kind>.<id>] " prefix (any
 // other message is returned unchanged).
 std::string json_error_text(const char* what);
+
+bool starts_with(const std::string& s, const std::string& prefix);
+bool ends_with(const std::string& s, const std::string& suffix);
+
+// One number, printf-style: fmt(0.5) = "0.5" (%g, what `stream << v` writes),
+// fmt(0.5, "%.6f") = "0.500000", fmt(0.5, "%.0f/255").
+std::string fmt(double v, const char* format = "%g");
+
+// The items with `sep` between them: join({"a", "b"}) = "a, b".
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
+
+// "(a, b)", as PyTorch prints a kernel size, stride or padding.
+std::string pair_str(int64_t a, int64_t b);
 
 }  // namespace nanofed

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <sstream>
 
+#include "engine/text.h"
+
 namespace nanofed::fl {
 
 namespace detail {
@@ -71,11 +73,6 @@ std::vector<double> sorted_column(const HostRows& h, int64_t j) {
   return c;
 }
 
-std::string fmt(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
 
 }  // namespace
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "engine/text.h"
+
 namespace nanofed::fl {
 
 std::vector<int64_t> choose_corrupted(int64_t num_clients, int64_t num_corrupted, uint64_t seed) {
@@ -42,11 +44,6 @@ double standard_normal(Generator& gen) {  // Box-Muller, one of the pair
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
-std::string fmt(double v) {
-  std::ostringstream s;
-  s << v;
-  return s.str();
-}
 
 }  // namespace
 

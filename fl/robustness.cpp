@@ -13,6 +13,7 @@
 #include "certify/results.h"
 #include "datasets/file_io.h"
 #include "engine/common.h"
+#include "engine/text.h"
 
 namespace nanofed::fl {
 
@@ -32,11 +33,6 @@ json spread(const std::vector<double>& v) {
   return j;
 }
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", v);
-  return buf;
-}
 
 std::vector<ModelKind> kinds_of(const Simulation& sim) {
   std::vector<ModelKind> kinds;
@@ -76,7 +72,7 @@ json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir
       clean[m].push_back(r.clean_accuracy());
       robust[m].push_back(r.robust_accuracy());
       csv += std::to_string(k) + "," + to_string(kind) + "," + std::to_string(r.samples) + "," +
-             fmt(r.clean_accuracy()) + "," + fmt(r.robust_accuracy()) + "," + fmt(r.success_rate()) + ",";
+             fmt(r.clean_accuracy(), "%.6f") + "," + fmt(r.robust_accuracy(), "%.6f") + "," + fmt(r.success_rate(), "%.6f") + ",";
       if (transfer && kind == ModelKind::personal) {
         // 000 §3: crafted on the global model (source), evaluated on the personal one (target).
         // model_for(global) loads the other working module, so `model` stays the personal one.
@@ -85,7 +81,7 @@ json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir
             attacks::transferability(global, model, data, crafted_on_global, c.eval_batch_size);
         trans.push_back(t.adv_trans());
         trans_loss.push_back(t.loss_measure);
-        csv += fmt(t.adv_trans()) + "," + fmt(t.loss_measure);
+        csv += fmt(t.adv_trans(), "%.6f") + "," + fmt(t.loss_measure, "%.6f");
       } else {
         csv += ",";
       }
@@ -159,8 +155,8 @@ json evaluate_certification(Simulation& sim, const FlConfig& c, const std::strin
       ca0.push_back(a0);
       acr.push_back(a);
       curves.push_back(certify::certified_accuracy_curve(rows, radii));
-      csv += std::to_string(k) + "," + to_string(kind) + "," + std::to_string(rows.size()) + "," + fmt(a0) + "," +
-             fmt(a) + "," + std::to_string(abstained) + "\n";
+      csv += std::to_string(k) + "," + to_string(kind) + "," + std::to_string(rows.size()) + "," + fmt(a0, "%.6f") + "," +
+             fmt(a, "%.6f") + "," + std::to_string(abstained) + "\n";
       if (c.progress && !tty)
         std::fprintf(stderr, "%s: certified %s model of client %lld: CA(0) %.4f ACR %.4f\n", dir.c_str(),
                      to_string(kind), (long long)k, a0, a);

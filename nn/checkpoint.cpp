@@ -2,21 +2,20 @@
 #include "nn/checkpoint.h"
 
 #include <filesystem>
-#include <map>
+#include <set>
 
 #include "datasets/file_io.h"
+#include "engine/text.h"
 
 namespace nanofed::nn {
 
 namespace {
 const std::string kLegacyOptimizerPrefix = "optimizer.";  // optimizer state inside the model file
 const std::string kExtension = ".safetensors";
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 }  // namespace
 
 std::string optimizer_path(const std::string& path) {
-  const std::string stem = datasets::ends_with(path, kExtension) ? path.substr(0, path.size() - kExtension.size()) : path;
+  const std::string stem = ends_with(path, kExtension) ? path.substr(0, path.size() - kExtension.size()) : path;
   return stem + ".optimizer" + kExtension;
 }
 
@@ -29,14 +28,12 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
 
 Metadata load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, Metadata* optimizer_metadata) {
   SafetensorsFile file = read_safetensors(path);
-  std::map<std::string, Tensor> own;
-  for (auto& [name, t] : model.state_dict()) own[name] = t;
+  std::set<std::string> own;
+  for (auto& [name, t] : model.state_dict()) own.insert(name);
 
-  NamedTensors model_state;
-  for (auto& [name, t] : file.tensors) {
-    if (starts_with(name, kLegacyOptimizerPrefix) && !own.count(name)) continue;
-    if (own.count(name) || !datasets::ends_with(name, "num_batches_tracked")) model_state.push_back({name, t});
-  }
+  NamedTensors model_state;  // num_batches_tracked: Module::load_state_dict's rule
+  for (auto& [name, t] : file.tensors)
+    if (own.count(name) || !starts_with(name, kLegacyOptimizerPrefix)) model_state.push_back({name, t});
   // Everything is checked before anything is copied, so a failed load leaves the model and
   // the optimizer as they were: the model's keys, shapes and dtypes here, then the optimizer
   // (whose load checks all before changing anything), then the model copy, which cannot fail.

@@ -15,8 +15,8 @@
 //
 // Loading is strict for the model: every model key must be in the file with its shape and
 // dtype, and every key of the file must belong to the model, with two exceptions:
-// "<...>num_batches_tracked" (BatchNorm's I64 counter in PyTorch) is ignored when the model has
-// no such buffer (and loaded, converted to i32, when it has), and "optimizer.*" keys (files from
+// "<...>.num_batches_tracked" (BatchNorm's I64 counter in PyTorch) is ignored when the model has
+// no such buffer (Module::load_state_dict's rule), and "optimizer.*" keys (files from
 // before the optimizer state moved beside the model) are ignored. With an optimizer,
 // optimizer_path(PATH) must exist; without one, it is not read. Any problem is an Error naming
 // the file, raised before anything is changed (a failed load leaves the model and optimizer as

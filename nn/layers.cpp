@@ -9,6 +9,7 @@
 #include "engine/ops/dropout.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/matmul.h"
+#include "engine/text.h"
 
 namespace nanofed::nn {
 
@@ -31,7 +32,7 @@ namespace {
 
 Generator& pick(Generator* gen) { return gen ? *gen : default_generator(); }
 const char* py_bool(bool b) { return b ? "True" : "False"; }
-std::string pair_str(Size2d s) { return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")"; }
+std::string pair_str(Size2d s) { return ::nanofed::pair_str(s.h, s.w); }
 // PyTorch prints a pooling size given as an int as that int, a pair as a tuple.
 std::string pool_str(Size2d s) { return s.h == s.w ? std::to_string(s.h) : pair_str(s); }
 

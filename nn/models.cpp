@@ -2,6 +2,7 @@
 
 #include "engine/ops/elementwise.h"
 #include "engine/ops/pool.h"
+#include "engine/text.h"
 
 namespace nanofed::nn {
 
@@ -49,9 +50,12 @@ Tensor MLP::forward(const Tensor& x) {
 
 // ---------------------------------------------------------------- Ditto FMNIST CNN (001)
 
-FmnistCNN::FmnistCNN(int64_t in_channels, int64_t image_size, int64_t num_classes, Generator* gen, Init init) {
-  check_sizes("FmnistCNN", in_channels, image_size, num_classes, 4);
-  const int64_t side = image_size / 2 / 2;  // "same" convs keep the size; each pool halves it
+FmnistCNN::FmnistCNN(const CNNOptions& o) {
+  check_sizes("FmnistCNN", o.in_channels, o.image_size, o.num_classes, 4);
+  const int64_t in_channels = o.in_channels, num_classes = o.num_classes;
+  Generator* gen = o.gen;
+  const Init init = o.init;
+  const int64_t side = o.image_size / 2 / 2;  // "same" convs keep the size; each pool halves it
   conv1 = register_module("conv1", std::make_shared<Conv2d>(in_channels, 32, 5, 1, 2, true, gen, init));
   conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 5, 1, 2, true, gen, init));
   fc1 = register_module("fc1", std::make_shared<Linear>(64 * side * side, 1024, true, gen, init));
@@ -66,9 +70,12 @@ Tensor FmnistCNN::forward(const Tensor& x) {
 
 // ---------------------------------------------------------------- Byzantine-FT MNIST CNN (002)
 
-MnistCNN::MnistCNN(int64_t in_channels, int64_t image_size, int64_t num_classes, Generator* gen, Init init) {
-  check_sizes("MnistCNN", in_channels, image_size, num_classes, 16);
-  const int64_t side = (out_side(image_size, 5, 1, 0) / 2 - 4) / 2;  // 28 -> 24 -> 12 -> 8 -> 4
+MnistCNN::MnistCNN(const CNNOptions& o) {
+  check_sizes("MnistCNN", o.in_channels, o.image_size, o.num_classes, 16);
+  const int64_t in_channels = o.in_channels, num_classes = o.num_classes;
+  Generator* gen = o.gen;
+  const Init init = o.init;
+  const int64_t side = (out_side(o.image_size, 5, 1, 0) / 2 - 4) / 2;  // 28 -> 24 -> 12 -> 8 -> 4
   conv1 = register_module("conv1", std::make_shared<Conv2d>(in_channels, 32, 5, 1, 0, true, gen, init));
   conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 5, 1, 0, true, gen, init));
   fc1 = register_module("fc1", std::make_shared<Linear>(64 * side * side, 1024, true, gen, init));
@@ -83,11 +90,13 @@ Tensor MnistCNN::forward(const Tensor& x) {
 
 // ---------------------------------------------------------------- spurious-features CNNs (000)
 
-SpuriousCNN::SpuriousCNN(int64_t in_channels, int64_t image_size, int64_t channels1, int64_t channels2,
-                         int64_t fc_hidden, int64_t num_classes, float slope, Generator* gen, Init init)
-    : negative_slope(slope) {
-  check_sizes("SpuriousCNN", in_channels, image_size, num_classes, 4);
-  const int64_t side = out_side(out_side(image_size, 4, 2, 1), 4, 2, 1);
+SpuriousCNN::SpuriousCNN(const SpuriousCNNOptions& o) : negative_slope(o.negative_slope) {
+  check_sizes("SpuriousCNN", o.in_channels, o.image_size, o.num_classes, 4);
+  const int64_t in_channels = o.in_channels, channels1 = o.channels1, channels2 = o.channels2;
+  const int64_t fc_hidden = o.fc_hidden, num_classes = o.num_classes;
+  Generator* gen = o.gen;
+  const Init init = o.init;
+  const int64_t side = out_side(out_side(o.image_size, 4, 2, 1), 4, 2, 1);
   conv1 = register_module("conv1", std::make_shared<Conv2d>(in_channels, channels1, 4, 2, 1, false, gen, init));
   bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(channels1));
   conv2 = register_module("conv2", std::make_shared<Conv2d>(channels1, channels2, 4, 2, 1, false, gen, init));
@@ -123,16 +132,16 @@ std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& 
     sizes.push_back(k);
     return std::make_shared<MLP>(sizes, o.gen, o.init);
   }
-  if (name == "cnn") return std::make_shared<FmnistCNN>(c, side, k, o.gen, o.init);
-  if (name == "mnist_cnn") return std::make_shared<MnistCNN>(c, side, k, o.gen, o.init);
-  if (name == "cnn28")
-    return std::make_shared<SpuriousCNN>(c, side, 64, 128, pick(o.fc_hidden, 4096), k, o.negative_slope, o.gen, o.init);
-  if (name == "cnn64")
-    return std::make_shared<SpuriousCNN>(c, side, 64, 64, pick(o.fc_hidden, 4096), k, o.negative_slope, o.gen, o.init);
-  if (name == "resnet18") return std::make_shared<ResNet18>(c, k, o.width, o.gen, o.init);
-  std::string valid;
-  for (const std::string& n : model_names()) valid += (valid.empty() ? "" : ", ") + n;
-  NF_CHECK(false, "make_model: unknown model '" << name << "' (expected one of: " << valid << ")");
+  const CNNOptions cnn{c, side, k, o.gen, o.init};
+  if (name == "cnn") return std::make_shared<FmnistCNN>(cnn);
+  if (name == "mnist_cnn") return std::make_shared<MnistCNN>(cnn);
+  if (name == "cnn28" || name == "cnn64") {
+    const int64_t channels2 = name == "cnn28" ? 128 : 64;
+    return std::make_shared<SpuriousCNN>(SpuriousCNNOptions{
+        c, side, 64, channels2, pick(o.fc_hidden, 4096), k, o.negative_slope, o.gen, o.init});
+  }
+  if (name == "resnet18") return std::make_shared<ResNet18>(ResNet18Options{c, k, o.width, o.gen, o.init});
+  NF_CHECK(false, "make_model: unknown model '" << name << "' (expected one of: " << join(model_names()) << ")");
   return nullptr;
 }
 

@@ -48,10 +48,18 @@ class MLP : public Module {
 // maxpool 2; conv5x5-64 "same", ReLU, maxpool 2; flatten (64*7*7 = 3136 at 28x28);
 // fc 1024, ReLU; fc num_classes. 3,274,634 parameters at 1x28x28, 10 classes ("about 3.27M").
 // The reference code initialises with TF1 defaults: pass Init::glorot_uniform for that.
+// FmnistCNN's and MnistCNN's sizes, named (not positional ints).
+struct CNNOptions {
+  int64_t in_channels = 1;
+  int64_t image_size = 28;   // square inputs (H = W)
+  int64_t num_classes = 10;
+  Generator* gen = nullptr;  // nullptr = nn::default_generator()
+  Init init = Init::pytorch;
+};
+
 class FmnistCNN : public Module {
  public:
-  FmnistCNN(int64_t in_channels = 1, int64_t image_size = 28, int64_t num_classes = 10,
-            Generator* gen = nullptr, Init init = Init::pytorch);
+  explicit FmnistCNN(const CNNOptions& options = CNNOptions());
   Tensor forward(const Tensor& x) override;
   std::string repr() const override { return "FmnistCNN"; }
   std::shared_ptr<Conv2d> conv1, conv2;
@@ -63,8 +71,7 @@ class FmnistCNN : public Module {
 // fc num_classes. 1,111,946 parameters at 1x28x28, 10 classes (as the reference states).
 class MnistCNN : public Module {
  public:
-  MnistCNN(int64_t in_channels = 1, int64_t image_size = 28, int64_t num_classes = 10,
-           Generator* gen = nullptr, Init init = Init::pytorch);
+  explicit MnistCNN(const CNNOptions& options = CNNOptions());
   Tensor forward(const Tensor& x) override;
   std::string repr() const override { return "MnistCNN"; }
   std::shared_ptr<Conv2d> conv1, conv2;
@@ -79,11 +86,21 @@ class MnistCNN : public Module {
 //   CNN 64x64: channels 64, 64  -> flatten 64*16*16 = 16384 -> 4096 -> K (67,222,794, K=10)
 // Our choice (the table does not say): the convs have no bias, since the BN right after
 // cancels it (as in ResNet). Children: conv1, bn1, conv2, bn2, fc1, fc2.
+// Defaults: the 28x28 model.
+struct SpuriousCNNOptions {
+  int64_t in_channels = 3;
+  int64_t image_size = 28;   // square inputs (H = W)
+  int64_t channels1 = 64, channels2 = 128;
+  int64_t fc_hidden = 4096;
+  int64_t num_classes = 10;
+  float negative_slope = 0.2f;
+  Generator* gen = nullptr;  // nullptr = nn::default_generator()
+  Init init = Init::pytorch;
+};
+
 class SpuriousCNN : public Module {
  public:
-  SpuriousCNN(int64_t in_channels, int64_t image_size, int64_t channels1, int64_t channels2,
-              int64_t fc_hidden, int64_t num_classes, float negative_slope = 0.2f,
-              Generator* gen = nullptr, Init init = Init::pytorch);
+  explicit SpuriousCNN(const SpuriousCNNOptions& options = SpuriousCNNOptions());
   Tensor forward(const Tensor& x) override;
   std::string repr() const override { return "SpuriousCNN"; }
   const float negative_slope;

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "engine/ops/elementwise.h"
+#include "engine/text.h"
 
 namespace nanofed::nn {
 
@@ -129,6 +130,16 @@ NamedTensors Module::state_dict() const {
   return out;
 }
 
+namespace {
+// PyTorch's BatchNorm counter ("bn1.num_batches_tracked", I64): a PyTorch-written state_dict
+// has one per BatchNorm; our BatchNorm has no such buffer (nothing reads it without
+// momentum=None), so a load ignores it rather than calling it unexpected.
+bool is_num_batches_tracked(const std::string& name) {
+  const std::string key = "num_batches_tracked";
+  return name == key || ends_with(name, "." + key);
+}
+}  // namespace
+
 void Module::check_state_dict(const NamedTensors& state, bool strict) const {
   std::unordered_map<std::string, Tensor> own;
   for (auto& [n, t] : state_dict()) own[n] = t;
@@ -137,7 +148,7 @@ void Module::check_state_dict(const NamedTensors& state, bool strict) const {
     given[name] = true;
     auto it = own.find(name);
     if (it == own.end()) {
-      NF_CHECK(!strict, "load_state_dict: unexpected key '" << name << "'");
+      NF_CHECK(!strict || is_num_batches_tracked(name), "load_state_dict: unexpected key '" << name << "'");
       continue;
     }
     const Tensor& dst = it->second;
@@ -172,13 +183,9 @@ namespace {
 std::string normalization_repr(const Tensor& mean, const Tensor& std) {
   if (mean.numel() > 8) return "Normalize(mean=" + shape_str(mean.shape()) + ", std=" + shape_str(std.shape()) + ")";
   auto list = [](const Tensor& t) {
-    std::string s;
-    char buf[32];
-    for (float v : t.to_vector()) {
-      std::snprintf(buf, sizeof buf, "%.4g", v);
-      s += (s.empty() ? "" : ", ") + std::string(buf);
-    }
-    return "[" + s + "]";
+    std::vector<std::string> items;
+    for (float v : t.to_vector()) items.push_back(fmt(v, "%.4g"));
+    return "[" + join(items) + "]";
   };
   return "Normalize(mean=" + list(mean) + ", std=" + list(std) + ")";
 }
@@ -301,5 +308,8 @@ EvalMode::EvalMode(Module& model) {
 EvalMode::~EvalMode() {
   for (const auto& [module, training] : modes_) module->train(training);
 }
+
+InputGradientScope::InputGradientScope(Module& model)
+    : eval_mode_(model), frozen_(model.parameters()) {}
 
 }  // namespace nanofed::nn

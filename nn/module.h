@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/autograd.h"
 #include "engine/random.h"
 #include "engine/tensor.h"
 
@@ -48,7 +49,9 @@ class Module {
   NamedTensors named_buffers() const;
   NamedTensors state_dict() const;  // parameters and buffers, PyTorch order
   // Copies values in (moving them to this module's device). strict: every key must match
-  // both ways; otherwise unknown keys are ignored and missing ones keep their values. A shape
+  // both ways; otherwise unknown keys are ignored and missing ones keep their values.
+  // "<...>.num_batches_tracked" (PyTorch's BatchNorm counter) the module does not have is
+  // ignored either way, so a PyTorch-written state_dict loads strictly. A shape
   // or dtype mismatch is always an error naming the key. Everything is checked (by
   // check_state_dict) before anything is copied, so a failed load leaves the module as it was.
   void load_state_dict(const NamedTensors& state, bool strict = true);
@@ -128,6 +131,17 @@ class EvalMode {
 
  private:
   std::vector<std::pair<Module*, bool>> modes_;  // every module of the tree, parents first
+};
+
+// For gradients w.r.t. the input only (attacks, saliency, certification probes): eval mode
+// (EvalMode) and the parameters' requires_grad off (RequiresGradOff) for a scope; both
+// restored on exit, the parameters' .grad() buffers untouched.
+class InputGradientScope {
+ public:
+  explicit InputGradientScope(Module& model);
+ private:
+  EvalMode eval_mode_;         // set first, restored last (members unwind in reverse)
+  RequiresGradOff frozen_;
 };
 
 }  // namespace nanofed::nn

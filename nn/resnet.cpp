@@ -23,7 +23,10 @@ Tensor BasicBlock::forward(const Tensor& x) {
   return relu(add(out, shortcut->forward(x)));
 }
 
-ResNet18::ResNet18(int64_t in_channels, int64_t num_classes, int64_t width, Generator* gen, Init init) {
+ResNet18::ResNet18(const ResNet18Options& o) {
+  const int64_t in_channels = o.in_channels, num_classes = o.num_classes, width = o.width;
+  Generator* gen = o.gen;
+  const Init init = o.init;
   NF_CHECK(in_channels > 0, "ResNet18: in_channels must be positive, got " << in_channels);
   NF_CHECK(num_classes > 0, "ResNet18: num_classes must be positive, got " << num_classes);
   NF_CHECK(width > 0, "ResNet18: width must be positive, got " << width);

@@ -37,10 +37,19 @@ class BasicBlock : public Module {
   std::shared_ptr<Sequential> shortcut;
 };
 
+// Named fields, not positional ints: ResNet18(16) would otherwise build a 16-input-channel
+// model when a width of 16 was meant.
+struct ResNet18Options {
+  int64_t in_channels = 3;
+  int64_t num_classes = 10;
+  int64_t width = 64;        // base width (64 = the standard model)
+  Generator* gen = nullptr;  // nullptr = nn::default_generator()
+  Init init = Init::pytorch;
+};
+
 class ResNet18 : public Module {
  public:
-  explicit ResNet18(int64_t in_channels = 3, int64_t num_classes = 10, int64_t width = 64,
-                    Generator* gen = nullptr, Init init = Init::pytorch);
+  explicit ResNet18(const ResNet18Options& options = ResNet18Options());
   Tensor forward(const Tensor& x) override;
   std::string repr() const override { return "ResNet"; }  // kuangliu's class name
   std::shared_ptr<Conv2d> conv1;

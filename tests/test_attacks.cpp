@@ -27,9 +27,6 @@ using namespace nanofed::test;
 
 namespace {
 
-Tensor fv(const std::vector<float>& v, const Shape& shape) { return from_vector(v, shape); }
-Tensor labels(const std::vector<int32_t>& v) { return from_vector(v, {(int64_t)v.size()}); }
-
 // Uniform in [0, 1] with about 30% of the values exactly 0 and 30% exactly 1, where clipping binds.
 Tensor edge_inputs(const Shape& shape, uint64_t seed) {
   Generator gen(seed);

@@ -104,6 +104,21 @@ BOOST_AUTO_TEST_CASE(no_grad_and_detach_stop_the_tape) {
   expect_error([&] { total(square(x.detach())).backward(); }, {"backward", "does not require grad"});
 }
 
+// The scope attacks use for input gradients: parameters frozen, each flag restored after.
+BOOST_AUTO_TEST_CASE(requires_grad_off_freezes_for_a_scope) {
+  Tensor w = from_vector(std::vector<float>{1, 2}, {2}).requires_grad_();
+  Tensor b = from_vector(std::vector<float>{3}, {1});  // already frozen: stays so
+  Tensor x = from_vector(std::vector<float>{4, 5}, {2}).requires_grad_();
+  {
+    RequiresGradOff frozen({w, b});
+    BOOST_TEST(!w.requires_grad());
+    BOOST_TEST(!square(w).requires_grad());  // nothing taped for the parameters
+    BOOST_TEST(square(x).requires_grad());   // the input still is
+  }
+  BOOST_TEST(w.requires_grad());
+  BOOST_TEST(!b.requires_grad());
+}
+
 BOOST_AUTO_TEST_CASE(errors_are_named) {
   Tensor x = from_vector(std::vector<float>{1, 2}, {2}).requires_grad_();
   Tensor y = square(x);

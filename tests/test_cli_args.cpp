@@ -2,6 +2,7 @@
 // (shared with the config keys), the command dispatch with its help and exit statuses, and the
 // usage errors of every command.
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/text.h"
 #include "engine/threads.h"
@@ -126,6 +127,25 @@ BOOST_AUTO_TEST_CASE(suggestions_by_edit_distance_or_word_prefix) {
   BOOST_TEST(nanofed::json_error_text("[json.exception.type_error.302] type must be number, but is string") ==
              "type must be number, but is string");
   BOOST_TEST(nanofed::json_error_text("lr: must be > 0") == "lr: must be > 0");
+}
+
+// The formatting helpers every file used to copy: fmt's default is what `stream << v` writes.
+BOOST_AUTO_TEST_CASE(text_formatting_helpers) {
+  for (double v : {0.5, 1e-5, 123456789.0, 0.1, -2.0}) {
+    std::ostringstream s;
+    s << v;
+    BOOST_TEST(nanofed::fmt(v) == s.str());
+  }
+  BOOST_TEST(nanofed::fmt(0.5, "%.6f") == "0.500000");
+  BOOST_TEST(nanofed::fmt(8, " (%.0f/255)") == " (8/255)");
+  BOOST_TEST(nanofed::join({"a", "b", "c"}) == "a, b, c");
+  BOOST_TEST(nanofed::join({"0.1", "0.2"}, ",") == "0.1,0.2");
+  BOOST_TEST(nanofed::join({}).empty());
+  BOOST_TEST(nanofed::pair_str(3, 1) == "(3, 1)");
+  BOOST_TEST(nanofed::starts_with("optimizer.state", "optimizer."));
+  BOOST_TEST(!nanofed::starts_with("opt", "optimizer."));
+  BOOST_TEST(nanofed::ends_with("bn1.num_batches_tracked", ".num_batches_tracked"));
+  BOOST_TEST(!nanofed::ends_with("gz", ".gz"));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_flags_suggest_and_are_usage_errors) {

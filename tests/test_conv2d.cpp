@@ -18,10 +18,6 @@ using namespace nanofed::test;
 
 namespace {
 
-Tensor floats(const std::vector<float>& values, const Shape& shape) {
-  return nanofed::from_vector(values, shape);
-}
-
 struct Config {
   int64_t N, C, H, W, K, R, S, sh, sw, ph, pw;
   bool bias;
@@ -81,12 +77,12 @@ BOOST_AUTO_TEST_SUITE(conv2d)
 
 BOOST_AUTO_TEST_CASE(hand_computed) {
   // x = 1..9 in a 3x3 image, w = [[1, 0], [0, -1]]: y[i][j] = x[i][j] - x[i+1][j+1] = -4.
-  Tensor x = floats({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
-  Tensor w = floats({1, 0, 0, -1}, {1, 1, 2, 2});
+  Tensor x = fv({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3});
+  Tensor w = fv({1, 0, 0, -1}, {1, 1, 2, 2});
   Tensor y = nanofed::conv2d(x, w);
   BOOST_CHECK(y.shape() == (Shape{1, 1, 2, 2}));
   expect_close(y.to_vector(), {-4, -4, -4, -4}, 0, 0, "valid");
-  expect_close(nanofed::conv2d(x, w, floats({0.5f}, {1})).to_vector(),
+  expect_close(nanofed::conv2d(x, w, fv({0.5f}, {1})).to_vector(),
                {-3.5f, -3.5f, -3.5f, -3.5f}, 0, 0, "bias");
   // padding 1, stride 2: windows start at (-1,-1), (-1,1), (1,-1), (1,1) of the padded image:
   // 0 - x[0][0], 0 - x[0][2], 0 - x[2][0], x[1][1] - x[2][2].
@@ -97,9 +93,9 @@ BOOST_AUTO_TEST_CASE(hand_computed) {
 BOOST_AUTO_TEST_CASE(hand_computed_backward) {
   // loss = sum(y) for the valid 2x2 conv above: dW[r][s] = sum of the 2x2 window of x that
   // w[r][s] touches; dx[h][w] = sum of the w taps covering (h, w); db = number of outputs.
-  Tensor x = floats({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3}).requires_grad_();
-  Tensor w = floats({1, 0, 0, -1}, {1, 1, 2, 2}).requires_grad_();
-  Tensor b = floats({0.5f}, {1}).requires_grad_();
+  Tensor x = fv({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 1, 3, 3}).requires_grad_();
+  Tensor w = fv({1, 0, 0, -1}, {1, 1, 2, 2}).requires_grad_();
+  Tensor b = fv({0.5f}, {1}).requires_grad_();
   Tensor y = nanofed::conv2d(x, w, b);
   y.backward(nanofed::ones_like(y));
   expect_close(w.grad().to_vector(), {1 + 2 + 4 + 5, 2 + 3 + 5 + 6, 4 + 5 + 7 + 8, 5 + 6 + 8 + 9},

@@ -17,16 +17,6 @@ using namespace nanofed::test;
 using nn::Size2d;
 
 namespace {
-// Brace-list tensors (from_vector is overloaded on the element type, so a bare list is ambiguous).
-Tensor fv(const std::vector<float>& v, const Shape& shape, Device device = Device::cpu()) {
-  return from_vector(v, shape, device);
-}
-
-std::vector<std::string> names(const nn::NamedTensors& nt) {
-  std::vector<std::string> out;
-  for (auto& [n, t] : nt) out.push_back(n);
-  return out;
-}
 
 struct Stats {
   float min, max, mean, var;

@@ -10,10 +10,6 @@ using namespace nanofed::test;
 using nn::Reduction;
 
 namespace {
-// Brace-list tensors (from_vector is overloaded on the element type, so a bare list is ambiguous).
-Tensor fv(const std::vector<float>& v, const Shape& shape, Device device = Device::cpu()) {
-  return from_vector(v, shape, device);
-}
 Tensor leaf(const Tensor& t) {
   Tensor c = t.detach().clone();
   c.requires_grad_();

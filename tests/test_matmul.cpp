@@ -17,10 +17,6 @@ using namespace nanofed::test;
 
 namespace {
 
-Tensor floats(const std::vector<float>& values, const Shape& shape) {
-  return nanofed::from_vector(values, shape);
-}
-
 // op(A) [M,K] op(B) [K,N] from the stored matrices, accumulated in double.
 std::vector<float> naive_matmul(const std::vector<float>& a, const std::vector<float>& b,
                                 int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
@@ -51,8 +47,8 @@ std::string combo_name(const char* what, bool ta, bool tb) {
 BOOST_AUTO_TEST_SUITE(matmul)
 
 BOOST_AUTO_TEST_CASE(hand_computed_2x2) {
-  Tensor a = floats({1, 2, 3, 4}, {2, 2});
-  Tensor b = floats({5, 6, 7, 8}, {2, 2});
+  Tensor a = fv({1, 2, 3, 4}, {2, 2});
+  Tensor b = fv({5, 6, 7, 8}, {2, 2});
   expect_close(nanofed::matmul(a, b).to_vector(), {19, 22, 43, 50}, 0, 0, "a b");
   expect_close(nanofed::matmul(a, b, true, false).to_vector(), {26, 30, 38, 44}, 0, 0, "a^T b");
   expect_close(nanofed::matmul(a, b, false, true).to_vector(), {17, 23, 39, 53}, 0, 0, "a b^T");
@@ -108,9 +104,9 @@ BOOST_AUTO_TEST_CASE(raw_gemm_alpha_beta_and_ld) {
 }
 
 BOOST_AUTO_TEST_CASE(linear_hand_computed) {
-  Tensor x = floats({1, 2, 3, 4, 5, 6}, {2, 3});
-  Tensor w = floats({1, 0, -1, 0.5f, 0.5f, 0.5f}, {2, 3});
-  Tensor b = floats({10, -1}, {2});
+  Tensor x = fv({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor w = fv({1, 0, -1, 0.5f, 0.5f, 0.5f}, {2, 3});
+  Tensor b = fv({10, -1}, {2});
   // rows: [1-3, 3] = [-2, 3] and [4-6, 7.5] = [-2, 7.5]
   expect_close(nanofed::linear(x, w).to_vector(), {-2, 3, -2, 7.5f}, 0, 0, "no bias");
   Tensor y = nanofed::linear(x, w, b);
@@ -120,16 +116,16 @@ BOOST_AUTO_TEST_CASE(linear_hand_computed) {
   Tensor y3 = nanofed::linear(x.reshape({2, 1, 3}), w, b);
   BOOST_CHECK(y3.shape() == (Shape{2, 1, 2}));
   expect_close(y3.to_vector(), {8, 2, 8, 6.5f}, 0, 0, "3-D input");
-  Tensor y1 = nanofed::linear(floats({1, 2, 3}, {3}), w, b);
+  Tensor y1 = nanofed::linear(fv({1, 2, 3}, {3}), w, b);
   BOOST_CHECK(y1.shape() == (Shape{2}));
   expect_close(y1.to_vector(), {8, 2}, 0, 0, "1-D input");
 }
 
 BOOST_AUTO_TEST_CASE(linear_backward_hand_computed) {
   // loss = sum(y): dx rows = column sums of W, dW rows = column sums of x, db = rows.
-  Tensor x = floats({1, 2, 3, 4, 5, 6}, {2, 3});
-  Tensor w = floats({1, 0, -1, 0.5f, 0.5f, 0.5f}, {2, 3});
-  Tensor b = floats({10, -1}, {2});
+  Tensor x = fv({1, 2, 3, 4, 5, 6}, {2, 3});
+  Tensor w = fv({1, 0, -1, 0.5f, 0.5f, 0.5f}, {2, 3});
+  Tensor b = fv({10, -1}, {2});
   x.requires_grad_(), w.requires_grad_(), b.requires_grad_();
   Tensor y = nanofed::linear(x, w, b);
   y.backward(nanofed::ones_like(y));

@@ -2,6 +2,7 @@
 // kuangliu/pytorch-cifar layout and its 11,173,962 parameters), output shapes on small batches,
 // str(), a CPU training smoke test of ResNet18 (width 8), and CUDA parity of forward/backward.
 #include <cmath>
+#include <type_traits>
 
 #include "engine/autograd.h"
 #include "engine/ops/batchnorm.h"
@@ -17,15 +18,13 @@ using namespace nanofed;
 using namespace nanofed::test;
 
 namespace {
-// Brace-list tensors (from_vector is overloaded on the element type, so a bare list is ambiguous).
-Tensor fv(const std::vector<float>& v, const Shape& shape, Device device = Device::cpu()) {
-  return from_vector(v, shape, device);
-}
 
-std::vector<std::string> names(const nn::NamedTensors& nt) {
-  std::vector<std::string> out;
-  for (auto& [n, t] : nt) out.push_back(n);
-  return out;
+// ResNet18 on 3 channels, 10 classes, at `width`, drawing from gen.
+nn::ResNet18Options resnet_width(int64_t width, Generator* gen) {
+  nn::ResNet18Options o;
+  o.width = width;
+  o.gen = gen;
+  return o;
 }
 
 Shape shape_of(const nn::Module& m, const std::string& name) {
@@ -72,7 +71,7 @@ BOOST_AUTO_TEST_SUITE(nn_models)
 BOOST_AUTO_TEST_CASE(resnet18_names_and_count_match_the_pytorch_cifar_model) {
   BOOST_TEST(resnet18_parameter_count(3, 64, 10) == 11173962);  // the helper, against the known count
   Generator gen(1);
-  nn::ResNet18 net(3, 10, 64, &gen);
+  nn::ResNet18 net(resnet_width(64, &gen));
   BOOST_TEST(net.num_parameters() == 11173962);
   BOOST_TEST(names(net.named_parameters()) == resnet18_parameter_names(), boost::test_tools::per_element());
   BOOST_TEST(net.named_buffers().size() == 40u);  // 20 BatchNorms x (running_mean, running_var)
@@ -90,15 +89,19 @@ BOOST_AUTO_TEST_CASE(resnet18_names_and_count_match_the_pytorch_cifar_model) {
 
 BOOST_AUTO_TEST_CASE(resnet18_variants_shapes_and_str) {
   Generator gen(2);
-  nn::ResNet18 gray(1, 10, 8, &gen);
+  nn::ResNet18Options gray_options = resnet_width(8, &gen);
+  gray_options.in_channels = 1;
+  nn::ResNet18 gray(gray_options);
   BOOST_TEST(gray.num_parameters() == resnet18_parameter_count(1, 8, 10));
   BOOST_TEST(gray(random_tensor({2, 1, 28, 28}, 1)).shape() == Shape({2, 10}));
-  nn::ResNet18 w16(3, 100, 16, &gen);
+  nn::ResNet18Options w16_options = resnet_width(16, &gen);
+  w16_options.num_classes = 100;
+  nn::ResNet18 w16(w16_options);
   BOOST_TEST(w16.num_parameters() == resnet18_parameter_count(3, 16, 100));
   BOOST_TEST(names(w16.named_parameters()) == resnet18_parameter_names(), boost::test_tools::per_element());
   BOOST_TEST(w16(random_tensor({2, 3, 32, 32}, 2)).shape() == Shape({2, 100}));
 
-  const std::string s = nn::ResNet18(3, 10, 8, &gen).str();
+  const std::string s = nn::ResNet18(resnet_width(8, &gen)).str();
   const std::string head =
       "ResNet(\n"
       "  (conv1): Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)\n"
@@ -117,9 +120,21 @@ BOOST_AUTO_TEST_CASE(resnet18_variants_shapes_and_str) {
   expect_error([&] { gray(ones({1, 3, 8, 8})); }, {"ResNet18", "[N, 1, H, W]", "[1, 3, 8, 8]"});
 }
 
+// ResNet18(16) used to compile and build a 16-input-channel model when a width of 16 was
+// meant: the models with several sizes take named options only.
+BOOST_AUTO_TEST_CASE(models_with_several_sizes_take_no_positional_ints) {
+  BOOST_TEST(!(std::is_constructible_v<nn::ResNet18, int64_t>));
+  BOOST_TEST(!(std::is_constructible_v<nn::ResNet18, int, int, int>));
+  BOOST_TEST(!(std::is_constructible_v<nn::FmnistCNN, int64_t>));
+  BOOST_TEST(!(std::is_constructible_v<nn::MnistCNN, int64_t>));
+  BOOST_TEST(!(std::is_constructible_v<nn::SpuriousCNN, int, int, int, int, int, int>));
+  Generator gen(7);
+  BOOST_TEST(shape_of(nn::ResNet18(resnet_width(16, &gen)), "conv1.weight") == Shape({16, 3, 3, 3}));
+}
+
 BOOST_AUTO_TEST_CASE(resnet18_eval_is_deterministic_and_state_dict_moves_between_models) {
   Generator g1(3), g2(4);
-  nn::ResNet18 a(3, 10, 8, &g1), b(3, 10, 8, &g2);
+  nn::ResNet18 a(resnet_width(8, &g1)), b(resnet_width(8, &g2));
   Tensor x = random_tensor({2, 3, 16, 16}, 5);
   a(x);  // one training step of statistics so running stats are not the defaults
   a.eval();
@@ -134,7 +149,7 @@ BOOST_AUTO_TEST_CASE(resnet18_eval_is_deterministic_and_state_dict_moves_between
 
 BOOST_AUTO_TEST_CASE(resnet18_width8_trains_on_a_tiny_batch_cpu) {
   Generator gen(10);
-  nn::ResNet18 net(3, 10, 8, &gen);
+  nn::ResNet18 net(resnet_width(8, &gen));
   Tensor x = random_tensor({16, 3, 32, 32}, 11);
   std::vector<int32_t> labels(16);
   for (int i = 0; i < 16; ++i) labels[i] = i % 10;

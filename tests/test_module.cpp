@@ -7,6 +7,7 @@
 
 using namespace nanofed;
 using nanofed::test::expect_error;
+using nanofed::test::names;
 
 namespace {
 struct Leaf : nn::Module {
@@ -28,11 +29,6 @@ struct Toy : nn::Module {
   Tensor matmul_like(const Tensor& x) { return sum(mul(weight, x), 0); }
   std::string repr() const override { return "Toy"; }
 };
-std::vector<std::string> names(const nn::NamedTensors& nt) {
-  std::vector<std::string> out;
-  for (auto& [n, t] : nt) out.push_back(n);
-  return out;
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(module)
@@ -98,6 +94,20 @@ BOOST_AUTO_TEST_CASE(load_state_dict_copies_and_checks) {
   late_bad.back().second = zeros({7});
   expect_error([&] { c.load_state_dict(late_bad); }, {"'sub.w'", "[7]"});
   BOOST_TEST(c.weight.to_vector()[5] == 6.0f);
+}
+
+// A PyTorch-written state_dict has BatchNorm's "<...>.num_batches_tracked" counters, which our
+// modules do not have: a strict load ignores them (load_checkpoint always did), and only them.
+BOOST_AUTO_TEST_CASE(strict_load_ignores_pytorch_num_batches_tracked) {
+  Toy a, b;
+  b.flat_parameters().fill_(3.0f);
+  nn::NamedTensors torch_state = b.state_dict();
+  torch_state.push_back({"sub.num_batches_tracked", full({}, 17.0f, Device::cpu(), DType::i32)});
+  torch_state.push_back({"num_batches_tracked", full({}, 17.0f, Device::cpu(), DType::i32)});
+  a.load_state_dict(torch_state, /*strict=*/true);
+  BOOST_TEST(a.weight.to_vector()[5] == 3.0f);
+  torch_state.push_back({"sub.my_num_batches_tracked", zeros({1})});
+  expect_error([&] { a.load_state_dict(torch_state); }, {"unexpected key 'sub.my_num_batches_tracked'"});
 }
 
 BOOST_AUTO_TEST_CASE(train_eval_is_recursive_and_seed_is_global) {

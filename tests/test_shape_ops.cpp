@@ -8,12 +8,12 @@ using namespace nanofed;
 using nanofed::test::check_cuda_parity;
 using nanofed::test::expect_close;
 using nanofed::test::expect_error;
+using nanofed::test::fv;
 using nanofed::test::gradcheck;
 using nanofed::test::random_tensor;
 
 namespace {
 
-Tensor values(const std::vector<float>& v, const Shape& shape) { return from_vector(v, shape); }
 Tensor indices(const std::vector<int32_t>& v, const Shape& shape) {
   return from_vector(v, shape);
 }
@@ -59,16 +59,16 @@ BOOST_AUTO_TEST_SUITE(shape_ops)
 // ---------------------------------------------------------------- values
 
 BOOST_AUTO_TEST_CASE(concat_values_and_gradient_split) {
-  Tensor a = values({1, 2, 3, 4}, {2, 2}).requires_grad_();
-  Tensor b = values({5, 6}, {2, 1}).requires_grad_();
+  Tensor a = fv({1, 2, 3, 4}, {2, 2}).requires_grad_();
+  Tensor b = fv({5, 6}, {2, 1}).requires_grad_();
   Tensor c = concat({a, b}, 1);
   BOOST_TEST(c.shape() == Shape({2, 3}), boost::test_tools::per_element());
   expect_close(c.to_vector<float>(), {1, 2, 5, 3, 4, 6}, 0, 0, "concat dim 1");
-  expect_close(concat({a, values({7, 8}, {1, 2})}, 0).to_vector<float>(), {1, 2, 3, 4, 7, 8}, 0,
+  expect_close(concat({a, fv({7, 8}, {1, 2})}, 0).to_vector<float>(), {1, 2, 3, 4, 7, 8}, 0,
                0, "concat dim 0");
   expect_close(concat({b, a}, -1).to_vector<float>(), {5, 1, 2, 6, 3, 4}, 0, 0, "concat dim -1");
   // Gradient: the output gradient [[10, 20, 30], [40, 50, 60]] split back by columns.
-  c.backward(values({10, 20, 30, 40, 50, 60}, {2, 3}));
+  c.backward(fv({10, 20, 30, 40, 50, 60}, {2, 3}));
   expect_close(a.grad().to_vector<float>(), {10, 20, 40, 50}, 0, 0, "grad a");
   expect_close(b.grad().to_vector<float>(), {30, 60}, 0, 0, "grad b");
   // Integer tensors concatenate too (labels).
@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(concat_values_and_gradient_split) {
 }
 
 BOOST_AUTO_TEST_CASE(stack_values) {
-  const Tensor a = values({1, 2, 3}, {3}), b = values({4, 5, 6}, {3});
+  const Tensor a = fv({1, 2, 3}, {3}), b = fv({4, 5, 6}, {3});
   const Tensor s0 = stack({a, b}, 0), s1 = stack({a, b}, 1), sm = stack({a, b}, -1);
   BOOST_TEST(s0.shape() == Shape({2, 3}), boost::test_tools::per_element());
   BOOST_TEST(s1.shape() == Shape({3, 2}), boost::test_tools::per_element());
@@ -88,11 +88,11 @@ BOOST_AUTO_TEST_CASE(stack_values) {
 }
 
 BOOST_AUTO_TEST_CASE(permute_and_transpose_values) {
-  const Tensor x = values(iota(6), {2, 3});
+  const Tensor x = fv(iota(6), {2, 3});
   const Tensor t = transpose(x, 0, 1);
   BOOST_TEST(t.shape() == Shape({3, 2}), boost::test_tools::per_element());
   expect_close(t.to_vector<float>(), {0, 3, 1, 4, 2, 5}, 0, 0, "transpose [2, 3]");
-  const Tensor x4 = values(iota(2 * 3 * 4 * 5), {2, 3, 4, 5});
+  const Tensor x4 = fv(iota(2 * 3 * 4 * 5), {2, 3, 4, 5});
   for (const std::vector<int64_t>& dims :
        std::vector<std::vector<int64_t>>{{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2}, {0, 2, 3, 1}}) {
     const Tensor y = permute(x4, dims);
@@ -101,21 +101,21 @@ BOOST_AUTO_TEST_CASE(permute_and_transpose_values) {
   }
   expect_close(permute(x4, {-1, 0, 1, 2}), permute(x4, {3, 0, 1, 2}), 0, 0, "negative dims");
   // Gradient: the inverse permutation.
-  Tensor xg = values(iota(24), {2, 3, 4}).requires_grad_();
+  Tensor xg = fv(iota(24), {2, 3, 4}).requires_grad_();
   Tensor y = permute(xg, {2, 0, 1});
-  y.backward(values(naive_permute(values(iota(24), {2, 3, 4}), {2, 0, 1}), {4, 2, 3}));
+  y.backward(fv(naive_permute(fv(iota(24), {2, 3, 4}), {2, 0, 1}), {4, 2, 3}));
   expect_close(xg.grad().to_vector<float>(), iota(24), 0, 0, "permute gradient");
 }
 
 BOOST_AUTO_TEST_CASE(index_select_values_and_scatter_add_gradient) {
   // x = [[0,1],[2,3],[4,5]]
-  Tensor x = values(iota(6), {3, 2}).requires_grad_();
+  Tensor x = fv(iota(6), {3, 2}).requires_grad_();
   Tensor y = index_select(x, 0, indices({2, 0, 2}, {3}));
   expect_close(y.to_vector<float>(), {4, 5, 0, 1, 4, 5}, 0, 0, "index_select dim 0");
   expect_close(index_select(x, 1, indices({1, 1, 0}, {3})).to_vector<float>(),
                {1, 1, 0, 3, 3, 2, 5, 5, 4}, 0, 0, "index_select dim 1");
   // Row 2 was selected twice, row 1 never: gradient rows [g0+... ] summed.
-  y.backward(values({1, 2, 10, 20, 100, 200}, {3, 2}));
+  y.backward(fv({1, 2, 10, 20, 100, 200}, {3, 2}));
   expect_close(x.grad().to_vector<float>(), {10, 20, 0, 0, 101, 202}, 0, 0,
                "index_select gradient");
 }
@@ -123,13 +123,13 @@ BOOST_AUTO_TEST_CASE(index_select_values_and_scatter_add_gradient) {
 BOOST_AUTO_TEST_CASE(gather_values_and_gradient) {
   // torch.gather(torch.tensor([[1, 2], [3, 4]]), 1, torch.tensor([[0, 0], [1, 0]]))
   //   = [[1, 1], [4, 3]]
-  Tensor x = values({1, 2, 3, 4}, {2, 2}).requires_grad_();
+  Tensor x = fv({1, 2, 3, 4}, {2, 2}).requires_grad_();
   Tensor y = gather(x, 1, indices({0, 0, 1, 0}, {2, 2}));
   expect_close(y.to_vector<float>(), {1, 1, 4, 3}, 0, 0, "gather dim 1");
-  y.backward(values({1, 10, 100, 1000}, {2, 2}));
+  y.backward(fv({1, 10, 100, 1000}, {2, 2}));
   expect_close(x.grad().to_vector<float>(), {11, 0, 1000, 100}, 0, 0, "gather gradient");
   // dim 0, index smaller than x in dim 1: out[i][j] = x[index[i][j]][j].
-  const Tensor x3 = values(iota(9), {3, 3});
+  const Tensor x3 = fv(iota(9), {3, 3});
   expect_close(gather(x3, 0, indices({2, 0, 1, 1}, {2, 2})).to_vector<float>(), {6, 1, 3, 4}, 0,
                0, "gather dim 0, smaller index");
   // Picking one class per row (the cross-entropy use).
@@ -269,7 +269,7 @@ NF_CUDA_TEST_CASE(cuda_parity_index_select_gather) {
 
 NF_CUDA_TEST_CASE(cuda_out_of_range_index_poisons_the_output) {
   // No host sync to validate: the element reads as NaN (f32) / -1 (i32) instead.
-  const Tensor x = values(iota(6), {3, 2}).cuda();
+  const Tensor x = fv(iota(6), {3, 2}).cuda();
   const std::vector<float> y = index_select(x, 0, indices({1, 7}, {2}).cuda()).to_vector<float>();
   BOOST_TEST(y[0] == 2.0f);
   BOOST_TEST(y[1] == 3.0f);

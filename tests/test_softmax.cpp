@@ -10,14 +10,13 @@ using namespace nanofed;
 using nanofed::test::check_cuda_parity;
 using nanofed::test::expect_close;
 using nanofed::test::expect_error;
+using nanofed::test::fv;
 using nanofed::test::gradcheck;
+using nanofed::test::labels;
 using nanofed::test::random_tensor;
 using nanofed::test::random_uniform;
 
 namespace {
-
-Tensor labels(const std::vector<int32_t>& v) { return from_vector(v, {(int64_t)v.size()}); }
-Tensor values(const std::vector<float>& v, const Shape& shape) { return from_vector(v, shape); }
 
 Tensor random_labels(int64_t n, int64_t classes, uint64_t seed) {
   Generator gen(seed);
@@ -34,7 +33,7 @@ Tensor random_distribution(int64_t n, int64_t classes, uint64_t seed) {
     for (int64_t c = 0; c < classes; ++c) s += v[r * classes + c];
     for (int64_t c = 0; c < classes; ++c) v[r * classes + c] = (float)(v[r * classes + c] / s);
   }
-  return values(v, {n, classes});
+  return fv(v, {n, classes});
 }
 
 // Independent naive softmax over `dim` of a 3-D tensor (index arithmetic, double precision).
@@ -122,15 +121,15 @@ BOOST_AUTO_TEST_SUITE(softmax)
 
 BOOST_AUTO_TEST_CASE(softmax_of_1_2_3) {
   // e^k / (e + e^2 + e^3), and log of it = k - 3 - log(1 + e^-1 + e^-2) = k - 3.40760596.
-  const Tensor x = values({1, 2, 3}, {3});
+  const Tensor x = fv({1, 2, 3}, {3});
   expect_close(nanofed::softmax(x).to_vector<float>(), {0.09003057f, 0.24472847f, 0.66524096f}, 1e-6f,
                1e-5f, "softmax([1,2,3])");
   expect_close(log_softmax(x).to_vector<float>(), {-2.40760596f, -1.40760596f, -0.40760596f},
                1e-6f, 1e-5f, "log_softmax([1,2,3])");
   // Max subtraction: a huge common offset changes nothing (exp(1002) overflows f32).
-  expect_close(nanofed::softmax(values({1001, 1002, 1003}, {3})).to_vector<float>(),
+  expect_close(nanofed::softmax(fv({1001, 1002, 1003}, {3})).to_vector<float>(),
                {0.09003057f, 0.24472847f, 0.66524096f}, 1e-6f, 1e-5f, "softmax(+1000)");
-  expect_close(log_softmax(values({-1001, -1000, -999}, {3})).to_vector<float>(),
+  expect_close(log_softmax(fv({-1001, -1000, -999}, {3})).to_vector<float>(),
                {-2.40760596f, -1.40760596f, -0.40760596f}, 1e-5f, 1e-5f, "log_softmax(-1000)");
 }
 
@@ -151,7 +150,7 @@ BOOST_AUTO_TEST_CASE(softmax_any_dim_matches_naive) {
 BOOST_AUTO_TEST_CASE(cross_entropy_hard_labels_every_reduction) {
   // log p row 0 = [1,2,3] - 3.40760596; row 1 = [1,0,-1] - 1.40760596.
   // l = [-log p_{0,2}, -log p_{1,1}] = [0.40760596, 1.40760596].
-  const Tensor x = values(kLogits, {2, 3}), y = labels(kLabels);
+  const Tensor x = fv(kLogits, {2, 3}), y = labels(kLabels);
   expect_close(loss_values(x, y, ce(Reduction::none)), {0.40760596f, 1.40760596f}, 1e-6f, 1e-5f,
                "none");
   expect_close(loss_values(x, y, ce(Reduction::sum)), {1.81521193f}, 1e-6f, 1e-5f, "sum");
@@ -165,7 +164,7 @@ BOOST_AUTO_TEST_CASE(cross_entropy_hard_labels_every_reduction) {
 BOOST_AUTO_TEST_CASE(cross_entropy_class_weights_follow_pytorch) {
   // w = [0.5, 2, 1]; w_y = [1, 2]: l = [0.40760596, 2 * 1.40760596];
   // mean = sum(l) / sum(w_y) = 3.22281789 / 3.
-  const Tensor x = values(kLogits, {2, 3}), y = labels(kLabels), w = values(kClassWeight, {3});
+  const Tensor x = fv(kLogits, {2, 3}), y = labels(kLabels), w = fv(kClassWeight, {3});
   expect_close(loss_values(x, y, ce(Reduction::none, w)), {0.40760596f, 2.81521193f}, 1e-6f,
                1e-5f, "weighted none");
   expect_close(loss_values(x, y, ce(Reduction::sum, w)), {3.22281789f}, 1e-6f, 1e-5f,
@@ -181,7 +180,7 @@ BOOST_AUTO_TEST_CASE(cross_entropy_class_weights_follow_pytorch) {
 BOOST_AUTO_TEST_CASE(cross_entropy_soft_targets) {
   // l0 = 0.2*2.40760596 + 0.3*1.40760596 + 0.5*0.40760596 = 1.10760596
   // l1 = 0.6*0.40760596 + 0.4*1.40760596                  = 0.80760596
-  const Tensor x = values(kLogits, {2, 3}), t = values(kSoft, {2, 3});
+  const Tensor x = fv(kLogits, {2, 3}), t = fv(kSoft, {2, 3});
   expect_close(loss_values(x, t, ce(Reduction::none)), {1.10760596f, 0.80760596f}, 1e-6f, 1e-5f,
                "soft none");
   expect_close(loss_values(x, t, ce(Reduction::sum)), {1.91521193f}, 1e-6f, 1e-5f, "soft sum");
@@ -189,7 +188,7 @@ BOOST_AUTO_TEST_CASE(cross_entropy_soft_targets) {
   // With class weights the soft mean still divides by N (PyTorch):
   // l0 = 0.5*0.2*2.40760596 + 2*0.3*1.40760596 + 0.5*0.40760596 = 1.28912716
   // l1 = 0.5*0.6*0.40760596 + 2*0.4*1.40760596                  = 1.24836656
-  const Tensor w = values(kClassWeight, {3});
+  const Tensor w = fv(kClassWeight, {3});
   expect_close(loss_values(x, t, ce(Reduction::none, w)), {1.28912716f, 1.24836656f}, 1e-6f,
                1e-5f, "soft weighted none");
   expect_close(loss_values(x, t, ce(Reduction::mean, w)), {1.26874686f}, 1e-6f, 1e-5f,
@@ -199,7 +198,7 @@ BOOST_AUTO_TEST_CASE(cross_entropy_soft_targets) {
 BOOST_AUTO_TEST_CASE(cross_entropy_label_smoothing) {
   // eps = 0.1: l = 0.9 * nll + (0.1 / 3) * sum_c(-log p_c); sum_c(-log p_c) = 4.22281789 in
   // both rows: l = [0.9*0.40760596 + 0.14076060, 0.9*1.40760596 + 0.14076060].
-  const Tensor x = values(kLogits, {2, 3}), y = labels(kLabels);
+  const Tensor x = fv(kLogits, {2, 3}), y = labels(kLabels);
   expect_close(loss_values(x, y, ce(Reduction::none, Tensor(), 0.1f)),
                {0.50760596f, 1.40760596f}, 1e-6f, 1e-5f, "smoothed none");
   expect_close(loss_values(x, y, ce(Reduction::mean, Tensor(), 0.1f)), {0.95760596f}, 1e-6f,
@@ -207,7 +206,7 @@ BOOST_AUTO_TEST_CASE(cross_entropy_label_smoothing) {
   // With class weights: the smoothing term weights each class, mean divides by sum w_y = 3.
   // row 0: 0.9*1*0.40760596 + (0.1/3)*(0.5*2.40760596 + 2*1.40760596 + 0.40760596) = 0.51439940
   // row 1: 0.9*2*1.40760596 + (0.1/3)*(0.5*0.40760596 + 2*1.40760596 + 2.40760596) = 2.71457810
-  const Tensor w = values(kClassWeight, {3});
+  const Tensor w = fv(kClassWeight, {3});
   expect_close(loss_values(x, y, ce(Reduction::none, w, 0.1f)), {0.51439940f, 2.71457810f},
                1e-6f, 1e-5f, "smoothed weighted none");
   expect_close(loss_values(x, y, ce(Reduction::sum, w, 0.1f)), {3.22897750f}, 1e-6f, 1e-5f,
@@ -215,24 +214,24 @@ BOOST_AUTO_TEST_CASE(cross_entropy_label_smoothing) {
   expect_close(loss_values(x, y, ce(Reduction::mean, w, 0.1f)), {1.07632583f}, 1e-6f, 1e-5f,
                "smoothed weighted mean");
   // Soft targets with smoothing = hand-smoothed soft targets without it.
-  const Tensor t = values(kSoft, {2, 3});
+  const Tensor t = fv(kSoft, {2, 3});
   std::vector<float> smoothed = kSoft;
   for (float& v : smoothed) v = 0.9f * v + 0.1f / 3;
   expect_close(loss_values(x, t, ce(Reduction::none, Tensor(), 0.1f)),
-               loss_values(x, values(smoothed, {2, 3}), ce(Reduction::none)), 1e-6f, 1e-5f,
+               loss_values(x, fv(smoothed, {2, 3}), ce(Reduction::none)), 1e-6f, 1e-5f,
                "soft smoothing");
 }
 
 BOOST_AUTO_TEST_CASE(cross_entropy_sample_weights) {
   // s = [2, 0.5]: l = [0.81521193, 0.70380298]; mean = sum / N (not / sum s).
-  const Tensor x = values(kLogits, {2, 3}), y = labels(kLabels), s = values({2.0f, 0.5f}, {2});
+  const Tensor x = fv(kLogits, {2, 3}), y = labels(kLabels), s = fv({2.0f, 0.5f}, {2});
   expect_close(loss_values(x, y, ce(Reduction::none, Tensor(), 0, s)), {0.81521193f, 0.70380298f},
                1e-6f, 1e-5f, "sample-weighted none");
   expect_close(loss_values(x, y, ce(Reduction::mean, Tensor(), 0, s)), {0.75950745f}, 1e-6f,
                1e-5f, "sample-weighted mean");
   // With class weights too: mean = sum_n s_n w_{y_n} l_n / sum_n w_{y_n}
   //   = (2*0.40760596 + 0.5*2.81521193) / 3.
-  const Tensor w = values(kClassWeight, {3});
+  const Tensor w = fv(kClassWeight, {3});
   expect_close(loss_values(x, y, ce(Reduction::mean, w, 0, s)), {0.74093930f}, 1e-6f, 1e-5f,
                "sample- and class-weighted mean");
 }
@@ -241,10 +240,10 @@ BOOST_AUTO_TEST_CASE(cross_entropy_masked_logit_is_harmless) {
   // A -inf logit in a class with no target weight: l = -log p_y over the other classes.
   // Row [1, -inf, 3], label 2: l = log(e + e^3) - 3 = log(1 + e^-2) = 0.12692801.
   const float inf = std::numeric_limits<float>::infinity();
-  const Tensor x = values({1, -inf, 3}, {1, 3});
+  const Tensor x = fv({1, -inf, 3}, {1, 3});
   expect_close(loss_values(x, labels({2}), ce(Reduction::sum)), {0.12692801f}, 1e-6f, 1e-5f,
                "hard label, masked logit");
-  expect_close(loss_values(x, values({0.5f, 0.0f, 0.5f}, {1, 3}), ce(Reduction::sum)),
+  expect_close(loss_values(x, fv({0.5f, 0.0f, 0.5f}, {1, 3}), ce(Reduction::sum)),
                {0.5f * 2.12692801f + 0.5f * 0.12692801f}, 1e-6f, 1e-5f,
                "soft target, masked logit");
   Tensor xg = x.detach().requires_grad_();
@@ -256,7 +255,7 @@ BOOST_AUTO_TEST_CASE(cross_entropy_masked_logit_is_harmless) {
 
 BOOST_AUTO_TEST_CASE(cross_entropy_gradient_is_softmax_minus_onehot) {
   // mean over N = 2: dlogits = (softmax - onehot) / 2.
-  Tensor x = values(kLogits, {2, 3}).requires_grad_();
+  Tensor x = fv(kLogits, {2, 3}).requires_grad_();
   cross_entropy(x, labels(kLabels)).backward();
   const float p0 = 0.09003057f, p1 = 0.24472847f, p2 = 0.66524096f;
   expect_close(x.grad().to_vector<float>(),
@@ -332,7 +331,7 @@ BOOST_AUTO_TEST_CASE(gradcheck_nll_loss) {
 // ---------------------------------------------------------------- errors
 
 BOOST_AUTO_TEST_CASE(errors_name_the_op_and_the_problem) {
-  const Tensor x = values(kLogits, {2, 3});
+  const Tensor x = fv(kLogits, {2, 3});
   expect_error([&] { cross_entropy(x, labels({2, 3})); }, {"cross_entropy", "label 3", "C = 3"});
   expect_error([&] { cross_entropy(x, labels({-1, 0})); }, {"cross_entropy", "label -1"});
   expect_error([&] { cross_entropy(x, labels({0, 1, 2})); },
@@ -340,7 +339,7 @@ BOOST_AUTO_TEST_CASE(errors_name_the_op_and_the_problem) {
   expect_error([&] { cross_entropy(x, zeros({2, 4})); }, {"cross_entropy", "[2, 4]", "[2, 3]"});
   expect_error([&] { cross_entropy(x, zeros({2}, Device::cpu(), DType::u8)); },
                {"cross_entropy", "i32", "f32"});
-  expect_error([&] { cross_entropy(values({1, 2, 3}, {3}), labels({0})); },
+  expect_error([&] { cross_entropy(fv({1, 2, 3}, {3}), labels({0})); },
                {"cross_entropy", "[3]", "2-D"});
   expect_error([&] { cross_entropy(x, labels(kLabels), ce(Reduction::mean, zeros({4}))); },
                {"cross_entropy", "weight", "[4]", "[3]"});
@@ -419,7 +418,7 @@ NF_CUDA_TEST_CASE(cuda_parity_cross_entropy) {
 
 NF_CUDA_TEST_CASE(cuda_out_of_range_label_poisons_the_row) {
   // The GPU does not sync to validate labels: the bad row's loss (hence the mean) is NaN.
-  const Tensor x = values(kLogits, {2, 3}).cuda();
+  const Tensor x = fv(kLogits, {2, 3}).cuda();
   const Tensor y = labels({2, 5}).cuda();
   const std::vector<float> none = cross_entropy(x, y, ce(Reduction::none)).to_vector<float>();
   BOOST_TEST(std::fabs(none[0] - 0.40760596f) < 1e-5f);
@@ -428,14 +427,14 @@ NF_CUDA_TEST_CASE(cuda_out_of_range_label_poisons_the_row) {
   BOOST_TEST(std::isnan(nll_loss(x, y).item()));
   // A masked (-inf) logit with zero target weight stays harmless on the GPU too.
   const float inf = std::numeric_limits<float>::infinity();
-  const Tensor xm = values({1, -inf, 3}, {1, 3}).cuda();
+  const Tensor xm = fv({1, -inf, 3}, {1, 3}).cuda();
   BOOST_TEST(std::fabs(cross_entropy(xm, labels({2}).cuda()).item() - 0.12692801f) < 1e-5f);
-  BOOST_TEST(std::fabs(cross_entropy(xm, values({0.5f, 0.0f, 0.5f}, {1, 3}).cuda()).item() -
+  BOOST_TEST(std::fabs(cross_entropy(xm, fv({0.5f, 0.0f, 0.5f}, {1, 3}).cuda()).item() -
                        1.12692801f) < 1e-5f);
   BOOST_TEST(std::fabs(cross_entropy(xm, labels({2}).cuda(), ce(Reduction::mean, Tensor(), 0.1f))
                            .item()) == inf);  // smoothing puts weight on -inf: PyTorch gives inf
   // The label itself on the masked logit, with class weight 0: the row contributes 0, not NaN.
-  const Tensor w = values({1, 0, 1}, {3});
+  const Tensor w = fv({1, 0, 1}, {3});
   BOOST_TEST(cross_entropy(xm, labels({1}).cuda(), ce(Reduction::none, w.cuda())).item() == 0.0f);
   BOOST_TEST(cross_entropy(xm, labels({1}), ce(Reduction::none, w)).item() == 0.0f);
 }

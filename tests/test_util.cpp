@@ -24,6 +24,18 @@ boost::test_tools::assertion_result GpuPresent::operator()(boost::unit_test::tes
   return r;
 }
 
+Tensor fv(const std::vector<float>& values, const Shape& shape, Device device) {
+  return from_vector(values, shape, device);
+}
+
+Tensor labels(const std::vector<int32_t>& values) { return from_vector(values, {(int64_t)values.size()}); }
+
+std::vector<std::string> names(const std::vector<std::pair<std::string, Tensor>>& named) {
+  std::vector<std::string> out;
+  for (const auto& [name, t] : named) out.push_back(name);
+  return out;
+}
+
 Tensor random_tensor(const Shape& shape, uint64_t seed, float scale, float shift) {
   Generator gen(seed);
   return normal(shape, shift, scale, gen);

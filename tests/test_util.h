@@ -25,6 +25,13 @@ struct GpuPresent {
   BOOST_AUTO_TEST_CASE(name, *boost::unit_test::label("cuda") *                   \
                                  boost::unit_test::precondition(::nanofed::test::GpuPresent()))
 
+// Brace-list tensors: fv({1, 2, 3, 4}, {2, 2}) f32, labels({0, 2}) i32 [n] (from_vector is
+// overloaded on the element type, so a bare list is ambiguous).
+Tensor fv(const std::vector<float>& values, const Shape& shape, Device device = Device::cpu());
+Tensor labels(const std::vector<int32_t>& values);
+// The names of a named_parameters() / state_dict() list, in order.
+std::vector<std::string> names(const std::vector<std::pair<std::string, Tensor>>& named);
+
 // Random f32 tensor on the CPU: N(0,1)*scale + shift, seeded. Never all zeros.
 Tensor random_tensor(const Shape& shape, uint64_t seed, float scale = 1.0f, float shift = 0.0f);
 // Uniform in [low, high), seeded.

@@ -11,6 +11,7 @@
 
 #include "attacks/evaluate.h"
 #include "datasets/image_write.h"
+#include "engine/text.h"
 #include "nn/model_io.h"
 #include "tools/cli_args.h"
 #include "tools/cli_data.h"
@@ -75,29 +76,24 @@ AttackPlan make_plan(const ArgParser& a) {
   return plan;
 }
 
-std::string fmt(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
 
-std::string percent(double fraction) { return fmt("%.2f%%", 100 * fraction); }
+std::string percent(double fraction) { return fmt(100 * fraction, "%.2f%%"); }
 
 // "0.0313725 (8/255)" for L-inf budgets that are whole 255ths, else the number.
 std::string eps_str(const attacks::AttackOptions& o) {
   const double in_255ths = o.eps * 255.0;
-  std::string s = fmt("%.6g", o.eps);
+  std::string s = fmt(o.eps, "%.6g");
   if (o.norm == attacks::Norm::linf && o.eps > 0 && std::abs(in_255ths - std::round(in_255ths)) < 1e-3)
-    s += fmt(" (%.0f/255)", in_255ths);
+    s += fmt(in_255ths, " (%.0f/255)");
   return s;
 }
 
 // How alpha follows eps: "eps/4" (the default ratio), "0.01" (one eps), or "0.01 at eps 0.03,
 // scaled with eps" (a sweep with --alpha).
 std::string alpha_str(const AttackPlan& plan, bool given) {
-  if (!given) return "eps/" + fmt("%.3g", plan.ref.eps / plan.ref.alpha);
-  std::string s = fmt("%.6g", plan.ref.alpha);
-  if (plan.eps.size() > 1) s += plan.ref.eps > 0 ? " at eps " + fmt("%.6g", plan.ref.eps) + ", scaled with eps" : " at every eps";
+  if (!given) return "eps/" + fmt(plan.ref.eps / plan.ref.alpha, "%.3g");
+  std::string s = fmt(plan.ref.alpha, "%.6g");
+  if (plan.eps.size() > 1) s += plan.ref.eps > 0 ? " at eps " + fmt(plan.ref.eps, "%.6g") + ", scaled with eps" : " at every eps";
   return s;
 }
 
@@ -106,9 +102,9 @@ size_t png_eps_index(const ArgParser& a, const std::vector<float>& eps) {
   NF_CHECK(!a.given("png-eps") || a.given("save-png"), kCommand << ": --png-eps needs --save-png");
   if (!a.given("png-eps")) return (size_t)(std::max_element(eps.begin(), eps.end()) - eps.begin());
   const auto at = std::find(eps.begin(), eps.end(), (float)a.number("png-eps"));
-  std::string list;
-  for (float e : eps) list += (list.empty() ? "" : ",") + fmt("%.6g", e);
-  NF_CHECK(at != eps.end(), kCommand << ": --png-eps " << a.str("png-eps") << " must be one of --eps (" << list << ")");
+  std::vector<std::string> listed;
+  for (float e : eps) listed.push_back(fmt(e, "%.6g"));
+  NF_CHECK(at != eps.end(), kCommand << ": --png-eps " << a.str("png-eps") << " must be one of --eps (" << join(listed, ",") << ")");
   return (size_t)(at - eps.begin());
 }
 
@@ -197,10 +193,10 @@ int attack_command(const std::vector<std::string>& args) {
                 eps_str(o).c_str(), o.alpha, percent(r.clean_accuracy()).c_str(), percent(r.robust_accuracy()).c_str(),
                 percent(r.success_rate()).c_str(), seconds);
     if (csv.is_open())
-      csv << attacks::norm_name(o.norm) << "," << fmt("%.7g", o.eps) << "," << fmt("%.7g", o.alpha) << "," << o.steps
+      csv << attacks::norm_name(o.norm) << "," << fmt(o.eps, "%.7g") << "," << fmt(o.alpha, "%.7g") << "," << o.steps
           << "," << (o.random_start ? "true" : "false") << "," << (o.targeted ? "true" : "false") << "," << r.samples
-          << "," << fmt("%.6f", r.clean_accuracy()) << "," << fmt("%.6f", r.robust_accuracy()) << ","
-          << fmt("%.6f", r.success_rate());
+          << "," << fmt(r.clean_accuracy(), "%.6f") << "," << fmt(r.robust_accuracy(), "%.6f") << ","
+          << fmt(r.success_rate(), "%.6f");
     if (transfer) {
       const attacks::Transferability t = attacks::transferability(*model, *target, data, adversarial, batch_size);
       std::printf("  transfer: AdvTrans %s (%lld of the %lld examples that fool the source fool the target), "
@@ -208,8 +204,8 @@ int attack_command(const std::vector<std::string>& args) {
                   percent(t.adv_trans()).c_str(), (long long)t.fooled_both, (long long)t.fooled_source, t.loss_measure,
                   percent(t.source_clean_accuracy).c_str(), percent(t.target_clean_accuracy).c_str());
       if (csv.is_open())
-        csv << "," << fmt("%.6f", t.target_clean_accuracy) << "," << t.fooled_source << "," << fmt("%.6f", t.adv_trans())
-            << "," << fmt("%.6f", t.loss_measure);
+        csv << "," << fmt(t.target_clean_accuracy, "%.6f") << "," << t.fooled_source << "," << fmt(t.adv_trans(), "%.6f")
+            << "," << fmt(t.loss_measure, "%.6f");
     }
     if (csv.is_open()) {
       csv << "\n";

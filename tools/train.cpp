@@ -325,9 +325,7 @@ Start resume(const ArgParser& a, nn::Module& model, int64_t epochs) {
   if (start.done >= epochs) std::printf("nothing left to train for --epochs %lld\n", (long long)epochs);
   else if (changes.empty()) std::printf("the saved schedule continues exactly (%s)\n", describe(saved).c_str());
   else {
-    std::string list;
-    for (const std::string& c : changes) list += (list.empty() ? "" : ", ") + c;
-    std::printf("new settings from epoch %lld (%s): %s; optimizer state %s\n", (long long)start.done + 1, list.c_str(),
+    std::printf("new settings from epoch %lld (%s): %s; optimizer state %s\n", (long long)start.done + 1, join(changes).c_str(),
                 describe(start.settings).c_str(), carries ? "carried over" : "started afresh");
   }
   return start;

@@ -7,16 +7,13 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops/matmul.h"
+#include "engine/text.h"
 
 namespace nanofed {
 namespace {
 
 // Upper bound for one chunk's column matrix; larger batches are processed in chunks.
 std::atomic<int64_t> column_budget_bytes{int64_t(256) << 20};
-
-std::string pair_str(const std::array<int64_t, 2>& v) {
-  return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ")";
-}
 
 ConvGeometry make_geometry(const Tensor& x, const Tensor& weight, const Tensor& bias,
                            std::array<int64_t, 2> stride, std::array<int64_t, 2> padding) {
@@ -41,9 +38,9 @@ ConvGeometry make_geometry(const Tensor& x, const Tensor& weight, const Tensor& 
                              << "])");
   }
   NF_CHECK(stride[0] >= 1 && stride[1] >= 1,
-           "conv2d: stride " << pair_str(stride) << " must be positive");
+           "conv2d: stride " << pair_str(stride[0], stride[1]) << " must be positive");
   NF_CHECK(padding[0] >= 0 && padding[1] >= 0,
-           "conv2d: padding " << pair_str(padding) << " must be non-negative");
+           "conv2d: padding " << pair_str(padding[0], padding[1]) << " must be non-negative");
   ConvGeometry g;
   g.C = x.size(1), g.H = x.size(2), g.W = x.size(3);
   g.K = weight.size(0), g.R = weight.size(2), g.S = weight.size(3);
@@ -53,7 +50,7 @@ ConvGeometry make_geometry(const Tensor& x, const Tensor& weight, const Tensor& 
            "conv2d: kernel " << g.R << "x" << g.S << " of weight " << shape_str(weight.shape())
                              << " is larger than the padded input " << padded_h << "x"
                              << padded_w << " (input " << shape_str(x.shape()) << ", padding "
-                             << pair_str(padding) << ")");
+                             << pair_str(padding[0], padding[1]) << ")");
   g.Ho = (padded_h - g.R) / g.sh + 1;
   g.Wo = (padded_w - g.S) / g.sw + 1;
   return g;
@@ -104,7 +101,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
       NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
       NF_DISPATCH(dev, gemm, false, false, g.K, n * P, CRS, 1.0f, W, CRS, col.data<float>(), n * P,
                   0.0f, y_perm.data<float>(), n * P);
-      NF_DISPATCH(dev, nchw_to_cnhw, y_perm.data<float>(), y_chunk, g.K, n, P);
+      NF_DISPATCH(dev, swap_leading_axes, y_perm.data<float>(), y_chunk, g.K, n, P);
     }
   }
   if (bias.defined() && N > 0)
@@ -144,12 +141,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
       const float* x_chunk = x_saved.data<float>() + n0 * image;
       const float* dy_chunk = dY + n0 * g.K * P;
       if (need_col)  // dy' [K, n*P]: the right-hand side of both GEMMs below
-        NF_DISPATCH(dev, nchw_to_cnhw, dy_chunk, dy_perm.data<float>(), n, g.K, P);
+        NF_DISPATCH(dev, swap_leading_axes, dy_chunk, dy_perm.data<float>(), n, g.K, P);
       if (want_w) {
         // dW [K, CRS] (+)= dy' [K, n*P] col^T [n*P, CRS]: one GEMM over every image of the
         // chunk, accumulated across chunks. FLOPs: 2*n*K*CRS*P.
         if (pointwise)  // the 1x1 column matrix is x permuted to [C, n*H*W]
-          NF_DISPATCH(dev, nchw_to_cnhw, x_chunk, col.data<float>(), n, g.C, P);
+          NF_DISPATCH(dev, swap_leading_axes, x_chunk, col.data<float>(), n, g.C, P);
         else
           NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
         NF_DISPATCH(dev, gemm, false, true, g.K, CRS, n * P, 1.0f, dy_perm.data<float>(), n * P,

@@ -66,19 +66,20 @@ void col2im(const float* col, float* x, ConvGeometry g, int64_t n) {
   NF_KERNEL_CHECK();
 }
 
-// y[c, img, i] = x[img, c, i]: whole rows of hw floats move, both sides coalesced.
-// FLOPs: 0; bytes: 8*n*C*hw.
-__global__ void nchw_to_cnhw_kernel(const float* x, float* y, int64_t n, int64_t C, int64_t hw) {
-  NF_KERNEL_LOOP(idx, n * C * hw) {
-    const int64_t i = idx % hw, img = (idx / hw) % n, c = idx / (hw * n);
-    y[idx] = x[(img * C + c) * hw + i];
+// y[b, a, i] = x[a, b, i]: whole rows of hw floats move, both sides coalesced.
+// FLOPs: 0; bytes: 8*A*B*hw.
+__global__ void swap_leading_axes_kernel(const float* x, float* y, int64_t A, int64_t B,
+                                         int64_t hw) {
+  NF_KERNEL_LOOP(idx, A * B * hw) {
+    const int64_t i = idx % hw, a = (idx / hw) % A, b = idx / (hw * A);
+    y[idx] = x[(a * B + b) * hw + i];
   }
 }
 
-void nchw_to_cnhw(const float* x, float* y, int64_t n, int64_t C, int64_t hw) {
-  const int64_t total = n * C * hw;
+void swap_leading_axes(const float* x, float* y, int64_t A, int64_t B, int64_t hw) {
+  const int64_t total = A * B * hw;
   if (total == 0) return;
-  nchw_to_cnhw_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(x, y, n, C, hw);
+  swap_leading_axes_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(x, y, A, B, hw);
   NF_KERNEL_CHECK();
 }
 

@@ -53,11 +53,12 @@ struct ConvGeometry {
 // (0 outside the image), i.e. [C*R*S, n*Ho*Wo] row-major.
 // im2col writes col; col2im writes (not accumulates) x[img, c, h, w] = sum of the col entries
 // that im2col would have read from (img, c, h, w).
-// nchw_to_cnhw: y[c, img, i] = x[img, c, i] for x [n, C, HW] (dy -> [K, n*Ho*Wo] for dW).
+// swap_leading_axes: y[b, a, i] = x[a, b, i] for x [A, B, hw], y [B, A, hw]. Conv uses it both
+// ways: dy [n, K, P] -> dy' [K, n*P] for the GEMMs, and the GEMM's y' [K, n, P] -> y [n, K, P].
 // Kernels: the same list on both devices (see engine/dispatch.h).
-#define NF_CONV2D_KERNELS                                                       \
-void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);    \
-void col2im(const float* col, float* x, nanofed::ConvGeometry g, int64_t n);    \
-void nchw_to_cnhw(const float* x, float* y, int64_t n, int64_t C, int64_t hw);  \
+#define NF_CONV2D_KERNELS                                                            \
+void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);         \
+void col2im(const float* col, float* x, nanofed::ConvGeometry g, int64_t n);         \
+void swap_leading_axes(const float* x, float* y, int64_t A, int64_t B, int64_t hw);  \
 
 NF_DECLARE_KERNELS(NF_CONV2D_KERNELS)

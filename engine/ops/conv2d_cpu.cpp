@@ -44,11 +44,11 @@ void col2im(const float* col, float* x, ConvGeometry g, int64_t n) {
   });
 }
 
-void nchw_to_cnhw(const float* x, float* y, int64_t n, int64_t C, int64_t hw) {
-  parallel_for(C, n * hw, [&](int64_t c) {
-    for (int64_t img = 0; img < n; ++img) {
-      const float* src = x + (img * C + c) * hw;
-      float* dst = y + (c * n + img) * hw;
+void swap_leading_axes(const float* x, float* y, int64_t A, int64_t B, int64_t hw) {
+  parallel_for(B, A * hw, [&](int64_t b) {
+    for (int64_t a = 0; a < A; ++a) {
+      const float* src = x + (a * B + b) * hw;
+      float* dst = y + (b * A + a) * hw;
       for (int64_t i = 0; i < hw; ++i) dst[i] = src[i];
     }
   });

@@ -7,7 +7,7 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops/basic.h"
-#include "engine/ops/reduce.h"
+#include "engine/ops/reduce_kernels.h"
 
 namespace nanofed {
 namespace {

@@ -7,7 +7,8 @@
 namespace nanofed {
 namespace {
 
-std::string pair_str(const Tensor& a, const Tensor& b) {
+// "[2, 3] x [3, 4]": the operands of a failed matmul.
+std::string shapes_str(const Tensor& a, const Tensor& b) {
   return shape_str(a.shape()) + " x " + shape_str(b.shape());
 }
 
@@ -20,18 +21,18 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   check_dtype("matmul", b, DType::f32, "b");
   check_same_device("matmul", a, b);
   NF_CHECK((a.dim() == 2 && b.dim() == 2) || (a.dim() == 3 && b.dim() == 3),
-           "matmul: " << pair_str(a, b) << ": expected two 2-D or two 3-D (batched) tensors");
+           "matmul: " << shapes_str(a, b) << ": expected two 2-D or two 3-D (batched) tensors");
   const bool batched = a.dim() == 3;
   const int64_t batch = batched ? a.size(0) : 1;
   NF_CHECK(!batched || b.size(0) == batch,
-           "matmul: " << pair_str(a, b) << ": batch sizes " << a.size(0) << " and " << b.size(0)
+           "matmul: " << shapes_str(a, b) << ": batch sizes " << a.size(0) << " and " << b.size(0)
                       << " differ");
   // op(a) is [M, K], op(b) is [K, N]; the stored matrices are transposed when flagged.
   const int64_t M = trans_a ? a.size(-1) : a.size(-2);
   const int64_t K = trans_a ? a.size(-2) : a.size(-1);
   const int64_t K_b = trans_b ? b.size(-1) : b.size(-2);
   const int64_t N = trans_b ? b.size(-2) : b.size(-1);
-  NF_CHECK(K == K_b, "matmul: " << pair_str(a, b) << ": inner dims " << K << " and " << K_b
+  NF_CHECK(K == K_b, "matmul: " << shapes_str(a, b) << ": inner dims " << K << " and " << K_b
                                 << " differ" << (trans_a ? " (a transposed)" : "")
                                 << (trans_b ? " (b transposed)" : ""));
 

@@ -15,7 +15,7 @@
 #include <climits>
 
 #include "engine/cuda/runtime.h"
-#include "engine/ops/reduce.h"
+#include "engine/ops/reduce_kernels.h"
 
 namespace nanofed::cuda {
 namespace {

@@ -24,7 +24,7 @@
 #include <cstdint>
 
 #include "engine/tensor.h"
-#include "engine/dispatch.h"
+#include "engine/ops/reduce_kernels.h"
 
 namespace nanofed {
 
@@ -40,29 +40,6 @@ Tensor norm(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor bincount(const Tensor& x, int64_t minlength);                // i32 [n] -> i32 [minlength]
 
 // The [outer, r, inner] view of reducing `dim` (already normalized) of `shape`.
-struct ReduceGeometry {
-  int64_t outer = 1, r = 1, inner = 1;
-};
 ReduceGeometry reduce_geometry(const Shape& shape, int64_t dim);
 
 }  // namespace nanofed
-
-// Raw kernels on [outer, r, inner] -> [outer, inner], same names on both devices.
-// Kernels: the same list on both devices (see engine/dispatch.h).
-#define NF_REDUCE_KERNELS                                                                       \
-/* y = scale * sum_r (square ? x^2 : x) */                                                      \
-void reduce_sum_f32(const float* x, float* y, int64_t outer, int64_t r, int64_t inner,          \
-                    bool square, float scale);                                                  \
-/* values = max_r x, indices = first r attaining it (r >= 1) */                                 \
-void reduce_max_f32(const float* x, float* values, int32_t* indices, int64_t outer, int64_t r,  \
-                    int64_t inner);                                                             \
-/* gx = 0 everywhere, then gx[o, indices[o, i], i] = g[o, i] */                                 \
-void max_backward_f32(const float* g, const int32_t* indices, float* gx, int64_t outer,         \
-                      int64_t r, int64_t inner);                                                \
-/* gx[o, k, i] = norm[o, i] == 0 ? 0 : g[o, i] * x[o, k, i] / norm[o, i] */                     \
-void norm_backward_f32(const float* x, const float* g, const float* norm, float* gx,            \
-                       int64_t outer, int64_t r, int64_t inner);                                \
-/* counts[0..bins) = 0, then counts[x[i]] += 1 for every i < n with 0 <= x[i] < bins */         \
-void bincount_i32(const int32_t* x, int32_t* counts, int64_t n, int64_t bins);                  \
-
-NF_DECLARE_KERNELS(NF_REDUCE_KERNELS)

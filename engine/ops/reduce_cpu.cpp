@@ -2,7 +2,7 @@
 // order, parallel only over independent outputs (results do not depend on thread count).
 #include <cmath>
 
-#include "engine/ops/reduce.h"
+#include "engine/ops/reduce_kernels.h"
 #include "engine/threads.h"
 
 namespace nanofed::cpu {
