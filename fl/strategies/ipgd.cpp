@@ -66,11 +66,11 @@ class Ipgd : public Strategy {
       r.update = zeros_like(sim.personal_params(i));
       return r;
     }
-    const std::vector<uint64_t> key = {(uint64_t)round, (uint64_t)i, (uint64_t)step, (uint64_t)j};
-    Generator g = sim.generator().derive({kIpgd, key[0], key[1], key[2], key[3]});
+    const uint64_t t = round, me = i, s = step, from = j;
+    Generator g = sim.generator().derive({kIpgd, t, me, s, from});
     std::vector<int64_t> perm = randperm(n, g);
     perm.resize(std::min(n, config_.batch_size));
-    const Generator perturb = sim.generator().derive({kPerturb, kIpgd, key[0], key[1], key[2], key[3]});
+    const Generator perturb = sim.generator().derive({kPerturb, kIpgd, t, me, s, from});
     const Tensor loss = sim.step_gradients(model, j, perm, perturb, true);
     if (j == i) r.loss = loss.item();  // logged; NaN rows are caught by aggregate()
     r.update = model.flat_gradients().clone();
