@@ -26,7 +26,7 @@ CXXFLAGS := -std=c++17 $(OPT) -g -fPIC -fopenmp -Wall -Wextra -Wno-unused-parame
 LDLIBS := -lopenblas -lz -fopenmp -lpthread
 LDFLAGS := -Wl,-rpath,'$$ORIGIN/lib'
 
-LIB_DIRS := engine engine/ops engine/cuda nn datasets fl attacks certify tools
+LIB_DIRS := engine engine/ops engine/cuda nn datasets fl fl/strategies attacks certify tools
 CPP_SRC := $(filter-out tools/nanofed.cpp,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)))
 CU_SRC :=
 ifeq ($(CUDA),1)

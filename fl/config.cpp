@@ -18,6 +18,7 @@
 #include "engine/common.h"
 #include "engine/text.h"
 #include "engine/threads.h"
+#include "fl/strategy.h"
 #include "nn/models.h"
 #include "nn/train_settings.h"
 
@@ -75,7 +76,7 @@ const std::vector<Key>& table() {
     add("hidden", &FlConfig::hidden);
     add("init", &FlConfig::init, {"pytorch", "glorot_uniform"});
     // local training
-    add("strategy", &FlConfig::strategy, {"fedavg", "fedprox", "local", "finetune", "ditto", "mixture", "ipgd"});
+    add("strategy", &FlConfig::strategy, strategy_names());
     add("rounds", &FlConfig::rounds);
     add("clients_per_round", &FlConfig::clients_per_round);
     add("sampling", &FlConfig::sampling, {"all", "uniform", "proportional"});

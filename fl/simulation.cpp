@@ -20,54 +20,6 @@ namespace nanofed::fl {
 
 const char* to_string(ModelKind kind) { return kind == ModelKind::global ? "global" : "personal"; }
 
-bool aggregator_is_robust(const std::string& name) { return name != "mean" && name != "weighted_mean"; }
-
-AggregatorChain make_chain(const FlConfig& c, int64_t n, int64_t f) {
-  if (n < 0) n = round_size(c);
-  if (f < 0) f = effective_f(c);
-  const KrumNeighbours nb =
-      c.krum_neighbours == "n-f" ? KrumNeighbours::n_minus_f : KrumNeighbours::n_minus_f_minus_2;
-  AggregatorChain chain;
-  for (const std::string& p : c.pre_aggregators) {
-    if (p == "clip") chain.pre.push_back(std::make_shared<StaticClip>(c.clip_norm));
-    else if (p == "median_clip") chain.pre.push_back(std::make_shared<MedianNormClip>());
-    else if (p == "nnm") chain.pre.push_back(std::make_shared<NNM>(f));
-    else if (p == "bucketing") chain.pre.push_back(std::make_shared<Bucketing>(c.bucket_size));
-    else NF_CHECK(false, "config: pre_aggregators entry '" << p << "' is not one of clip, median_clip, nnm, bucketing");
-  }
-  const std::string& a = c.aggregator;
-  if (a == "mean") chain.aggregator = std::make_shared<Mean>();
-  else if (a == "weighted_mean") chain.aggregator = std::make_shared<WeightedMean>();
-  else if (a == "median") chain.aggregator = std::make_shared<CoordinateMedian>();
-  else if (a == "trimmed_mean")
-    chain.aggregator = c.beta >= 0 ? std::make_shared<TrimmedMean>(TrimmedMean::by_fraction(c.beta))
-                                   : std::make_shared<TrimmedMean>(f);
-  else if (a == "krum") chain.aggregator = std::make_shared<Krum>(f, 1, nb);
-  else if (a == "multi_krum") {
-    const int64_t rows = aggregator_rows(c, n);
-    chain.aggregator = std::make_shared<Krum>(f, c.krum_m > 0 ? c.krum_m : rows - f, nb);
-  }
-  else if (a == "geometric_median") chain.aggregator = std::make_shared<GeometricMedian>();
-  else if (a == "centered_clipping") chain.aggregator = std::make_shared<CenteredClipping>(c.cc_tau, c.cc_iterations);
-  else if (a == "k_norm") chain.aggregator = std::make_shared<KNorm>(f);
-  else NF_CHECK(false, "config: aggregator '" << a << "' is unknown");
-  return chain;
-}
-
-AttackConfig make_attack(const FlConfig& c) {
-  AttackConfig a;
-  a.kind = (c.attack == "none" || c.attack == "label_poisoning") ? AttackKind::none
-                                                                 : attack_kind_from_string(c.attack);
-  a.gaussian_sigma = c.gaussian_sigma;
-  a.sign_flip_scale = c.sign_flip_scale;
-  a.boost_factor = c.boost_factor > 0 ? c.boost_factor : (double)round_size(c);
-  a.alie_fixed_z = c.alie_z != 0;
-  a.alie_z = c.alie_z;
-  a.ipm_tau = c.ipm_tau;
-  a.non_finite_value = c.non_finite_value == "nan" ? std::nan("") : INFINITY;
-  return a;
-}
-
 namespace {
 bool poisons_labels(const FlConfig& c) {
   if (c.poison_labels == "true") return true;
@@ -124,31 +76,24 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
   augment_[0] = training_augmentation(config_, false);
   augment_[1] = training_augmentation(config_, true);
   adversarial_ = adversarial_training_attack(config_);
+  strategy_ = make_strategy(config_);
+  sampling_ = config_.sampling == "all"       ? Sampling::all
+              : config_.sampling == "uniform" ? Sampling::uniform
+                                              : Sampling::proportional;
+  robust_ = aggregator_is_robust(config_.aggregator);
+  weighted_buffers_ = config_.aggregator == "weighted_mean";
 }
 
-bool Simulation::has_global() const { return config_.strategy != "local" && config_.strategy != "ipgd"; }
-bool Simulation::has_personal() const {
-  const std::string& s = config_.strategy;
-  return s == "local" || s == "ditto" || s == "mixture" || s == "ipgd" || (s == "finetune" && finished_);
-}
-ModelKind Simulation::headline() const {
-  const std::string& s = config_.strategy;
-  return (s == "fedavg" || s == "fedprox" || (s == "finetune" && !finished_)) ? ModelKind::global
-                                                                              : ModelKind::personal;
-}
+bool Simulation::has_global() const { return strategy_->has_global(); }
+bool Simulation::has_personal() const { return strategy_->has_personal(finished_); }
+ModelKind Simulation::headline() const { return strategy_->headline(finished_); }
 
 std::string Simulation::describe() const {
   std::ostringstream o;
   const FlConfig& c = config_;
   o << "strategy " << c.strategy;
-  if (c.strategy == "fedprox") o << "(mu=" << c.mu << ")";
-  if (c.strategy == "ditto") o << "(lambda=" << c.lambda << ", " << c.ditto_order << ")";
-  if (c.strategy == "mixture") o << "(lambda=" << c.lambda << (c.mixture_overwrite ? ", overwrite" : "") << ")";
-  if (c.strategy == "ipgd") o << "(lambda=" << c.lambda << ")";
-  if (c.strategy == "finetune")
-    o << "(epochs=" << c.finetune_epochs << ", lr=" << (c.finetune_lr > 0 ? c.finetune_lr : c.lr)
-      << ", lambda=" << c.finetune_lambda << ")";
-  if (has_global() || c.strategy == "ipgd") o << " | aggregation " << chain_.describe();
+  o << strategy_->parameters();
+  if (strategy_->aggregates()) o << " | aggregation " << chain_.describe();
   o << " | attack " << (c.attack == "label_poisoning" ? "label_poisoning" : fl::describe(attack_));
   if (!byzantine_ids_.empty())
     o << " on " << byzantine_ids_.size() << " of " << clients_.size() << " clients"
@@ -161,13 +106,13 @@ std::string Simulation::describe() const {
 std::vector<int64_t> Simulation::sample(int64_t round) const {
   const int64_t N = num_clients();
   std::vector<int64_t> out;
-  if (config_.sampling == "all") {
+  if (sampling_ == Sampling::all) {
     for (int64_t k = 0; k < N; ++k) out.push_back(k);
     return out;
   }
   const int64_t m = std::min<int64_t>(config_.clients_per_round, N);
   Generator g = base_.derive({kSampling, (uint64_t)round});
-  if (config_.sampling == "uniform") {
+  if (sampling_ == Sampling::uniform) {
     std::vector<int64_t> perm = randperm(N, g);
     out.assign(perm.begin(), perm.begin() + m);
   } else {  // proportional to train size, without replacement (numpy choice(p=, replace=False))
@@ -260,11 +205,12 @@ std::unique_ptr<nn::Optimizer> Simulation::make_optimizer(nn::Module& model, dou
       model.parameters(), nn::SGDOptions(lr).momentum(config_.momentum).weight_decay(config_.weight_decay));
 }
 
-void Simulation::ensure_personal(int64_t client) {
+Simulation::ClientState& Simulation::personal_state(int64_t client) {
   ClientState& s = state_[client];
-  if (s.personal_params.defined()) return;
+  if (s.personal_params.defined()) return s;
   s.personal_params = init_params_.clone();  // v_k starts at w^0 for every client (001 §2.4)
   s.personal_buffers = init_buffers_.clone();
+  return s;
 }
 
 Tensor Simulation::personal_params(int64_t client) const { return state_.at(client).personal_params; }
@@ -298,7 +244,7 @@ double Simulation::run_steps(nn::Module& model, nn::Optimizer& opt, int64_t clie
   return loss_sum.item() / batches.steps.size();
 }
 
-Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batches& batches) {
+Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batches& batches, double mu) {
   LocalResult r;
   nn::Module& model = *worker_;
   load_into(model, global_params_, client_buffers(client));
@@ -306,7 +252,6 @@ Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batc
   ClientState& s = state_[client];
   if (config_.persist_optimizer_state && !s.optimizer.empty()) opt->load_state_dict(s.optimizer);
   // FedProx: + mu (w - w^t), the gradient of mu/2 ||w - w^t||^2.
-  const double mu = config_.strategy == "fedprox" ? config_.mu : 0.0;
   r.loss = run_steps(model, *opt, client, batches, global_params_, mu, 1.0, false);
   r.finite = std::isfinite(r.loss);
   if (config_.persist_optimizer_state) s.optimizer = opt->state_dict();
@@ -320,8 +265,7 @@ Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batc
 // with SGD (momentum, weight decay as configured; their state is not kept across rounds).
 double Simulation::train_personal(int64_t client, const Batches& batches, const Tensor& anchor, double pull,
                                   double grad_scale, double lr) {
-  ensure_personal(client);
-  ClientState& s = state_[client];
+  ClientState& s = personal_state(client);
   nn::Module& model = *personal_worker_;
   load_into(model, s.personal_params, s.personal_buffers);
   auto opt = make_optimizer(model, lr);
@@ -360,7 +304,7 @@ Tensor Simulation::aggregate(int64_t round, uint64_t key, const std::vector<int6
       continue;
     }
     const std::string what = results[k].finite ? "update" : "training loss";
-    NF_CHECK(aggregator_is_robust(config_.aggregator),
+    NF_CHECK(robust_,
              "round " << round + 1 << ": client " << id << (is_byzantine_[id] ? " (byzantine)" : "") << " sent a non-finite "
                       << what << " (NaN/Inf); aggregator '" << config_.aggregator
                       << "' cannot reject it, so the run stops here (results of earlier rounds are kept). "
@@ -395,12 +339,11 @@ void Simulation::update_buffers(const std::vector<int64_t>& selected, const std:
       if (results[k].finite) state_[selected[k]].local_buffers = results[k].buffers;
     return;
   }
-  const bool weighted = config_.aggregator == "weighted_mean";
   double total = 0;
   Tensor acc = zeros_like(global_buffers_);
   for (size_t k = 0; k < selected.size(); ++k) {
     if (!results[k].finite) continue;
-    const double w = weighted ? (double)clients_[selected[k]].train.size() : 1.0;
+    const double w = weighted_buffers_ ? (double)clients_[selected[k]].train.size() : 1.0;
     add_(acc, results[k].buffers, (float)w);
     total += w;
   }
@@ -426,151 +369,12 @@ void Simulation::run_round(int64_t round) {
   log_ = RoundLog();
   log_.round = round;
   log_.selected = sample(round);
-  const std::string& s = config_.strategy;
-  if (s == "local") round_local(round);
-  else if (s == "mixture") round_mixture(round);
-  else if (s == "ipgd") round_ipgd(round);
-  else round_fedavg_like(round);
+  strategy_->run_round(*this, round);
 }
 
-// fedavg, fedprox, finetune (its rounds) and ditto.
-void Simulation::round_fedavg_like(int64_t round) {
-  const auto& selected = log_.selected;
-  std::vector<LocalResult> results;
-  std::vector<double> losses;
-  const bool ditto = config_.strategy == "ditto";
-  for (int64_t k : selected) {
-    const auto batches = plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
-    results.push_back(train_global_side(k, batches));
-    losses.push_back(results.back().loss);
-    if (ditto && !is_byzantine_[k]) {
-      // per_step: the same minibatches as the global steps (Ditto's code takes one batch and
-      // steps w and v on it; v's anchor is the fixed w^t, so stepping all of w first and then
-      // all of v gives the same numbers). after_global: personal_steps on batches of its own.
-      Batches personal = batches;
-      if (config_.ditto_order == "after_global") {
-        const int64_t steps = config_.personal_steps > 0 ? config_.personal_steps : (int64_t)batches.steps.size();
-        personal = plan_batches(k, round, kFinetune, steps, 1);
-      }
-      train_personal(k, personal, global_params_, config_.lambda, 1.0, config_.lr);
-    }
-  }
-  log_.train_loss = mean_benign_loss(selected, losses);
-  const Tensor agg = aggregate(round, 0, selected, results);
-  update_buffers(selected, results);
-  apply_aggregate(agg);
-}
-
-// Ditto's "local" baseline: v_k gets the local steps when k is selected; nothing is sent.
-void Simulation::round_local(int64_t round) {
-  std::vector<double> losses;
-  for (int64_t k : log_.selected) {
-    const auto batches = plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
-    losses.push_back(is_byzantine_[k] ? 0.0 : train_personal(k, batches, Tensor(), 0.0, 1.0, config_.lr));
-  }
-  log_.train_loss = mean_benign_loss(log_.selected, losses);
-}
-
-// 004 Eq. 5: theta_i <- theta_i - lr (lambda grad L_i + 2 (1 - lambda)(theta_i - theta_bar)); the
-// client sends theta_i - theta_bar and the server moves theta_bar by the aggregate (with full
-// participation and the mean: theta_bar = mean_i theta_i, the paper's average).
-void Simulation::round_mixture(int64_t round) {
-  const auto& selected = log_.selected;
-  std::vector<LocalResult> results;
-  std::vector<double> losses;
-  const double lambda = config_.lambda;
-  for (int64_t k : selected) {
-    ensure_personal(k);
-    ClientState& s = state_[k];
-    if (config_.mixture_overwrite) {
-      s.personal_params.copy_(global_params_);
-      if (s.personal_buffers.numel() > 0) s.personal_buffers.copy_(global_buffers_);
-    }
-    const auto batches = plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
-    LocalResult r;
-    r.loss = train_personal(k, batches, global_params_, 2.0 * (1.0 - lambda), lambda, config_.lr);
-    r.finite = std::isfinite(r.loss);
-    r.update = sub(s.personal_params, global_params_);
-    r.buffers = s.personal_buffers.clone();
-    losses.push_back(r.loss);
-    results.push_back(std::move(r));
-  }
-  log_.train_loss = mean_benign_loss(selected, losses);
-  const Tensor agg = aggregate(round, 0, selected, results);
-  update_buffers(selected, results);
-  apply_aggregate(agg);
-}
-
-// 002 Algorithm 1 (IPGD), for every benign selected client i, local_steps times (1 if 0):
-//   g_j = grad L_j(theta_i) on one batch of client j, for every selected j (Byzantine rows
-//   attacked, non-finite rows screened as for updates), R = AGG(g), and
-//   theta_i <- theta_i - lr ((1 - lambda) g_i + lambda R).
-// Plain gradient steps: momentum and weight decay do not apply; BN statistics are not updated.
-void Simulation::round_ipgd(int64_t round) {
-  const auto& selected = log_.selected;
-  const int64_t steps = std::max<int64_t>(1, config_.local_steps);
-  const double lambda = config_.lambda, lr = config_.lr;
-  std::vector<double> losses;
-  nn::Module& model = *worker_;
-  for (int64_t i : selected) {
-    if (is_byzantine_[i]) {
-      losses.push_back(0.0);
-      continue;
-    }
-    ensure_personal(i);
-    ClientState& s = state_[i];
-    double loss_i = 0;
-    for (int64_t step = 0; step < steps; ++step) {
-      std::vector<LocalResult> grads;
-      // A gradient step leaves the parameters alone, so theta_i is loaded once per step (in
-      // train mode the BN statistics move, but they do not enter the gradient).
-      load_into(model, s.personal_params, s.personal_buffers);
-      for (int64_t j : selected) {
-        LocalResult r;
-        const int64_t n = clients_[j].train.size();
-        if (n > 0) {
-          Generator g = base_.derive({kIpgd, (uint64_t)round, (uint64_t)i, (uint64_t)step, (uint64_t)j});
-          std::vector<int64_t> perm = randperm(n, g);
-          perm.resize(std::min(n, config_.batch_size));
-          const Generator perturb = base_.derive({kPerturb, kIpgd, (uint64_t)round, (uint64_t)i, (uint64_t)step, (uint64_t)j});
-          const Tensor loss = step_gradients(model, j, perm, perturb, true);
-          if (j == i) r.loss = loss.item();  // logged; NaN rows are caught by aggregate()
-          r.update = model.flat_gradients().clone();
-        } else {
-          r.update = zeros_like(s.personal_params);
-        }
-        if (j == i) loss_i += r.loss / steps;
-        grads.push_back(std::move(r));
-      }
-      const size_t me = std::find(selected.begin(), selected.end(), i) - selected.begin();
-      const Tensor own = grads[me].update;
-      // Attack and pre-aggregation draws keyed by (round, i, step): each personal model its own.
-      const Tensor R = aggregate(round, 1 + (uint64_t)i * (uint64_t)steps + (uint64_t)step, selected, grads);
-      add_(s.personal_params, own, (float)(-lr * (1.0 - lambda)));
-      if (R.defined()) add_(s.personal_params, R, (float)(-lr * lambda));
-    }
-    losses.push_back(loss_i);
-  }
-  log_.train_loss = mean_benign_loss(selected, losses);
-}
-
+// After the last round: the strategy's closing work (finetune's fine-tuning), once.
 void Simulation::finish() {
-  if (finished_ || config_.strategy != "finetune") {
-    finished_ = true;
-    return;
-  }
-  // Every benign client fine-tunes the final global model (001 §2.6, 004 §2.7): finetune_epochs
-  // epochs of SGD at finetune_lr, pulled toward w^T by finetune_lambda (0 = plain fine-tuning).
-  const double lr = config_.finetune_lr > 0 ? config_.finetune_lr : config_.lr;
-  for (int64_t k = 0; k < num_clients(); ++k) {
-    if (is_byzantine_[k]) continue;
-    ensure_personal(k);
-    state_[k].personal_params.copy_(global_params_);
-    if (state_[k].personal_buffers.numel() > 0) state_[k].personal_buffers.copy_(client_buffers(k));
-    if (config_.finetune_epochs == 0) continue;
-    const auto batches = plan_batches(k, config_.rounds, kFinetune, 0, config_.finetune_epochs);
-    train_personal(k, batches, global_params_, config_.finetune_lambda, 1.0, lr);
-  }
+  if (!finished_) strategy_->finish(*this);
   finished_ = true;
 }
 
@@ -601,62 +405,6 @@ std::vector<ClientScore> Simulation::evaluate(ModelKind kind) {
     scores.push_back(sc);
   }
   return scores;
-}
-
-nn::NamedTensors Simulation::state() const {
-  nn::NamedTensors out = {{"global.params", global_params_}, {"init.params", init_params_}};
-  if (global_buffers_.numel() > 0) {
-    out.push_back({"global.buffers", global_buffers_});
-    out.push_back({"init.buffers", init_buffers_});
-  }
-  out.push_back({"simulation.finished", from_vector(std::vector<int32_t>{finished_ ? 1 : 0}, {1})});
-  for (int64_t k = 0; k < num_clients(); ++k) {
-    const ClientState& s = state_[k];
-    const std::string p = "client." + std::to_string(k) + ".";
-    if (s.personal_params.defined()) out.push_back({p + "personal.params", s.personal_params});
-    if (s.personal_buffers.defined() && s.personal_buffers.numel() > 0)
-      out.push_back({p + "personal.buffers", s.personal_buffers});
-    if (s.local_buffers.defined()) out.push_back({p + "local_buffers", s.local_buffers});
-    for (const auto& [name, t] : s.optimizer) out.push_back({p + "optimizer." + name, t});
-  }
-  return out;
-}
-
-void Simulation::load_state(const nn::NamedTensors& state) {
-  auto take = [&](const std::string& name, const Tensor& like) {
-    for (const auto& [n, t] : state)
-      if (n == name) {
-        NF_CHECK(t.numel() == like.numel(), "fl::Simulation::load_state: '" << name << "' has " << t.numel()
-                                                                            << " elements, expected " << like.numel());
-        return t.to(device_).clone();
-      }
-    NF_CHECK(false, "fl::Simulation::load_state: missing '" << name << "'");
-    return Tensor();
-  };
-  global_params_ = take("global.params", global_params_);
-  init_params_ = take("init.params", init_params_);
-  if (global_buffers_.numel() > 0) {
-    global_buffers_ = take("global.buffers", global_buffers_);
-    init_buffers_ = take("init.buffers", init_buffers_);
-  }
-  state_.assign(clients_.size(), ClientState());
-  finished_ = false;
-  for (const auto& [name, t] : state) {
-    if (name == "simulation.finished") finished_ = t.to_vector<int32_t>().at(0) != 0;
-    if (name.rfind("client.", 0) != 0) continue;
-    const size_t dot = name.find('.', 7);
-    const int64_t k = std::stoll(name.substr(7, dot - 7));
-    NF_CHECK(k >= 0 && k < num_clients(), "fl::Simulation::load_state: '" << name << "' names no client");
-    const std::string rest = name.substr(dot + 1);
-    ClientState& s = state_[k];
-    if (rest == "personal.params") s.personal_params = t.to(device_).clone();
-    else if (rest == "personal.buffers") s.personal_buffers = t.to(device_).clone();
-    else if (rest == "local_buffers") s.local_buffers = t.to(device_).clone();
-    else if (rest.rfind("optimizer.", 0) == 0) s.optimizer.push_back({rest.substr(10), t.to(device_).clone()});
-    else NF_CHECK(false, "fl::Simulation::load_state: unknown entry '" << name << "'");
-  }
-  for (ClientState& s : state_)
-    if (s.personal_params.defined() && !s.personal_buffers.defined()) s.personal_buffers = init_buffers_.clone();
 }
 
 }  // namespace nanofed::fl

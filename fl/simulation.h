@@ -13,19 +13,10 @@
 // Generator(seed).derive({purpose, round, client, ...}), so results do not depend on the order
 // in which clients are simulated, and a run resumed at round r continues exactly.
 //
-// Strategies (the update rule of each, with its source, is in simulation.cpp and docs/fl.md):
-//   fedavg    w_k <- local SGD from w^t;  w^{t+1} = w^t + server_lr * AGG(w_k - w^t)
-//   fedprox   the same with mu/2 ||w - w^t||^2 added to each local objective (Li et al. 2020)
-//   local     v_k <- local SGD on v_k when k is selected; no server (Ditto's "local", lambda = 0)
-//   finetune  fedavg, then after the last round every benign client fine-tunes w^T
-//             (finetune_epochs, finetune_lr, optional pull finetune_lambda toward w^T)
-//   ditto     fedavg for w, and v_k <- v_k - lr (grad F_k(v_k) + lambda (v_k - w^t)):
-//             per_step = on the same minibatch right beside every w step (official code),
-//             after_global = personal_steps steps after the global local training
-//   mixture   theta_i <- theta_i - lr (lambda grad L_i + 2 (1 - lambda)(theta_i - theta_bar)),
-//             theta_bar = the server model (004 Eq. 4-5); sends theta_i - theta_bar
-//   ipgd      theta_i <- theta_i - lr ((1 - lambda) g_i + lambda R_i), R_i = AGG of the selected
-//             clients' gradients at theta_i (002 Algorithm 1)
+// Strategies (fedavg, fedprox, local, finetune, ditto, mixture, ipgd) are fl::Strategy
+// subclasses, one file each under fl/strategies/ (the update rule of each, with its source, is
+// written there); config.strategy picks one from the registry in fl/strategy.h. A strategy
+// works through the building blocks below, so this class never asks which strategy runs.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -41,6 +32,7 @@
 #include "fl/byzantine.h"
 #include "fl/config.h"
 #include "fl/metrics.h"
+#include "fl/strategy.h"
 #include "fl/updates.h"
 #include "nn/module.h"
 #include "nn/optim.h"
@@ -82,11 +74,12 @@ class Simulation {
              ModelFactory make_model, LossFn loss = {});
 
   void run_round(int64_t round);
-  // finetune: the fine-tuning after the last round (run() calls it; no-op for other strategies).
+  // The strategy's work after the last round, once (finetune's fine-tuning; run() calls it).
   void finish();
 
-  // Which models a strategy has to show: global for fedavg/fedprox/finetune/ditto/mixture,
-  // personal for local/ditto/mixture/ipgd and finetune once finished.
+  // Which models the strategy has to show (Strategy::has_global etc.): global for
+  // fedavg/fedprox/finetune/ditto/mixture, personal for local/ditto/mixture/ipgd and finetune
+  // once finished.
   bool has_global() const;
   bool has_personal() const;
   ModelKind headline() const;  // the model the strategy is judged by
@@ -114,7 +107,7 @@ class Simulation {
   nn::NamedTensors state() const;
   void load_state(const nn::NamedTensors& state);
 
- private:
+  // ---- building blocks for strategies (fl/strategy.h)
   struct ClientState {
     Tensor personal_params, personal_buffers;  // personalized strategies
     Tensor local_buffers;                      // BN stats kept locally (average_bn_buffers = false)
@@ -138,21 +131,22 @@ class Simulation {
   // personal training (smoothing augmentation, then PGD adversarial examples), drawing from gen.
   Tensor step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx, const Generator& gen,
                         bool personal);
-  double run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
-                   const Tensor& anchor, double pull, double grad_scale, bool personal);
   // Copies params (when defined) and buffers (when non-empty) into the model's arenas.
   void load_into(nn::Module& model, const Tensor& params, const Tensor& buffers);
-  std::unique_ptr<nn::Optimizer> make_optimizer(nn::Module& model, double lr) const;
-  void ensure_personal(int64_t client);
+  // Client k's state with its personal model (v_k = w^0 when it had none yet).
+  ClientState& personal_state(int64_t client);
   Tensor client_buffers(int64_t client) const;  // the BN stats the global model uses for `client`
+  nn::Module& worker() { return *worker_; }     // the working module of the global side
+  const Generator& generator() const { return base_; }  // Generator(seed): derive({Purpose, ...})
+  const Tensor& global_buffers() const { return global_buffers_; }
+  RoundLog& round_log() { return log_; }
 
-  LocalResult train_global_side(int64_t client, const Batches& batches);
+  // Local SGD of the global model w^t on the client's batches, pulled toward w^t by mu
+  // (FedProx); returns w_k - w^t.
+  LocalResult train_global_side(int64_t client, const Batches& batches, double mu);
+  // Steps of client k's personal model v on the batches: v <- v - lr (grad_scale grad + pull (v - anchor)).
   double train_personal(int64_t client, const Batches& batches, const Tensor& anchor, double pull,
                         double grad_scale, double lr);
-  void round_fedavg_like(int64_t round);
-  void round_local(int64_t round);
-  void round_mixture(int64_t round);
-  void round_ipgd(int64_t round);
   // Attack (corrupted rows), NaN/Inf screening, then the chain; returns the aggregate [P]
   // (undefined when every row was rejected). `key` separates several aggregations in a round.
   Tensor aggregate(int64_t round, uint64_t key, const std::vector<int64_t>& selected,
@@ -161,6 +155,10 @@ class Simulation {
   void apply_aggregate(const Tensor& aggregate);
   double mean_benign_loss(const std::vector<int64_t>& selected, const std::vector<double>& losses) const;
 
+ private:
+  double run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
+                   const Tensor& anchor, double pull, double grad_scale, bool personal);
+  std::unique_ptr<nn::Optimizer> make_optimizer(nn::Module& model, double lr) const;
   FlConfig config_;
   std::vector<ClientData> clients_;
   std::vector<int64_t> byzantine_ids_;
@@ -177,6 +175,11 @@ class Simulation {
   AttackConfig attack_;
   std::optional<certify::Smoothing> augment_[2];  // [personal]: training-time smoothing augmentation
   attacks::AttackOptions adversarial_;            // when config.adv_train
+  std::unique_ptr<Strategy> strategy_;
+  // Names read once here, so the round loop compares no strings.
+  enum class Sampling { all, uniform, proportional } sampling_;
+  bool robust_;            // the aggregator can reject non-finite rows
+  bool weighted_buffers_;  // BN statistics averaged by train size (weighted_mean)
   bool finished_ = false;
   RoundLog log_;
 };

@@ -67,6 +67,28 @@ ModelFactory quadratic_model(int64_t d = 1) {
 
 float first(const Tensor& t) { return t.to_vector<float>().at(0); }
 
+// The "add a strategy" recipe of docs/fl.md, followed here: a toy method in which every selected
+// client k sends the constant update k + 1 (no training) and reports the loss k, and the server
+// moves by server_lr times the aggregate.
+class Shift : public Strategy {
+ public:
+  void run_round(Simulation& sim, int64_t round) override {
+    const std::vector<int64_t> selected = sim.last_round().selected;
+    std::vector<Simulation::LocalResult> results;
+    std::vector<double> losses;
+    for (int64_t k : selected) {
+      Simulation::LocalResult r;
+      r.update = full_like(sim.global_params(), (float)(k + 1));
+      r.loss = (double)k;
+      losses.push_back(r.loss);
+      results.push_back(std::move(r));
+    }
+    sim.round_log().train_loss = sim.mean_benign_loss(selected, losses);
+    sim.apply_aggregate(sim.aggregate(round, 0, selected, results));
+  }
+  std::string parameters() const override { return "(toy)"; }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(fl_simulation)
@@ -305,6 +327,32 @@ BOOST_AUTO_TEST_CASE(ditto_lambda_star_minimizes_simulated_error) {
     BOOST_TEST(error(cs.lambda_star) < error(0.0));    // better than local
     BOOST_TEST(error(cs.lambda_star) < error(190.0));  // better than (nearly) global
   }
+}
+
+BOOST_AUTO_TEST_CASE(registered_toy_strategy_runs_through_simulation) {
+  register_strategy("shift", [](const FlConfig&) { return std::make_unique<Shift>(); });
+  BOOST_TEST((strategy_names().back() == "shift"));
+  // 3 clients (all sampled), client 2 Byzantine with no attack: updates 1, 2, 3, mean 2, so each
+  // round moves w by server_lr * 2 = 1; the logged loss is the benign mean (0 + 1) / 2 = 0.5.
+  FlConfig c = quadratic_config("shift");
+  c.server_lr = 0.5;
+  Simulation sim(c, quadratic_clients({{1}, {2}, {3}}), {2}, quadratic_model(2));
+  for (int64_t t = 0; t < 2; ++t) sim.run_round(t);
+  const std::vector<float> w = sim.global_params().to_vector<float>();
+  BOOST_TEST(w.at(0) == 2.0f);
+  BOOST_TEST(w.at(1) == 2.0f);
+  BOOST_TEST(sim.last_round().train_loss == 0.5);
+  BOOST_TEST(sim.has_global());
+  BOOST_TEST(!sim.has_personal());
+  BOOST_TEST((sim.headline() == ModelKind::global));
+  BOOST_TEST(sim.describe() == "strategy shift(toy) | aggregation mean | attack none on 1 of 3 clients");
+  sim.finish();  // the default finish does nothing
+  BOOST_TEST(sim.global_params().to_vector<float>().at(0) == 2.0f);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_strategy_names_the_known_ones) {
+  expect_error([] { Simulation(quadratic_config("dito"), quadratic_clients({{1}}), {}, quadratic_model()); },
+               {"strategy = 'dito' is not one of fedavg, fedprox, local, finetune, ditto, mixture, ipgd"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,42 @@
+// ditto: fedavg for w, and v_k <- v_k - lr (grad F_k(v_k) + lambda (v_k - w^t)) (Ditto §3, Alg. 1):
+//   per_step      on the same minibatches as the w steps (the official code),
+//   after_global  personal_steps steps after the global local training.
+#include <sstream>
+
+#include "fl/strategies/fedavg.h"
+
+namespace nanofed::fl {
+namespace {
+
+class Ditto : public FedAvg {
+ public:
+  explicit Ditto(const FlConfig& config) : FedAvg(config, false), after_global_(config.ditto_order == "after_global") {}
+  bool has_personal(bool) const override { return true; }
+  std::string parameters() const override {
+    std::ostringstream o;
+    o << "(lambda=" << config_.lambda << ", " << config_.ditto_order << ")";
+    return o.str();
+  }
+
+ protected:
+  // per_step: Ditto's code takes one batch and steps w and v on it; v's anchor is the fixed
+  // w^t, so stepping all of w first and then all of v gives the same numbers.
+  void after_client(Simulation& sim, int64_t k, int64_t round, const Simulation::Batches& batches) override {
+    if (sim.is_byzantine(k)) return;
+    Simulation::Batches personal = batches;
+    if (after_global_) {
+      const int64_t steps = config_.personal_steps > 0 ? config_.personal_steps : (int64_t)batches.steps.size();
+      personal = sim.plan_batches(k, round, kFinetune, steps, 1);
+    }
+    sim.train_personal(k, personal, sim.global_params(), config_.lambda, 1.0, config_.lr);
+  }
+
+ private:
+  const bool after_global_;
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_ditto(const FlConfig& config) { return std::make_unique<Ditto>(config); }
+
+}  // namespace nanofed::fl

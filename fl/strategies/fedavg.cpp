@@ -1,0 +1,33 @@
+#include "fl/strategies/fedavg.h"
+
+#include <sstream>
+
+namespace nanofed::fl {
+
+void FedAvg::run_round(Simulation& sim, int64_t round) {
+  const std::vector<int64_t> selected = sim.last_round().selected;
+  std::vector<Simulation::LocalResult> results;
+  std::vector<double> losses;
+  for (int64_t k : selected) {
+    const auto batches = sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
+    results.push_back(sim.train_global_side(k, batches, mu_));
+    losses.push_back(results.back().loss);
+    after_client(sim, k, round, batches);
+  }
+  sim.round_log().train_loss = sim.mean_benign_loss(selected, losses);
+  const Tensor agg = sim.aggregate(round, 0, selected, results);
+  sim.update_buffers(selected, results);
+  sim.apply_aggregate(agg);
+}
+
+std::string FedAvg::parameters() const {
+  if (!prox_) return "";
+  std::ostringstream o;
+  o << "(mu=" << config_.mu << ")";
+  return o.str();
+}
+
+std::unique_ptr<Strategy> make_fedavg(const FlConfig& config) { return std::make_unique<FedAvg>(config, false); }
+std::unique_ptr<Strategy> make_fedprox(const FlConfig& config) { return std::make_unique<FedAvg>(config, true); }
+
+}  // namespace nanofed::fl

@@ -1,0 +1,27 @@
+// fedavg.h — FedAvg / FedProx rounds, shared by finetune and ditto (which add to them).
+#pragma once
+#include "fl/simulation.h"
+#include "fl/strategy.h"
+
+namespace nanofed::fl {
+
+// fedavg   w_k <- local SGD from w^t;  w^{t+1} = w^t + server_lr * AGG(w_k - w^t)
+// fedprox  the same with mu/2 ||w - w^t||^2 added to each local objective (Li et al. 2020)
+class FedAvg : public Strategy {
+ public:
+  // prox: FedProx's proximal term, weighted by config.mu.
+  FedAvg(const FlConfig& config, bool prox) : config_(config), mu_(prox ? config.mu : 0.0), prox_(prox) {}
+  void run_round(Simulation& sim, int64_t round) override;
+  std::string parameters() const override;
+
+ protected:
+  // Called for each selected client after its global-side training, on the same batches.
+  virtual void after_client(Simulation& sim, int64_t client, int64_t round, const Simulation::Batches& batches) {
+    (void)sim, (void)client, (void)round, (void)batches;
+  }
+  const FlConfig config_;
+  const double mu_;
+  const bool prox_;
+};
+
+}  // namespace nanofed::fl

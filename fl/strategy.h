@@ -1,0 +1,63 @@
+// strategy.h — what a federated method does, one file per method under fl/strategies/.
+//
+// A Strategy says what the selected clients do in a round, what the server does with what they
+// send, which models are evaluated, and what happens after the last round. It works through
+// Simulation's building blocks (plan_batches, train_global_side, train_personal, aggregate,
+// update_buffers, apply_aggregate), so clients, state, sampling, RNG keys, aggregation and
+// checkpointing stay in Simulation and every method draws the same random numbers for the same
+// purpose.
+//
+// Adding a method (docs/fl.md, "Adding a strategy"): one file fl/strategies/<name>.cpp with a
+// Strategy subclass and its factory, one line in builtin_strategies() (fl/strategy.cpp), tests.
+// A test may also register_strategy() its own.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fl/config.h"
+
+namespace nanofed::fl {
+
+class Simulation;
+enum class ModelKind;
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  // One round: sim.last_round().selected are the clients; fill in sim.round_log().train_loss.
+  virtual void run_round(Simulation& sim, int64_t round) = 0;
+  // After the last round (run() calls it once; a resumed finished run does not).
+  virtual void finish(Simulation& sim) { (void)sim; }
+  // Which models the method has to show and which one it is judged by; `finished` is true
+  // once finish() ran.
+  virtual bool has_global() const { return true; }
+  virtual bool has_personal(bool finished) const { (void)finished; return false; }
+  virtual ModelKind headline(bool finished) const;
+  // Whether the method aggregates client vectors (describe() then shows the chain).
+  virtual bool aggregates() const { return has_global(); }
+  // The method's parameters for describe(), e.g. "(mu=0.01)"; "" when it has none.
+  virtual std::string parameters() const { return ""; }
+};
+
+using StrategyFactory = std::function<std::unique_ptr<Strategy>(const FlConfig& config)>;
+
+// Names in registration order (the built-in ones first); config validation accepts these.
+std::vector<std::string> strategy_names();
+// Adds (or replaces) a strategy under `name`.
+void register_strategy(const std::string& name, StrategyFactory factory);
+// The strategy config.strategy names; throws naming the known ones when there is none.
+std::unique_ptr<Strategy> make_strategy(const FlConfig& config);
+
+// Factories of the built-in strategies (fl/strategies/*.cpp).
+std::unique_ptr<Strategy> make_fedavg(const FlConfig& config);
+std::unique_ptr<Strategy> make_fedprox(const FlConfig& config);
+std::unique_ptr<Strategy> make_local(const FlConfig& config);
+std::unique_ptr<Strategy> make_finetune(const FlConfig& config);
+std::unique_ptr<Strategy> make_ditto(const FlConfig& config);
+std::unique_ptr<Strategy> make_mixture(const FlConfig& config);
+std::unique_ptr<Strategy> make_ipgd(const FlConfig& config);
+
+}  // namespace nanofed::fl
