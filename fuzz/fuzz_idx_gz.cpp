@@ -8,7 +8,7 @@
 
 #include "datasets/file_io.h"
 #include "datasets/idx.h"
-#include "fuzz/fuzz_common.h"
+#include "fuzz/fuzz_idx_common.h"
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
@@ -54,9 +54,6 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace nanofed;
-  const std::string bytes = fuzz::as_string(data, size);
-  fuzz::expect_clean([&] { datasets::parse_idx_images(bytes, "<fuzz>"); });
-  fuzz::expect_clean([&] { datasets::parse_idx_labels(bytes, "<fuzz>", 10); });
+  nanofed::fuzz::parse_idx_both(data, size);
   return 0;
 }
