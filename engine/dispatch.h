@@ -1,8 +1,9 @@
 // dispatch.h — the single point that picks the CPU reference or the CUDA kernel.
 //
 // Every op family has its kernels under one name and signature on both devices,
-// nanofed::cpu::relu_forward (the reference, <fam>_cpu.cpp) and nanofed::cuda::relu_forward
-// (<fam>.cu), and the Tensor-level op calls NF_DISPATCH(t.device(), relu_forward, x, y, n).
+// e.g. nanofed::cpu::dropout_forward (the reference, dropout_cpu.cpp) and
+// nanofed::cuda::dropout_forward (dropout.cu), and the Tensor-level op (dropout.cpp) calls
+// NF_DISPATCH(dev, dropout_forward, x, u, y, mask, p, scale, n).
 // In a CPU-only build the cuda:: side does not exist and a CUDA tensor raises an error.
 #pragma once
 #include "engine/common.h"
@@ -14,8 +15,8 @@ namespace nanofed::detail {
 
 // NF_DECLARE_KERNELS(LIST) declares a family's kernel list once for each compiled device, so
 // the CPU reference and the CUDA kernel have the same name and signature by construction:
-//   #define NF_RELU_KERNELS void relu_forward(const float* x, float* y, int64_t n);
-//   NF_DECLARE_KERNELS(NF_RELU_KERNELS)
+//   #define NF_DROPOUT_KERNELS void dropout_forward(const float* x, const float* u, ...);
+//   NF_DECLARE_KERNELS(NF_DROPOUT_KERNELS)       (engine/ops/dropout.h)
 #if NANOFED_CUDA
 #define NF_DECLARE_KERNELS(list) \
   namespace nanofed::cpu { list }  \

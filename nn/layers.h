@@ -8,7 +8,7 @@
 //
 // Deviations from PyTorch (also in the class comments):
 //   * BatchNorm has no "num_batches_tracked" buffer and no momentum=None (cumulative average):
-//     state_dicts from PyTorch carry that extra key (load them with strict = false).
+//     state_dicts from PyTorch carry that extra key, which loading ignores (strict or not).
 //   * Conv2d: dilation 1, groups 1, zero padding only (what engine/ops/conv2d supports).
 //   * Pooling: ceil_mode = false, dilation 1; AdaptiveAvgPool2d supports output size 1 only.
 //   * Flatten: end_dim = -1 only.

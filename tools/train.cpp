@@ -457,7 +457,7 @@ int train_command(const std::vector<std::string>& args) {
   for (int64_t epoch = start.done + 1; epoch <= epochs; ++epoch) {
     loader.set_epoch(epoch - 1);
     model->train();
-    const auto start = Clock::now();
+    const auto epoch_start = Clock::now();
     Tensor loss_sum = zeros({}, device);  // summed on the device: no sync per step
     int64_t step = 0, seen = 0;
     double last_loss = 0;
@@ -474,10 +474,10 @@ int train_command(const std::vector<std::string>& args) {
       seen += b.x.size(0);
       if (tty && (step % 20 == 0 || step == loader.size())) {
         last_loss = loss_sum.item() / step;
-        progress((int)epoch, (int)epochs, step, loader.size(), last_loss, seen / seconds_since(start));
+        progress((int)epoch, (int)epochs, step, loader.size(), last_loss, seen / seconds_since(epoch_start));
       }
     }
-    const double train_seconds = seconds_since(start), train_loss = loss_sum.item() / std::max<int64_t>(1, step);
+    const double train_seconds = seconds_since(epoch_start), train_loss = loss_sum.item() / std::max<int64_t>(1, step);
     if (tty) std::fprintf(stderr, "\n");
     NF_CHECK(std::isfinite(train_loss), "nanofed train: the training loss became " << train_loss << " in epoch "
                                             << epoch << " (lower --lr?)");

@@ -1,7 +1,7 @@
 // conv2d.cu — im2col, col2im and the dy permutation on the GPU (the GEMMs are in matmul.cu).
 // Napkin math for a ResNet-18 CIFAR 3x3 layer (N=64, C=K=64, 32x32, pad 1): the column
 // matrix is 576 x 65536 floats = 151 MB written once and read once by the GEMM, against
-// 2*64*64*576*1024*64 = 9.7 GFLOP in the GEMM itself.
+// 2*K*CRS*N*H'*W' = 2*64*576*64*1024 = 4.8 GFLOP in the GEMM itself.
 #include "engine/cuda/runtime.h"
 #include "engine/ops/conv2d.h"
 

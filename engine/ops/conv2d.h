@@ -10,8 +10,8 @@
 // permute moves y' [K, n, H'*W'] to y [n, K, H'*W'].
 // A 1x1, stride-1, unpadded convolution skips im2col in the forward and dx passes: the image
 // x_n [C, H*W] already is its column matrix, multiplied by one strided-batched GEMM over images.
-// Backward: dx_n via col_n' = W^T dy_n (batched GEMM) then col2im (a deterministic gather, no
-// atomics); dW = dy' col^T as one GEMM per chunk over all its images (dy' is dy permuted to
+// Backward: dx via col' = W^T dy' (ONE GEMM per chunk, dy' = dy permuted to [K, n*H'*W']) then
+// col2im (a deterministic gather, no atomics; 1x1 convs: one strided-batched GEMM, no col2im); dW = dy' col^T as one GEMM per chunk over all its images (dy' is dy permuted to
 // [K, n*H'*W']), accumulated across chunks with beta = 1; db = sum of dy over N, H', W'.
 // Each gradient is skipped when its input does not require grad (PGD: no dW, db GEMMs).
 // FLOPs: forward 2*N*K*C*R*S*H'*W'; backward the same again for dx and for dW each.
