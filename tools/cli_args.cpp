@@ -166,14 +166,15 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
   return true;
 }
 
-int ArgParser::threads() const {
-  const std::string v = str("threads");
+int thread_count(const std::string& command, const std::string& value) {
   char* end = nullptr;
-  const long long n = std::strtoll(v.c_str(), &end, 10);
-  CLI_CHECK(!v.empty() && *end == '\0' && n >= 1 && n <= kMaxThreads,
-            command_ << ": --threads expects an integer in [1, " << kMaxThreads << "], got '" << v << "'");
+  const long long n = std::strtoll(value.c_str(), &end, 10);
+  CLI_CHECK(!value.empty() && *end == '\0' && n >= 1 && n <= kMaxThreads,
+            command << ": --threads expects an integer in [1, " << kMaxThreads << "], got '" << value << "'");
   return (int)n;
 }
+
+int ArgParser::threads() const { return thread_count(command_, str("threads")); }
 
 bool ArgParser::given(const std::string& name) const {
   spec(name);

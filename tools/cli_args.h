@@ -21,6 +21,10 @@ struct UsageError : Error {
   using Error::Error;
 };
 
+// The value of --threads (every command's flag, fl's too): an integer in [1, kMaxThreads], else
+// a UsageError "<command>: --threads expects an integer in [1, 256], got '<value>'".
+int thread_count(const std::string& command, const std::string& value);
+
 // One command of a program: its name, one line for the usage text, and what runs it.
 struct Command {
   std::string name, summary;

@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 
 #include "engine/common.h"
-#include "engine/threads.h"
 #include "fl/config.h"
 #include "fl/run.h"
 #include "tools/cli_args.h"
@@ -37,13 +35,7 @@ std::vector<std::string> overrides_of(const std::vector<std::string>& args) {
     if (a == "--threads" || a.rfind("--threads=", 0) == 0) {
       if (a == "--threads" && i + 1 >= args.size())
         throw UsageError(kCommand + std::string(": --threads needs a value") + see);
-      const std::string v = a == "--threads" ? args[++i] : a.substr(10);
-      char* end = nullptr;
-      const long n = std::strtol(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > kMaxThreads)
-        throw UsageError(kCommand + std::string(": --threads expects an integer in [1, ") + std::to_string(kMaxThreads) +
-                         "], got '" + v + "'" + see);
-      out.push_back("threads=" + v);
+      out.push_back("threads=" + std::to_string(thread_count(kCommand, a == "--threads" ? args[++i] : a.substr(10))));
       continue;
     }
     if (a.size() >= 2 && a[0] == '-') {
