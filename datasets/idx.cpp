@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 
 namespace nanofed::datasets {
 

@@ -1,12 +1,12 @@
 // image_write.cpp — PNG grids (see image_write.h), encoded by stb_image_write in memory and
-// written with datasets::write_file_atomic.
+// written with nanofed::write_file_atomic.
 #include "datasets/image_write.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "datasets/tiny_font.h"
 
 // The one stb_image_write implementation; static so it cannot clash with another copy.

@@ -9,7 +9,7 @@
 // keys, one num_samples entry per user, every user present in user_data with x and y of
 // num_samples[u] entries, row lengths, numeric values, integer labels in range. Errors name
 // the file and the JSON key path (e.g. user_data["f0_1"].x[3]); a parse error gives its line, and
-// a key given twice is an error (datasets::parse_json_strict). Only numeric x is supported (not Shakespeare / Sent140 text).
+// a key given twice is an error (nanofed::parse_json_strict). Only numeric x is supported (not Shakespeare / Sent140 text).
 // Users keep the file's "users" order; several files (LEAF's all_data_0.json, ...) are
 // read in the order given and their users appended.
 #pragma once

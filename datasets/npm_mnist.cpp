@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 
 namespace nanofed::datasets {
 

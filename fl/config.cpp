@@ -17,7 +17,7 @@
 
 #include "engine/common.h"
 #include "engine/text.h"
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "engine/threads.h"
 #include "fl/strategy.h"
 #include "nn/models.h"
@@ -659,19 +659,7 @@ std::vector<GridPoint> expand_grid(const json& config, const std::string& src) {
   return points;
 }
 
-json read_json_file(const std::string& path) {
-  std::error_code ec;  // a directory opens as an empty stream: say what it is
-  if (std::filesystem::is_directory(path, ec)) fail(path + ": is a directory, expected a JSON file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in.good()) fail(path + ": cannot open");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_config_text(buf.str(), path);
-}
-
-json parse_config_text(const std::string& data, const std::string& path) {
-  return datasets::parse_json_strict<json>(data, path);
-}
+json read_config_file(const std::string& path) { return read_json_file<json>(path, "config"); }
 
 int64_t round_size(const FlConfig& c) { return c.sampling == "all" ? c.num_clients : c.clients_per_round; }
 

@@ -177,10 +177,9 @@ struct GridPoint {
 // `source` names the origin in messages, as for parse_config.
 std::vector<GridPoint> expand_grid(const json& config, const std::string& source = "config");
 
-// Reads a JSON file (throws "<path>: ..." on a missing file or a parse error with its line).
-json read_json_file(const std::string& path);
-// The same for JSON text in memory (a duplicate key is an error); `source` stands for the path.
-json parse_config_text(const std::string& text, const std::string& source);
+// Reads a config file with the project's JSON parser (engine/file_io.h): "config: '<path>': ..."
+// on a missing file, a directory, a syntax error (with its line) or a key given twice.
+json read_config_file(const std::string& path);
 
 // The names of every key (for messages and docs), in table order. Not included: the alias
 // num_rounds (= rounds) and the grid-only key seeds.

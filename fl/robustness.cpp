@@ -11,7 +11,7 @@
 
 #include "attacks/evaluate.h"
 #include "certify/results.h"
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "engine/common.h"
 #include "engine/text.h"
 
@@ -103,7 +103,7 @@ json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir
     out[to_string(kind)] = j;
   }
   if (c.progress && ::isatty(2)) std::fprintf(stderr, "\n");
-  datasets::write_file_atomic(dir + "/robust.csv", csv, "fl::run");
+  nanofed::write_file_atomic(dir + "/robust.csv", csv, "fl::run");
   return out;
 }
 
@@ -176,7 +176,7 @@ json evaluate_certification(Simulation& sim, const FlConfig& c, const std::strin
     out[to_string(kind)] = m;
   }
   if (c.progress && tty) std::fprintf(stderr, "\n");
-  datasets::write_file_atomic(dir + "/certify.csv", csv, "fl::run");
+  nanofed::write_file_atomic(dir + "/certify.csv", csv, "fl::run");
   return out;
 }
 

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "datasets/catalog.h"
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "engine/common.h"
 #include "engine/device.h"
 #include "engine/threads.h"
@@ -27,7 +27,7 @@ namespace nanofed::fl {
 namespace {
 
 void write_atomic(const std::string& path, const std::string& text) {
-  datasets::write_file_atomic(path, text, "fl::run");
+  nanofed::write_file_atomic(path, text, "fl::run");
 }
 
 std::string join(const std::vector<std::string>& xs, const char* sep = ",") {
@@ -97,7 +97,7 @@ bool volatile_key(const std::string& key) {
 // Throws unless the run saved in config_path was made with `resolved` (volatile keys aside). A
 // key the saved config lacks (written before the key existed) counts as its default.
 void check_same_config(const std::string& config_path, const json& resolved) {
-  const json saved = read_json_file(config_path), defaults = to_json(FlConfig());
+  const json saved = read_json_file<json>(config_path, "resume"), defaults = to_json(FlConfig());
   for (auto it = resolved.begin(); it != resolved.end(); ++it) {
     const std::string& key = it.key();
     if (volatile_key(key)) continue;
@@ -119,8 +119,8 @@ void check_device(const FlConfig& c, const std::string& source) {
 // The summary of a run in `dir` that finished every round (summary.json is written last, after
 // the robustness evaluation), or null. Reads that one file: no data, no checkpoint.
 json finished_summary(const std::string& summary_path, int64_t rounds) {
-  if (!datasets::file_exists(summary_path)) return json();
-  json summary = read_json_file(summary_path);
+  if (!file_exists(summary_path)) return json();
+  json summary = read_json_file<json>(summary_path, "resume");
   const bool finished = summary.contains("rounds_completed") && summary["rounds_completed"] == json(rounds);
   return finished ? summary : json();
 }
@@ -152,7 +152,7 @@ std::string split_path_of(const FlConfig& c) {
 // Writes the split file when it is missing; else checks that it holds this partition (the same
 // keys with other data files under the same path would give another one).
 void share_split(const std::string& path, const FederatedSplit& split) {
-  if (datasets::file_exists(path)) {
+  if (nanofed::file_exists(path)) {
     const FederatedSplit saved = read_split(path);
     NF_CHECK(saved.size() == split.size(), path << " has " << saved.size() << " clients, the config " << split.size());
     for (size_t k = 0; k < saved.size(); ++k)
@@ -254,13 +254,13 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   const json resolved = to_json(config);
   if (config.threads > 0) set_num_threads((int)config.threads);
   check_device(config, "config");
-  const bool has_rows = datasets::file_exists(rounds_csv);
+  const bool has_rows = nanofed::file_exists(rounds_csv);
   NF_CHECK(config.resume || !has_rows,
            dir << " already holds results (rounds.csv); set resume=true to continue that run, or choose "
                   "another name/out, or delete the directory");
   // Rows without a checkpoint (killed before the first one, or stopped by a non-finite update):
   // resume=true starts that run over from round 0, which rewrites the same rows.
-  const bool resuming = config.resume && datasets::file_exists(ckpt);
+  const bool resuming = config.resume && nanofed::file_exists(ckpt);
   if (resuming || has_rows) {
     check_same_config(config_path, resolved);
     // A finished run is reported from its summary alone (no data, partition or checkpoint).
@@ -287,8 +287,8 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
     best = json::parse(file.metadata.at("best"));
     // The evaluated round a finished run reports when only its robustness evaluation is left.
     if (file.metadata.count("last")) last = json::parse(file.metadata.at("last"));
-    datasets::truncate_csv(rounds_csv, start, 0, "resume");
-    datasets::truncate_csv(clients_csv, start, 1, "resume");
+    nanofed::truncate_csv(rounds_csv, start, 0, "resume");
+    nanofed::truncate_csv(clients_csv, start, 1, "resume");
     if (config.progress) std::fprintf(stderr, "%s: resumed after round %lld\n", dir.c_str(), (long long)start);
   } else {
     if (has_rows && config.progress)

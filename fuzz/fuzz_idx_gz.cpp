@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "datasets/idx.h"
 #include "fuzz/fuzz_idx_common.h"
 
@@ -33,8 +33,8 @@ std::string gzip(const std::vector<uint8_t>& plain) {
 // The input's IDX bytes: inflated when it is a valid gzip stream, else taken as they are.
 std::vector<uint8_t> plain_of(const uint8_t* data, size_t size) {
   try {
-    nanofed::datasets::ByteReader in(data, size, "<fuzz>", "fuzz_idx_gz");
-    return nanofed::datasets::read_all(in, kMaxPlain);
+    nanofed::ByteReader in(data, size, "<fuzz>", "fuzz_idx_gz");
+    return nanofed::read_all(in, kMaxPlain);
   } catch (const nanofed::Error&) {
     return std::vector<uint8_t>(data, data + std::min(size, kMaxPlain));
   }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "datasets/cifar.h"
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "datasets/idx.h"
 #include "nn/safetensors.h"
 
@@ -24,7 +24,7 @@ std::string dir_for(const std::string& root, const std::string& target) {
 }
 
 void write_text(const std::string& path, const std::string& text) {
-  datasets::write_file_bytes(path, std::vector<uint8_t>(text.begin(), text.end()), "make_seeds");
+  nanofed::write_file_bytes(path, std::vector<uint8_t>(text.begin(), text.end()), "make_seeds");
 }
 
 // 2 images of 2x3 and their labels, plain and gzip; both IDX targets start from these.

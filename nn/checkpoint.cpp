@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <set>
 
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "engine/text.h"
 
 namespace nanofed::nn {
@@ -41,7 +41,7 @@ Metadata load_checkpoint(const std::string& path, Module& model, Optimizer* opti
     model.check_state_dict(model_state, /*strict=*/true);
     if (optimizer) {
       const std::string side = optimizer_path(path);
-      NF_CHECK(datasets::file_exists(side), "no optimizer state beside it (" << side << " is missing)");
+      NF_CHECK(nanofed::file_exists(side), "no optimizer state beside it (" << side << " is missing)");
       SafetensorsFile state = read_safetensors(side);
       optimizer->load_state_dict(state.tensors);
       if (optimizer_metadata) *optimizer_metadata = state.metadata;

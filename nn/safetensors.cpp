@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "engine/text.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -109,7 +109,7 @@ std::string serialize_safetensors(const NamedTensors& tensors, const Metadata& m
 }
 
 void write_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata) {
-  datasets::write_file_atomic(path, serialize_safetensors(tensors, metadata), "write_safetensors");
+  nanofed::write_file_atomic(path, serialize_safetensors(tensors, metadata), "write_safetensors");
 }
 
 // ---------------------------------------------------------------- reading
@@ -222,7 +222,7 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& s
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
-  datasets::check_input_file(path, "read_safetensors");  // a directory opens as an empty stream
+  nanofed::check_input_file(path, "read_safetensors");  // a directory opens as an empty stream
   std::ifstream in(path, std::ios::binary);
   NF_CHECK(in, "read_safetensors: " << path << ": cannot open: " << std::strerror(errno));
   std::ostringstream ss;

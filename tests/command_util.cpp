@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "datasets/image_folder.h"
 #include "tests/test_util.h"
 #include "tools/train.h"
@@ -63,7 +63,7 @@ std::string train_synthetic_checkpoint(const std::string& dir, const std::vector
 }
 
 PngHeader read_png_header(const std::string& path) {
-  const std::vector<uint8_t> b = datasets::read_file_bytes(path, "read_png_header");
+  const std::vector<uint8_t> b = nanofed::read_file_bytes(path, "read_png_header");
   auto be32 = [&](size_t at) { return (int64_t)b.at(at) << 24 | (int64_t)b[at + 1] << 16 | (int64_t)b[at + 2] << 8 | b[at + 3]; };
   return {be32(16), be32(20), b.at(25)};
 }

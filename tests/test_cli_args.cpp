@@ -252,7 +252,7 @@ BOOST_AUTO_TEST_CASE(fl_value_errors_name_the_config_file) {
                {dir / "cfg.json" + ": lambda = -1 must be >= 0 for strategy 'ditto'"});
   expect_error([&] { nanofed::test::capture_stdout([&] { nanofed::cli::fl_command({dir / "cfg.json", "lambda=[1,-1]"}); }); },
                {dir / "cfg.json [lambda=-1]: lambda = -1 must be >= 0"});
-  expect_error([&] { nanofed::cli::fl_command({dir.path}); }, {dir.path + ": is a directory, expected a JSON file"});
+  expect_error([&] { nanofed::cli::fl_command({dir.path}); }, {"config: '" + dir.path + "': is a directory, expected a file"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

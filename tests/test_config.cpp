@@ -1,10 +1,11 @@
 // test_config.cpp — fl/config: defaults and exact round trips, every error kind (unknown key
 // with a suggestion, enum values, types, ranges, cross-key rules, Byzantine counts per
-// aggregator at the boundary), overrides, the alias, grid expansion and read_json_file.
+// aggregator at the boundary), overrides, the alias, grid expansion and read_config_file.
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "engine/file_io.h"
 #include "fl/config.h"
 #include "tests/test_util.h"
 
@@ -485,24 +486,25 @@ BOOST_AUTO_TEST_CASE(grid_errors) {
   expect_error([] { expand_grid(obj(R"({"lambda": []})"), "grid.json"); }, {"grid.json: lambda = [] is an empty grid list"});
 }
 
-BOOST_AUTO_TEST_CASE(read_json_file_messages) {
+BOOST_AUTO_TEST_CASE(read_config_file_messages) {
   TempDir dir;
-  expect_error([&] { read_json_file(dir / "missing.json"); }, {dir / "missing.json" + ": cannot open"});
+  const auto at = [&](const std::string& name) { return "config: '" + (dir / name) + "': "; };
+  expect_error([&] { read_config_file(dir / "missing.json"); }, {at("missing.json") + "cannot open (No such file"});
   write_text(dir / "bad.json", "{\n  \"lr\": 0.1,\n  \"mu\": \n}\n");
-  expect_error([&] { read_json_file(dir / "bad.json"); }, {dir / "bad.json" + ": JSON parse error at line 4: ", "syntax error"});
-  expect_error([&] { read_json_file(dir.path); }, {dir.path + ": is a directory, expected a JSON file"});
+  expect_error([&] { read_config_file(dir / "bad.json"); }, {at("bad.json") + "JSON parse error at line 4: ", "syntax error"});
+  expect_error([&] { read_config_file(dir.path); }, {"config: '" + dir.path + "': is a directory, expected a file"});
   write_text(dir / "big.json", R"({"lr": 1e999})");  // nlohmann's message without its "[json.exception...] "
-  expect_error([&] { read_json_file(dir / "big.json"); }, {dir / "big.json" + ": invalid JSON (number overflow parsing '1e999')"});
+  expect_error([&] { read_config_file(dir / "big.json"); }, {at("big.json") + "invalid JSON (number overflow parsing '1e999')"});
   write_text(dir / "dup.json", "{\"lr\": 0.1, \"nested\": {\"lr\": 1}, \"lr\": 0.2}");
-  expect_error([&] { read_json_file(dir / "dup.json"); }, {dir / "dup.json" + ": key 'lr' is given twice"});
-  expect_error([&] { parse_config_text("{\"lr\": 0.1, \"lr\": 0.2}", "<text>"); }, {"<text>: key 'lr' is given twice"});
+  expect_error([&] { read_config_file(dir / "dup.json"); }, {at("dup.json") + "key 'lr' is given twice"});
+  expect_error([&] { parse_json_strict<json>("{\"lr\": 0.1, \"lr\": 0.2}", "<text>"); }, {"<text>: key 'lr' is given twice"});
   write_text(dir / "ok.json", R"({"strategy": "ditto", "lambda": [0.1, 1], "seeds": [0]})");
-  const json j = read_json_file(dir / "ok.json");
+  const json j = read_config_file(dir / "ok.json");
   BOOST_TEST(j.begin().key() == "strategy");
   BOOST_TEST(expand_grid(j).size() == 2u);
   // Messages from a file name the file.
   write_text(dir / "typo.json", R"({"lamda": 0.1})");
-  expect_error([&] { parse_config(read_json_file(dir / "typo.json"), dir / "typo.json"); },
+  expect_error([&] { parse_config(read_config_file(dir / "typo.json"), dir / "typo.json"); },
                {dir / "typo.json" + ": unknown key 'lamda'"});
 }
 

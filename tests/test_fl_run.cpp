@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/file_io.h"
 #include "engine/threads.h"
 #include "fl/run.h"
 #include "nn/model_io.h"
@@ -36,7 +37,7 @@ FlConfig parsed(const json& j) { return parse_config(j); }
 
 // summary.json without what may differ between two equal runs: the folder and the timing.
 json without_timing(const std::string& summary_path) {
-  json s = read_json_file(summary_path);
+  json s = read_json_file<json>(summary_path, "test");
   for (const char* key : {"run", "seconds_this_session", "rounds_per_s"}) s.erase(key);
   return s;
 }

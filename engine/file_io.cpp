@@ -1,4 +1,4 @@
-#include "datasets/file_io.h"
+#include "engine/file_io.h"
 
 #include <unistd.h>
 
@@ -17,7 +17,7 @@
 #include "engine/common.h"
 #include "engine/text.h"
 
-namespace nanofed::datasets {
+namespace nanofed {
 
 bool file_exists(const std::string& path) {
   struct stat st;
@@ -148,15 +148,18 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, const char* who) {
   return read_all(in);
 }
 
-nlohmann::json read_json_file(const std::string& path, const char* who) {
-  NF_CHECK(file_exists(path), who << ": '" << path << "': no such file");
+template <class Json>
+Json read_json_file(const std::string& path, const char* who) {
+  check_input_file(path, who);
   std::ifstream in(path, std::ios::binary);
   NF_CHECK(in.good(), who << ": '" << path << "': cannot open");
   std::ostringstream text;
   text << in.rdbuf();
   NF_CHECK(!in.bad(), who << ": '" << path << "': read failed");
-  return parse_json_text(text.str(), path, who);
+  return parse_json_strict<Json>(text.str(), std::string(who) + ": '" + path + "'");
 }
+template nlohmann::json read_json_file<nlohmann::json>(const std::string&, const char*);
+template nlohmann::ordered_json read_json_file<nlohmann::ordered_json>(const std::string&, const char*);
 
 template <class Json>
 Json parse_json_strict(const std::string& text, const std::string& where) {
@@ -264,4 +267,4 @@ void truncate_csv(const std::string& path, int64_t last, size_t column, const ch
   write_file_atomic(path, out, who);
 }
 
-}  // namespace nanofed::datasets
+}  // namespace nanofed

@@ -1,4 +1,5 @@
-// file_io.h — byte I/O shared by the binary readers and writers (IDX, CIFAR).
+// file_io.h — the project's file I/O: bytes (gzip or not), atomic writes, CSV truncation on resume
+// and the one JSON parser, for the data readers, checkpoints, configs and results alike.
 //
 // Reading goes through ByteReader, for files and memory alike: input that starts with the gzip
 // magic 1f 8b is inflated (several concatenated gzip members read as one stream, like
@@ -23,7 +24,7 @@
 
 #include "engine/text.h"
 
-namespace nanofed::datasets {
+namespace nanofed {
 
 constexpr uint64_t kMaxInputBytes = uint64_t(4) << 30;
 
@@ -93,12 +94,14 @@ void truncate_csv(const std::string& path, int64_t last, size_t column, const ch
 template <class Json>
 Json parse_json_strict(const std::string& text, const std::string& where);
 
-// Parses `path` as JSON (parse_json_strict; messages "<who>: '<path>': ...").
-nlohmann::json read_json_file(const std::string& path, const char* who);
+// Parses `path` as JSON (parse_json_strict; messages "<who>: '<path>': ..."; a missing file,
+// a directory or a device fails as in check_input_file). Json: nlohmann::json, or
+// nlohmann::ordered_json where the key order is kept (configs).
+template <class Json = nlohmann::json>
+Json read_json_file(const std::string& path, const char* who);
 // The same for JSON text in memory; `source` stands for the file in messages.
 nlohmann::json parse_json_text(const std::string& text, const std::string& source, const char* who);
 
 bool file_exists(const std::string& path);  // a readable regular file
-using ::nanofed::ends_with;  // engine/text.h; datasets::ends_with still names it
 
-}  // namespace nanofed::datasets
+}  // namespace nanofed
