@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "engine/dispatch.h"
 
 namespace nanofed {
 
@@ -56,10 +55,6 @@ std::string format_number_list(const std::vector<double>& values) {
 
 namespace detail {
 void throw_error(const std::string& msg) { throw Error(msg); }
-void no_cuda_error(const char* fn) {
-  throw Error(std::string(fn) + ": a CUDA tensor was given, but this build of nanofed has no CUDA "
-              "backend (rebuild with nvcc present, or CUDA=1)");
-}
 }  // namespace detail
 
 }  // namespace nanofed

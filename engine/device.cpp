@@ -64,4 +64,11 @@ const char* dtype_name(DType t) {
   return "?";
 }
 
+namespace detail {
+void no_cuda_error(const char* fn) {
+  throw Error(std::string(fn) + ": a CUDA tensor was given, but this build of nanofed has no CUDA "
+              "backend (rebuild with nvcc present, or CUDA=1)");
+}
+}  // namespace detail
+
 }  // namespace nanofed

@@ -33,6 +33,11 @@ std::string cuda_unavailable_reason();
 // versions; the reason above instead when no GPU answers. For logs and `nanofed_tests --gpu-info`.
 std::string cuda_device_report();
 
+namespace detail {
+// Thrown where a CUDA tensor reaches an op in a CPU-only build (NF_DISPATCH, copies).
+[[noreturn]] void no_cuda_error(const char* fn);
+}
+
 enum class DType { f32, i32, u8 };
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);

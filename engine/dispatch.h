@@ -9,10 +9,6 @@
 #include "engine/common.h"
 #include "engine/device.h"
 
-namespace nanofed::detail {
-[[noreturn]] void no_cuda_error(const char* fn);
-}
-
 // NF_DECLARE_KERNELS(LIST) declares a family's kernel list once for each compiled device, so
 // the CPU reference and the CUDA kernel have the same name and signature by construction:
 //   #define NF_DROPOUT_KERNELS void dropout_forward(const float* x, const float* u, ...);

@@ -5,7 +5,7 @@
 // element for 1 FLOP; broadcasting adds index arithmetic (one div/mod per merged dim) but no
 // extra traffic. At ~3 TB/s an H100 moves 10^6 elements of a binary op in ~4 us.
 #include "engine/cuda/runtime.h"
-#include "engine/ops/elementwise.h"
+#include "engine/ops/elementwise_kernels.h"
 #include "engine/ops/elementwise_functors.h"
 
 namespace nanofed::cuda {

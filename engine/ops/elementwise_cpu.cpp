@@ -2,7 +2,7 @@
 // template on the functor from elementwise_functors.h. Parallel only over independent outputs.
 #include <cstring>
 
-#include "engine/ops/elementwise.h"
+#include "engine/ops/elementwise_kernels.h"
 #include "engine/ops/elementwise_functors.h"
 #include "engine/threads.h"
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "engine/hd.h"
-#include "engine/ops/elementwise.h"
+#include "engine/ops/elementwise_kernels.h"
 
 namespace nanofed::ew {
 
