@@ -195,7 +195,7 @@ int64_t byzantine_count(const FlConfig& config);
 // count floor(round_size * byzantine_count / num_clients).
 int64_t effective_f(const FlConfig& config);
 // The rows the aggregator receives when n updates enter the pre-aggregators (bucketing shrinks
-// them to ceil(n / bucket_size)).
+// them to ceil(n / bucket_size)); defined beside the chain (fl/chain.cpp).
 int64_t aggregator_rows(const FlConfig& config, int64_t n);
 
 // Field-by-field equality over every key of the table (doubles compared exactly).
