@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "engine/text.h"
+#include "fl/host_draws.h"
 
 namespace nanofed::fl {
 
@@ -32,20 +33,6 @@ double alie_z_max(int64_t n, int64_t f) {
   return boost::math::quantile(boost::math::normal_distribution<double>(0.0, 1.0), p);
 }
 
-namespace {
-
-// Uniform double in (0, 1) from 53 random bits (next_uniform has only 24).
-double uniform_open(Generator& gen) {
-  return ((double)gen.next_below(1ull << 53) + 0.5) / 9007199254740992.0;
-}
-
-double standard_normal(Generator& gen) {  // Box-Muller, one of the pair
-  const double u1 = uniform_open(gen), u2 = uniform_open(gen);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-}
-
-
-}  // namespace
 
 namespace {
 
