@@ -1,7 +1,7 @@
-// robustness.h — adversarial and certified robustness in federated runs: the options the
-// config describes (training-time smoothing augmentation, PGD adversarial training, PGD
-// evaluation, certification) and the evaluation of every benign client's models after the
-// last round.
+// robustness.h — adversarial and certified robustness in federated runs: the evaluation of
+// every benign client's models after the last round. The options the config describes
+// (training-time smoothing augmentation, PGD adversarial training, PGD evaluation,
+// certification) are in fl/robust_options.h, included here.
 //
 // Written into the run directory by evaluate_robustness (when eval_attack / eval_certify are set):
 //   robust.csv    client_id, model, num_samples, clean_accuracy, robust_accuracy, success_rate,
