@@ -11,8 +11,6 @@
 #include "engine/ops/reduce.h"
 #include "engine/ops/shape_ops.h"
 #include "engine/ops/softmax.h"
-#include "fl/aggregators.h"
-#include "fl/pre_aggregators.h"
 #include "fl/robust_options.h"
 #include "nn/optim.h"
 
