@@ -136,8 +136,10 @@ FUZZ_CXX ?= clang++
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_TARGETS := $(patsubst fuzz/%.cpp,%,$(wildcard fuzz/fuzz_*.cpp))
-# Only what the readers link against (the config needs nn's model names): a shorter build.
-FUZZ_SRC := $(wildcard engine/*.cpp engine/ops/*.cpp nn/*.cpp datasets/*.cpp) fl/config.cpp
+# Only what the readers link against (the config needs nn's model names, and fl's strategy
+# registry and aggregator names, which bring the strategies, attacks and certify): no tools.
+FUZZ_SRC := $(wildcard engine/*.cpp engine/ops/*.cpp nn/*.cpp datasets/*.cpp fl/*.cpp fl/strategies/*.cpp \
+                       attacks/*.cpp certify/*.cpp)
 
 .PHONY: fuzz fuzz-build
 fuzz:

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "engine/text.h"
+#include "fl/host_draws.h"
 
 namespace nanofed::fl {
 
@@ -32,18 +33,121 @@ double alie_z_max(int64_t n, int64_t f) {
   return boost::math::quantile(boost::math::normal_distribution<double>(0.0, 1.0), p);
 }
 
+
 namespace {
 
-// Uniform double in (0, 1) from 53 random bits (next_uniform has only 24).
-double uniform_open(Generator& gen) {
-  return ((double)gen.next_below(1ull << 53) + 0.5) / 9007199254740992.0;
+// The rows of an Updates on the host in double, split into corrupted and benign ones.
+struct AttackRows {
+  int64_t K = 0, P = 0;
+  std::vector<double> x;
+  std::vector<int64_t> corrupted, benign;
+  std::vector<bool> is_corrupted;
+  double& at(int64_t k, int64_t j) { return x[(size_t)(k * P + j)]; }
+};
+
+AttackRows attack_rows(const Updates& u, const std::vector<int64_t>& corrupted_rows) {
+  AttackRows r;
+  r.K = u.count();
+  r.P = u.dim();
+  r.corrupted = corrupted_rows;
+  r.is_corrupted.assign(r.K, false);
+  for (int64_t k : corrupted_rows) {
+    NF_CHECK(k >= 0 && k < r.K, "byzantine attack: corrupted row " << k << " out of range [0, " << r.K << ")");
+    NF_CHECK(!r.is_corrupted[k], "byzantine attack: corrupted row " << k << " listed twice");
+    r.is_corrupted[k] = true;
+  }
+  for (int64_t k = 0; k < r.K; ++k)
+    if (!r.is_corrupted[k]) r.benign.push_back(k);
+  const std::vector<float> in = u.rows.to_vector<float>();
+  r.x.assign(in.begin(), in.end());
+  return r;
 }
 
-double standard_normal(Generator& gen) {  // Box-Muller, one of the pair
-  const double u1 = uniform_open(gen), u2 = uniform_open(gen);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+// Coordinate-wise mean of the benign rows (omniscient attacks estimate the honest distribution).
+std::vector<double> benign_mean(AttackRows& r) {
+  std::vector<double> mean(r.P, 0.0);
+  for (int64_t k : r.benign)
+    for (int64_t j = 0; j < r.P; ++j) mean[j] += r.at(k, j);
+  for (int64_t j = 0; j < r.P; ++j) mean[j] /= (double)r.benign.size();
+  return mean;
 }
 
+// Every corrupted row's entries <- value(j).
+template <typename F>
+void set_corrupted(AttackRows& r, F value) {
+  for (int64_t k : r.corrupted)
+    for (int64_t j = 0; j < r.P; ++j) r.at(k, j) = value(k, j);
+}
+
+void gaussian(const AttackConfig& c, AttackRows& r, Generator& gen) {
+  for (int64_t k : r.corrupted) {
+    double sigma = c.gaussian_sigma;
+    if (sigma <= 0.0) {  // the row's own population std (Ditto A2)
+      double m = 0.0, v = 0.0;
+      for (int64_t j = 0; j < r.P; ++j) m += r.at(k, j);
+      m /= (double)r.P;
+      for (int64_t j = 0; j < r.P; ++j) v += (r.at(k, j) - m) * (r.at(k, j) - m);
+      sigma = std::sqrt(v / (double)r.P);
+    }
+    for (int64_t j = 0; j < r.P; ++j) r.at(k, j) = sigma * standard_normal(gen);
+  }
+}
+
+void sign_flip(const AttackConfig& c, AttackRows& r, Generator&) {
+  set_corrupted(r, [&](int64_t k, int64_t j) { return r.at(k, j) * -c.sign_flip_scale; });
+}
+
+void boosting(const AttackConfig& c, AttackRows& r, Generator&) {
+  set_corrupted(r, [&](int64_t k, int64_t j) { return r.at(k, j) * c.boost_factor; });
+}
+
+void alie(const AttackConfig& c, AttackRows& r, Generator&) {
+  NF_CHECK(r.benign.size() >= 2, "byzantine attack alie: needs >= 2 benign rows for the unbiased "
+                                 "std, got " << r.benign.size());
+  const std::vector<double> mean = benign_mean(r);
+  std::vector<double> stdv(r.P, 0.0);
+  for (int64_t k : r.benign)
+    for (int64_t j = 0; j < r.P; ++j) stdv[j] += (r.at(k, j) - mean[j]) * (r.at(k, j) - mean[j]);
+  for (int64_t j = 0; j < r.P; ++j) stdv[j] = std::sqrt(stdv[j] / (double)(r.benign.size() - 1));
+  const int64_t n = c.alie_n > 0 ? c.alie_n : r.K;
+  const double z = c.alie_fixed_z ? c.alie_z : alie_z_max(n, (int64_t)r.corrupted.size());
+  set_corrupted(r, [&](int64_t, int64_t j) { return mean[j] - z * stdv[j]; });
+}
+
+void ipm(const AttackConfig& c, AttackRows& r, Generator&) {
+  const std::vector<double> mean = benign_mean(r);
+  set_corrupted(r, [&](int64_t, int64_t j) { return -c.ipm_tau * mean[j]; });
+}
+
+void mimic(const AttackConfig& c, AttackRows& r, Generator& gen) {
+  int64_t victim = c.mimic_victim;
+  if (victim < 0) {
+    victim = r.benign[(size_t)gen.next_below(r.benign.size())];
+  } else {
+    NF_CHECK(victim < r.K && !r.is_corrupted[victim],
+             "byzantine attack mimic: victim " << victim << " must be a benign row in [0, " << r.K << ")");
+  }
+  set_corrupted(r, [&](int64_t, int64_t j) { return r.at(victim, j); });
+}
+
+void non_finite(const AttackConfig& c, AttackRows& r, Generator&) {
+  NF_CHECK(!std::isfinite(c.non_finite_value),
+           "byzantine attack non_finite: value must be NaN or +-inf, got " << c.non_finite_value);
+  set_corrupted(r, [&](int64_t, int64_t) { return c.non_finite_value; });
+}
+
+struct AttackEntry {
+  void (*apply)(const AttackConfig&, AttackRows&, Generator&);
+  bool omniscient;  // reads the benign rows, so needs at least one
+};
+
+// One entry per AttackKind, in the enum's order (none has no function).
+const AttackEntry& entry_of(AttackKind kind) {
+  static const AttackEntry table[] = {{nullptr, false}, {gaussian, false}, {sign_flip, false},
+                                      {boosting, false}, {alie, true},     {ipm, true},
+                                      {mimic, true},     {non_finite, false}};
+  return table[(size_t)kind];
+}
 
 }  // namespace
 
@@ -51,101 +155,14 @@ void apply_update_attack(const AttackConfig& config, Updates& u,
                          const std::vector<int64_t>& corrupted_rows, Generator& gen) {
   u.validate("byzantine attack");
   if (config.kind == AttackKind::none || corrupted_rows.empty()) return;
-  const int64_t K = u.count(), P = u.dim();
-  std::vector<bool> corrupted(K, false);
-  for (int64_t r : corrupted_rows) {
-    NF_CHECK(r >= 0 && r < K, "byzantine attack: corrupted row " << r << " out of range [0, " << K
-                                                                 << ")");
-    NF_CHECK(!corrupted[r], "byzantine attack: corrupted row " << r << " listed twice");
-    corrupted[r] = true;
-  }
-  std::vector<int64_t> benign;
-  for (int64_t k = 0; k < K; ++k)
-    if (!corrupted[k]) benign.push_back(k);
-
-  const std::vector<float> in = u.rows.to_vector<float>();
-  std::vector<double> x(in.begin(), in.end());
-  auto at = [&](int64_t k, int64_t j) -> double& { return x[(size_t)(k * P + j)]; };
-
-  // Benign coordinate-wise mean (and unbiased std when needed), for omniscient attacks.
-  const bool needs_benign = config.kind == AttackKind::alie || config.kind == AttackKind::ipm ||
-                            config.kind == AttackKind::mimic;
-  const std::string name = to_string(config.kind);
-  if (needs_benign)
-    NF_CHECK(!benign.empty(), "byzantine attack " << name << ": needs at least one benign row, all "
-                                                  << K << " are corrupted");
-  std::vector<double> mean(P, 0.0), stdv(P, 0.0);
-  if (config.kind == AttackKind::alie || config.kind == AttackKind::ipm) {
-    for (int64_t k : benign)
-      for (int64_t j = 0; j < P; ++j) mean[j] += at(k, j);
-    for (int64_t j = 0; j < P; ++j) mean[j] /= (double)benign.size();
-  }
-  if (config.kind == AttackKind::alie) {
-    NF_CHECK(benign.size() >= 2, "byzantine attack alie: needs >= 2 benign rows for the unbiased "
-                                 "std, got " << benign.size());
-    for (int64_t k : benign)
-      for (int64_t j = 0; j < P; ++j) stdv[j] += (at(k, j) - mean[j]) * (at(k, j) - mean[j]);
-    for (int64_t j = 0; j < P; ++j) stdv[j] = std::sqrt(stdv[j] / (double)(benign.size() - 1));
-  }
-
-  switch (config.kind) {
-    case AttackKind::gaussian:
-      for (int64_t k : corrupted_rows) {
-        double sigma = config.gaussian_sigma;
-        if (sigma <= 0.0) {  // the row's own population std (Ditto A2)
-          double m = 0.0, v = 0.0;
-          for (int64_t j = 0; j < P; ++j) m += at(k, j);
-          m /= (double)P;
-          for (int64_t j = 0; j < P; ++j) v += (at(k, j) - m) * (at(k, j) - m);
-          sigma = std::sqrt(v / (double)P);
-        }
-        for (int64_t j = 0; j < P; ++j) at(k, j) = sigma * standard_normal(gen);
-      }
-      break;
-    case AttackKind::sign_flip:
-      for (int64_t k : corrupted_rows)
-        for (int64_t j = 0; j < P; ++j) at(k, j) *= -config.sign_flip_scale;
-      break;
-    case AttackKind::boosting:
-      for (int64_t k : corrupted_rows)
-        for (int64_t j = 0; j < P; ++j) at(k, j) *= config.boost_factor;
-      break;
-    case AttackKind::alie: {
-      const int64_t n = config.alie_n > 0 ? config.alie_n : K;
-      const double z =
-          config.alie_fixed_z ? config.alie_z : alie_z_max(n, (int64_t)corrupted_rows.size());
-      for (int64_t k : corrupted_rows)
-        for (int64_t j = 0; j < P; ++j) at(k, j) = mean[j] - z * stdv[j];
-      break;
-    }
-    case AttackKind::ipm:
-      for (int64_t k : corrupted_rows)
-        for (int64_t j = 0; j < P; ++j) at(k, j) = -config.ipm_tau * mean[j];
-      break;
-    case AttackKind::mimic: {
-      int64_t victim = config.mimic_victim;
-      if (victim < 0) {
-        victim = benign[(size_t)gen.next_below(benign.size())];
-      } else {
-        NF_CHECK(victim < K && !corrupted[victim],
-                 "byzantine attack mimic: victim " << victim << " must be a benign row in [0, "
-                                                   << K << ")");
-      }
-      for (int64_t k : corrupted_rows)
-        for (int64_t j = 0; j < P; ++j) at(k, j) = at(victim, j);
-      break;
-    }
-    case AttackKind::non_finite:
-      NF_CHECK(!std::isfinite(config.non_finite_value),
-               "byzantine attack non_finite: value must be NaN or +-inf, got "
-                   << config.non_finite_value);
-      for (int64_t k : corrupted_rows)
-        for (int64_t j = 0; j < P; ++j) at(k, j) = config.non_finite_value;
-      break;
-    case AttackKind::none:
-      break;
-  }
-  std::vector<float> out(x.begin(), x.end());
+  AttackRows r = attack_rows(u, corrupted_rows);
+  const AttackEntry& attack = entry_of(config.kind);
+  if (attack.omniscient)
+    NF_CHECK(!r.benign.empty(), "byzantine attack " << to_string(config.kind)
+                                                    << ": needs at least one benign row, all " << r.K
+                                                    << " are corrupted");
+  attack.apply(config, r, gen);
+  std::vector<float> out(r.x.begin(), r.x.end());
   u.rows = from_vector(out, u.rows.shape(), u.rows.device());
 }
 

@@ -6,7 +6,7 @@
 // batch_size, lr, momentum, weight_decay, mu, lambda, alpha, min_partition_size, f, seed.
 //
 // Grid: a list given for a scalar key ("lambda": [0.1, 1, 2]) makes one run per value; several
-// lists make their Cartesian product (in key order of the table in config.cpp, last key
+// lists make their Cartesian product (in key order of the table in config_keys.cpp, last key
 // fastest). List-typed keys (pre_aggregators) form a grid only when given a list of lists.
 // "seeds": [0, 1, 2] repeats every grid point per seed (it sets `seed`).
 // Overrides: "key=value" strings applied after the file; value is parsed as JSON when it is
@@ -195,7 +195,7 @@ int64_t byzantine_count(const FlConfig& config);
 // count floor(round_size * byzantine_count / num_clients).
 int64_t effective_f(const FlConfig& config);
 // The rows the aggregator receives when n updates enter the pre-aggregators (bucketing shrinks
-// them to ceil(n / bucket_size)).
+// them to ceil(n / bucket_size)); defined beside the chain (fl/chain.cpp).
 int64_t aggregator_rows(const FlConfig& config, int64_t n);
 
 // Field-by-field equality over every key of the table (doubles compared exactly).

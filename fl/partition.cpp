@@ -1,25 +1,18 @@
+// partition.cpp — the partition schemes (iid, dirichlet, shards, Ditto's generator), the train/test
+// split of each part, checks and label histograms. The partition files: fl/partition_io.cpp.
 #include "fl/partition.h"
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "engine/common.h"
+#include "fl/host_draws.h"
 
 namespace nanofed::fl {
 
 namespace {
-
-double uniform_open(Generator& gen) {  // (0, 1) with 53 random bits
-  return ((double)gen.next_below(1ull << 53) + 0.5) / 9007199254740992.0;
-}
-
-double standard_normal(Generator& gen) {
-  const double u1 = uniform_open(gen), u2 = uniform_open(gen);
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
-}
 
 // log of a Gamma(shape, 1) draw (Marsaglia & Tsang 2000; shape < 1 boosted by U^(1/shape)).
 // Logs keep tiny alpha (e.g. 0.01) from underflowing every draw of a Dirichlet to zero.
@@ -76,83 +69,6 @@ void shuffle(std::vector<int64_t>& v, Generator& gen) {
   for (size_t i = 0; i < v.size(); ++i) out[i] = v[perm[i]];
   v.swap(out);
 }
-
-// Reads an index file line by line; every error names "<path>:<line>:".
-class IndexFileReader {
- public:
-  IndexFileReader(const std::string& path, const char* who) : path_(path), f_(path) {
-    NF_CHECK(f_.good(), who << ": cannot open " << path);
-  }
-  std::string where() const { return path_ + ":" + std::to_string(lineno_) + ": "; }
-
-  void next(const std::string& expected) {
-    ++lineno_;
-    NF_CHECK((bool)std::getline(f_, line_), where()
-                                                << "unexpected end of file, expected " << expected);
-    if (!line_.empty() && line_.back() == '\r') line_.pop_back();
-  }
-
-  // Parses a non-negative decimal integer token fully, or throws naming the line.
-  int64_t parse_int(const std::string& tok, const char* what) const {
-    NF_CHECK(
-        !tok.empty() && tok.size() <= 18 &&
-            std::all_of(tok.begin(), tok.end(), [](char ch) { return ch >= '0' && ch <= '9'; }),
-        where() << "expected " << what << " (a non-negative integer), got '" << tok << "'");
-    return std::stoll(tok);
-  }
-
-  // "<magic>" then "clients <K>"; returns K.
-  int64_t header(const std::string& magic) {
-    next("header '" + magic + "'");
-    NF_CHECK(line_ == magic, where() << "expected header '" << magic << "', got '" << line_ << "'");
-    next("'clients <K>'");
-    std::istringstream hs(line_);
-    std::string word, count, rest;
-    hs >> word >> count;
-    NF_CHECK(word == "clients" && !(hs >> rest),
-             where() << "expected 'clients <K>', got '" << line_ << "'");
-    return parse_int(count, "the number of clients");
-  }
-
-  // The next line as "<k><tag>: <indices>" (tag "" or " train"/" test"); returns the indices.
-  std::vector<int64_t> client_line(int64_t k, const std::string& tag) {
-    const std::string form = std::to_string(k) + tag + ": <indices>";
-    next("a client line '" + form + "'");
-    const size_t colon = line_.find(':');
-    NF_CHECK(colon != std::string::npos, where()
-                                             << "expected '" << form << "', got '" << line_ << "'");
-    const std::string head = line_.substr(0, colon);
-    std::string id_tok = head;
-    if (!tag.empty()) {  // "<k> train": the id, one space, the tag
-      const size_t space = head.find(' ');
-      NF_CHECK(space != std::string::npos && head.substr(space) == tag,
-               where() << "expected '" << form << "', got '" << line_ << "'");
-      id_tok = head.substr(0, space);
-    }
-    const int64_t id = parse_int(id_tok, "the client id");
-    NF_CHECK(id == k, where() << "expected client " << k << ", got " << id);
-    std::istringstream ls(line_.substr(colon + 1));
-    std::vector<int64_t> indices;
-    std::string tok;
-    while (ls >> tok) indices.push_back(parse_int(tok, "a sample index"));
-    return indices;
-  }
-
-  // Only blank lines may follow the K clients.
-  void expect_end(int64_t K) {
-    while (std::getline(f_, line_)) {
-      ++lineno_;
-      NF_CHECK(line_.find_first_not_of(" \t\r") == std::string::npos,
-               where() << "unexpected content after " << K << " clients: '" << line_ << "'");
-    }
-  }
-
- private:
-  std::string path_;
-  std::ifstream f_;
-  std::string line_;
-  int64_t lineno_ = 0;
-};
 
 // create_dataset.py's per-class cursor: a request that does not fit in the rest of the pool
 // restarts at its start; one larger than the whole pool cycles through it.
@@ -361,55 +277,6 @@ void check_partition(const Partition& parts, int64_t num_samples, const std::str
     }
   for (int64_t i = 0; i < num_samples; ++i)
     NF_CHECK(seen[i], who << ": index " << i << " is in no client");
-}
-
-void write_partition(const std::string& path, const Partition& parts) {
-  std::ofstream f(path);
-  NF_CHECK(f.good(), "write_partition: cannot open " << path << " for writing");
-  f << "nanofed-partition v1\n" << "clients " << parts.size() << "\n";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    f << k << ":";
-    for (int64_t i : parts[k]) f << " " << i;
-    f << "\n";
-  }
-  f.flush();
-  NF_CHECK(f.good(), "write_partition: error writing " << path);
-}
-
-Partition read_partition(const std::string& path) {
-  IndexFileReader r(path, "read_partition");
-  const int64_t K = r.header("nanofed-partition v1");
-  Partition parts(K);
-  for (int64_t k = 0; k < K; ++k) parts[k] = r.client_line(k, "");
-  r.expect_end(K);
-  return parts;
-}
-
-void write_split(const std::string& path, const FederatedSplit& split) {
-  std::ofstream f(path);
-  NF_CHECK(f.good(), "write_split: cannot open " << path << " for writing");
-  f << "nanofed-split v1\n" << "clients " << split.size() << "\n";
-  for (size_t k = 0; k < split.size(); ++k) {
-    f << k << " train:";
-    for (int64_t i : split[k].train) f << " " << i;
-    f << "\n" << k << " test:";
-    for (int64_t i : split[k].test) f << " " << i;
-    f << "\n";
-  }
-  f.flush();
-  NF_CHECK(f.good(), "write_split: error writing " << path);
-}
-
-FederatedSplit read_split(const std::string& path) {
-  IndexFileReader r(path, "read_split");
-  const int64_t K = r.header("nanofed-split v1");
-  FederatedSplit split(K);
-  for (int64_t k = 0; k < K; ++k) {
-    split[k].train = r.client_line(k, " train");
-    split[k].test = r.client_line(k, " test");
-  }
-  r.expect_end(K);
-  return split;
 }
 
 std::vector<std::vector<int64_t>> label_histogram(const std::vector<int32_t>& labels,

@@ -1,7 +1,7 @@
-// robustness.h — adversarial and certified robustness in federated runs: the options the
-// config describes (training-time smoothing augmentation, PGD adversarial training, PGD
-// evaluation, certification) and the evaluation of every benign client's models after the
-// last round.
+// robustness.h — adversarial and certified robustness in federated runs: the evaluation of
+// every benign client's models after the last round. The options the config describes
+// (training-time smoothing augmentation, PGD adversarial training, PGD evaluation,
+// certification) are in fl/robust_options.h, included here.
 //
 // Written into the run directory by evaluate_robustness (when eval_attack / eval_certify are set):
 //   robust.csv    client_id, model, num_samples, clean_accuracy, robust_accuracy, success_rate,
@@ -21,22 +21,14 @@
 // Every draw comes from Generator(seed).derive({purpose, model, client[, idx]}): results do not
 // depend on the order of clients or on a resume.
 #pragma once
-#include <optional>
 #include <string>
+#include <vector>
 
-#include "attacks/pgd.h"
-#include "certify/certify.h"
 #include "fl/config.h"
+#include "fl/robust_options.h"
 #include "fl/simulation.h"
 
 namespace nanofed::fl {
-
-// The smoothing augmentation of global-side (personal = false) or personal training; nullopt
-// for "none".
-std::optional<certify::Smoothing> training_augmentation(const FlConfig& c, bool personal);
-attacks::AttackOptions adversarial_training_attack(const FlConfig& c);
-attacks::AttackOptions evaluation_attack(const FlConfig& c);
-certify::CertifyOptions certification(const FlConfig& c);
 
 // The m indices i * n / m (i < m) of a set of n samples (all n when m == 0 or m >= n).
 std::vector<int64_t> evenly_spaced(int64_t n, int64_t m);

@@ -1,3 +1,4 @@
+// run.cpp — fl::run and run_one: a config in, a run directory out (files in fl/run.h).
 #include "fl/run.h"
 
 #include <unistd.h>
@@ -8,18 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
-#include "datasets/catalog.h"
 #include "engine/file_io.h"
 #include "engine/common.h"
 #include "engine/device.h"
+#include "engine/text.h"
 #include "engine/threads.h"
-#include "fl/partition.h"
 #include "fl/robustness.h"
 #include "nn/checkpoint.h"
-#include "nn/model_io.h"
-#include "nn/models.h"
 #include "nn/safetensors.h"
 
 namespace nanofed::fl {
@@ -29,56 +26,6 @@ namespace {
 void write_atomic(const std::string& path, const std::string& text) {
   nanofed::write_file_atomic(path, text, "fl::run");
 }
-
-std::string join(const std::vector<std::string>& xs, const char* sep = ",") {
-  std::string out;
-  for (size_t i = 0; i < xs.size(); ++i) out += (i ? sep : "") + xs[i];
-  return out;
-}
-
-std::string fmt(double v, const char* f = "%.6f") {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-// Ditto's FMNIST preprocessing (001 §5): per-pixel z-score with the train pool's statistics,
-// x <- (x - mean) / (std + 0.001). It runs inside the model (Module::set_input_normalization),
-// so the data stay in [0, 1]: PGD budgets, smoothing noise and warps act in pixel space and the
-// normalization follows them (004 pitfall 4). Returns {mean, std + 0.001}, each [C, H, W].
-std::pair<Tensor, Tensor> per_pixel_statistics(const datasets::Dataset& train) {
-  const int64_t N = train.size(), D = train.images.numel() / std::max<int64_t>(1, N);
-  const Shape sample = train.sample_shape();
-  std::vector<float> mean_f(D, 0.0f), std_f(D, 1.0f);
-  if (N > 0) {
-    const std::vector<float> x = train.images.to_vector<float>();
-    std::vector<double> mean(D, 0.0), var(D, 0.0);
-    for (int64_t i = 0; i < N; ++i)
-      for (int64_t j = 0; j < D; ++j) mean[j] += x[i * D + j];
-    for (double& m : mean) m /= N;
-    for (int64_t i = 0; i < N; ++i)
-      for (int64_t j = 0; j < D; ++j) var[j] += (x[i * D + j] - mean[j]) * (x[i * D + j] - mean[j]);
-    for (int64_t j = 0; j < D; ++j) {
-      mean_f[j] = (float)mean[j];
-      std_f[j] = (float)(std::sqrt(var[j] / N) + 0.001);
-    }
-  }
-  return {from_vector(mean_f, sample), from_vector(std_f, sample)};
-}
-
-datasets::TrainTest load_data(const FlConfig& c) {
-  try {
-    if (c.dataset == "fmnist") return c.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(c.data_dir);
-    if (c.dataset == "mnist") return c.data_dir.empty() ? datasets::mnist() : datasets::mnist(c.data_dir);
-    return datasets::synthetic({1, c.synthetic_size, c.synthetic_size}, c.synthetic_classes, c.synthetic_train,
-                               c.synthetic_test, c.partition_seed);
-  } catch (const Error& e) {
-    NF_CHECK(false, "config: dataset = '" << c.dataset << "': " << e.what());
-  }
-  return {};
-}
-
-std::vector<int32_t> labels_of(const datasets::Dataset& d) { return d.labels.to_vector<int32_t>(); }
 
 json summary_json(const Summary& s) {
   json j;
@@ -167,12 +114,6 @@ void share_split(const std::string& path, const FederatedSplit& split) {
   std::filesystem::rename(tmp, path);  // atomic: runs sharing the file never see half of it
 }
 
-// What load_model needs besides the architecture (nn/model_io.h): the data set and its seed
-// (synthetic data are drawn from partition_seed).
-nn::Metadata data_metadata(const FlConfig& c) {
-  return {{"dataset", c.dataset}, {"seed", std::to_string(c.partition_seed)}};
-}
-
 // save_personal: every benign client's personal model as a checkpoint of its own
 // (<dir>/models/personal_client<k>.safetensors, loadable with nn::load_model).
 void save_personal_models(Simulation& sim, const Federation& fed, const std::string& dir, int64_t round) {
@@ -187,216 +128,192 @@ void save_personal_models(Simulation& sim, const Federation& fed, const std::str
   }
 }
 
-}  // namespace
+// The files of one run directory.
+struct RunFiles {
+  std::string dir, ckpt, rounds_csv, clients_csv, config_path, split_path, summary_path;
+  RunFiles(const FlConfig& c, const std::string& d)
+      : dir(d), ckpt(d + "/checkpoint.safetensors"), rounds_csv(d + "/rounds.csv"), clients_csv(d + "/clients.csv"),
+        config_path(d + "/config.json"), split_path(split_path_of(c)), summary_path(d + "/summary.json") {}
+};
 
-Federation build_federation(const FlConfig& c) {
-  datasets::TrainTest data = load_data(c);
-  std::pair<Tensor, Tensor> normalization;
-  if (c.normalize) normalization = per_pixel_statistics(data.train);
-  Federation fed;
-  fed.num_classes = data.train.num_classes;
-  Generator gen(c.partition_seed);
-  const datasets::Dataset* test_pool = &data.test;
-  if (c.partition == "ditto") {
-    fed.split = ditto_partition(labels_of(data.train), labels_of(data.test), c.num_clients, fed.num_classes,
-                                c.ditto_scale, gen);
-  } else {
-    Partition parts;
-    const std::vector<int32_t> labels = labels_of(data.train);
-    if (c.partition == "iid") parts = iid_partition(data.train.size(), c.num_clients, gen);
-    else if (c.partition == "dirichlet")
-      parts = dirichlet_partition(labels, c.num_clients, c.alpha, c.min_partition_size, gen);
-    else parts = shards_partition(labels, c.num_clients, c.classes_per_client, gen);
-    Generator split_gen = gen.derive({1});
-    fed.split = split_train_test(parts, c.test_fraction, split_gen);
-    test_pool = &data.train;  // each client's test samples come from its own share
-  }
-  for (int64_t k = 0; k < c.num_clients; ++k) {
-    ClientData cd;
-    cd.train = data.train.subset(fed.split[k].train);
-    cd.test = test_pool->subset(fed.split[k].test);
-    cd.train.name = "client " + std::to_string(k) + " train";
-    cd.test.name = "client " + std::to_string(k) + " test";
-    fed.clients.push_back(std::move(cd));
-  }
-  fed.byzantine = choose_corrupted(c.num_clients, byzantine_count(c), c.seed);
-  nn::ModelOptions mo;
-  const Shape shape = data.train.sample_shape();
-  mo.in_channels = shape.size() == 3 ? shape[0] : 1;
-  mo.image_size = shape.size() == 3 ? shape[2] : 0;
-  mo.num_classes = fed.num_classes;
-  mo.hidden = c.hidden;
-  mo.init = c.init == "glorot_uniform" ? nn::Init::glorot_uniform : nn::Init::pytorch;
-  const std::string name = c.model;
-  const uint64_t seed = c.seed;
-  fed.make_model = [mo, name, seed, normalization]() {
-    Generator g = Generator(seed).derive({kInit});
-    nn::ModelOptions o = mo;
-    o.gen = &g;
-    std::shared_ptr<nn::Module> model = nn::make_model(name, o);
-    if (normalization.first.defined()) model->set_input_normalization(normalization.first, normalization.second);
-    return model;
-  };
-  fed.model_metadata = nn::model_metadata(name, mo, *fed.make_model());
-  for (const auto& [key, value] : data_metadata(c)) fed.model_metadata[key] = value;
-  return fed;
+// Where the round loop starts and what it has seen: the best and the last evaluated round per model.
+struct Progress {
+  int64_t start = 0, done = 0;
+  json best = json::object(), last = json::object();
+  std::chrono::steady_clock::time_point t0;
+  double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+};
+
+// Continues from the checkpoint: the state, the round, best and last; rows after it are dropped.
+void resume_from_checkpoint(Simulation& sim, const Federation& fed, const RunFiles& f, Progress& p, bool progress) {
+  const nn::SafetensorsFile file = nn::read_safetensors(f.ckpt);
+  NF_CHECK(file.metadata.count("round") && file.metadata.count("best") && file.metadata.count("byzantine"),
+           "resume: " << f.ckpt << " lacks the round/best/byzantine metadata");
+  NF_CHECK(json::parse(file.metadata.at("byzantine")) == json(fed.byzantine),
+           "resume: the corrupted client ids differ from the checkpoint's (" << file.metadata.at("byzantine") << ")");
+  sim.load_state(file.tensors);
+  p.start = std::stoll(file.metadata.at("round"));
+  p.best = json::parse(file.metadata.at("best"));
+  // The evaluated round a finished run reports when only its robustness evaluation is left.
+  if (file.metadata.count("last")) p.last = json::parse(file.metadata.at("last"));
+  nanofed::truncate_csv(f.rounds_csv, p.start, 0, "resume");
+  nanofed::truncate_csv(f.clients_csv, p.start, 1, "resume");
+  if (progress) std::fprintf(stderr, "%s: resumed after round %lld\n", f.dir.c_str(), (long long)p.start);
 }
 
+// A new run (or one started over): config.json and the CSV headers.
+void start_files(const RunFiles& f, const json& resolved, bool had_rows, bool progress) {
+  if (had_rows && progress) std::fprintf(stderr, "%s: no checkpoint yet, starting over from round 0\n", f.dir.c_str());
+  write_atomic(f.config_path, resolved.dump(2) + "\n");
+  write_atomic(f.rounds_csv, "round,model," + join(summary_columns(), ",") + ",train_loss,rejected\n");
+  write_atomic(f.clients_csv, "client_id,round_number,model,num_samples,set,accuracy,loss\n");
+}
+
+// The whole run state after `round`. The global model rides along in load_model's terms:
+// `nanofed attack --model` takes the file.
+void save_checkpoint(const std::string& ckpt, const Simulation& sim, const Federation& fed, const Progress& p,
+                     int64_t round) {
+  nn::Metadata meta = fed.model_metadata;
+  meta["round"] = std::to_string(round);
+  meta["best"] = p.best.dump();
+  meta["last"] = p.last.dump();
+  meta["byzantine"] = json(fed.byzantine).dump();
+  meta["format"] = "nanofed-fl-checkpoint v1";
+  meta["params_tensor"] = "global.params";
+  const nn::NamedTensors state = sim.state();
+  for (const auto& entry : state)
+    if (entry.first == "global.buffers") meta["buffers_tensor"] = entry.first;
+  nn::write_safetensors(ckpt, state, meta);
+}
+
+// One evaluated round: a rounds.csv row per model the strategy shows, its clients.csv rows,
+// and the last / best summaries.
+void evaluate_round(Simulation& sim, int64_t round, Progress& p, std::ostream& rounds_out, std::ostream& clients_out) {
+  p.last = json::object();
+  p.last["round"] = round;
+  for (ModelKind kind : {ModelKind::global, ModelKind::personal}) {
+    if ((kind == ModelKind::global && !sim.has_global()) || (kind == ModelKind::personal && !sim.has_personal()))
+      continue;
+    const std::vector<ClientScore> scores = sim.evaluate(kind);
+    const Summary s = summarize(scores);
+    const std::string model = to_string(kind);
+    rounds_out << round << "," << model << "," << join(summary_values(s), ",") << ","
+               << fmt(sim.last_round().train_loss, "%.6f") << "," << sim.last_round().rejected.size() << "\n";
+    for (const ClientScore& c : scores)
+      clients_out << c.client << "," << round << "," << model << "," << c.samples << ",test,"
+                  << fmt(c.accuracy(), "%.6f") << "," << fmt(c.loss(), "%.6f") << "\n";
+    json sj = summary_json(s);
+    p.last[model] = sj;
+    if (!p.best.contains(model) || sj["pooled_acc"].get<double>() > p.best[model]["pooled_acc"].get<double>()) {
+      sj["round"] = round;
+      p.best[model] = sj;
+    }
+  }
+}
+
+void print_progress(const Simulation& sim, const std::string& dir, int64_t round, int64_t rounds, const Progress& p) {
+  const bool tty = ::isatty(2);
+  const std::string head = to_string(sim.headline());
+  const std::string acc = p.last.contains(head) ? fmt(p.last[head]["pooled_acc"].get<double>(), "%.4f") : "-";
+  std::fprintf(stderr, "%s%s round %lld/%lld | %s acc %s | %.2f rounds/s%s", tty ? "\r" : "", dir.c_str(),
+               (long long)round, (long long)rounds, head.c_str(), acc.c_str(), (round - p.start) / std::max(1e-9, p.seconds()),
+               tty ? "   " : "\n");
+  std::fflush(stderr);
+}
+
+// The rounds from p.start on: train, evaluate every eval_every rounds and at the last,
+// checkpoint. Returns true when stop_at_round stopped the run before its last round.
+bool run_rounds(Simulation& sim, const Federation& fed, const FlConfig& config, const RunFiles& f, Progress& p) {
+  std::ofstream rounds_out(f.rounds_csv, std::ios::app), clients_out(f.clients_csv, std::ios::app);
+  NF_CHECK(rounds_out.good() && clients_out.good(), "fl::run: cannot append to the CSVs in " << f.dir);
+  const int64_t ckpt_every = config.checkpoint_every > 0 ? config.checkpoint_every : config.eval_every;
+  bool stopped = false;
+  for (int64_t t = p.start; t < config.rounds && !stopped; ++t) {
+    sim.run_round(t);
+    const int64_t round = t + 1;
+    const bool is_last = round == config.rounds;
+    if (is_last) sim.finish();
+    p.done = round;
+    if (round % config.eval_every == 0 || is_last) {
+      evaluate_round(sim, round, p, rounds_out, clients_out);
+      rounds_out.flush();
+      clients_out.flush();
+      NF_CHECK(rounds_out.good() && clients_out.good(), "fl::run: writing the CSVs in " << f.dir << " failed");
+    }
+    if (round % ckpt_every == 0 || is_last || round == config.stop_at_round) save_checkpoint(f.ckpt, sim, fed, p, round);
+    if (config.progress) print_progress(sim, f.dir, round, config.rounds, p);
+    stopped = round == config.stop_at_round && !is_last;
+  }
+  if (config.progress && ::isatty(2)) std::fprintf(stderr, "\n");
+  return stopped;
+}
+
+// After the rounds: personal models and the robustness evaluation (a finished run only), then
+// summary.json; a finished run's checkpoint goes unless kept.
+json finish_run(Simulation& sim, const Federation& fed, const FlConfig& config, const RunFiles& f,
+                const std::string& label, const Progress& p) {
+  const bool finished = p.done == config.rounds;
+  json robustness = json::object();
+  if (finished && config.save_personal) save_personal_models(sim, fed, f.dir, p.done);
+  if (finished) robustness = evaluate_robustness(sim, config, f.dir);
+  const double secs = p.seconds();
+  json summary;
+  summary["run"] = f.dir;
+  summary["label"] = label;
+  summary["seed"] = config.seed;
+  summary["describe"] = sim.describe();
+  summary["headline_model"] = to_string(sim.headline());
+  summary["rounds_completed"] = p.done;
+  summary["rounds"] = config.rounds;
+  summary["byzantine_clients"] = fed.byzantine;
+  summary["split"] = std::filesystem::relative(f.split_path, f.dir).generic_string();
+  summary["best_by"] = "pooled_acc";
+  if (!p.last.empty()) summary["last"] = p.last;
+  summary["best"] = p.best;
+  if (!robustness.empty()) summary["robustness"] = robustness;
+  summary["seconds_this_session"] = secs;
+  summary["rounds_per_s"] = (p.done - p.start) / std::max(1e-9, secs);
+  write_atomic(f.summary_path, summary.dump(2) + "\n");
+  // Finished: the summary stands for the run (see finished_summary); the checkpoint, the bulk
+  // of the folder (every client's personal model), stays only when asked.
+  if (finished && !config.keep_checkpoint) std::filesystem::remove(f.ckpt);
+  return summary;
+}
+
+}  // namespace
+
 RunResult run_one(const FlConfig& config, const std::string& dir, const std::string& label) {
-  using clock = std::chrono::steady_clock;
-  RunResult result;
-  result.dir = dir;
-  result.label = label;
-  result.config = config;
-  const std::string ckpt = dir + "/checkpoint.safetensors", rounds_csv = dir + "/rounds.csv",
-                    clients_csv = dir + "/clients.csv", config_path = dir + "/config.json",
-                    split_path = split_path_of(config), summary_path = dir + "/summary.json";
+  RunResult result{dir, label, config, json(), false};
+  const RunFiles f(config, dir);
   const json resolved = to_json(config);
   if (config.threads > 0) set_num_threads((int)config.threads);
   check_device(config, "config");
-  const bool has_rows = nanofed::file_exists(rounds_csv);
+  const bool has_rows = nanofed::file_exists(f.rounds_csv);
   NF_CHECK(config.resume || !has_rows,
            dir << " already holds results (rounds.csv); set resume=true to continue that run, or choose "
                   "another name/out, or delete the directory");
   // Rows without a checkpoint (killed before the first one, or stopped by a non-finite update):
   // resume=true starts that run over from round 0, which rewrites the same rows.
-  const bool resuming = config.resume && nanofed::file_exists(ckpt);
+  const bool resuming = config.resume && nanofed::file_exists(f.ckpt);
   if (resuming || has_rows) {
-    check_same_config(config_path, resolved);
+    check_same_config(f.config_path, resolved);
     // A finished run is reported from its summary alone (no data, partition or checkpoint).
-    result.summary = finished_summary(summary_path, config.rounds);
+    result.summary = finished_summary(f.summary_path, config.rounds);
     if (!result.summary.is_null()) return result;
   }
-
   // Everything that can reject the run (data, partition, models, device) comes before the folder.
   Federation fed = build_federation(config);
   Simulation sim(config, std::move(fed.clients), fed.byzantine, fed.make_model);
   std::filesystem::create_directories(dir);
-
-  int64_t start = 0;
-  json best = json::object(), last = json::object();
-  share_split(split_path, fed.split);
-  if (resuming) {
-    const nn::SafetensorsFile file = nn::read_safetensors(ckpt);
-    NF_CHECK(file.metadata.count("round") && file.metadata.count("best") && file.metadata.count("byzantine"),
-             "resume: " << ckpt << " lacks the round/best/byzantine metadata");
-    NF_CHECK(json::parse(file.metadata.at("byzantine")) == json(fed.byzantine),
-             "resume: the corrupted client ids differ from the checkpoint's (" << file.metadata.at("byzantine") << ")");
-    sim.load_state(file.tensors);
-    start = std::stoll(file.metadata.at("round"));
-    best = json::parse(file.metadata.at("best"));
-    // The evaluated round a finished run reports when only its robustness evaluation is left.
-    if (file.metadata.count("last")) last = json::parse(file.metadata.at("last"));
-    nanofed::truncate_csv(rounds_csv, start, 0, "resume");
-    nanofed::truncate_csv(clients_csv, start, 1, "resume");
-    if (config.progress) std::fprintf(stderr, "%s: resumed after round %lld\n", dir.c_str(), (long long)start);
-  } else {
-    if (has_rows && config.progress)
-      std::fprintf(stderr, "%s: no checkpoint yet, starting over from round 0\n", dir.c_str());
-    write_atomic(config_path, resolved.dump(2) + "\n");
-    write_atomic(rounds_csv, "round,model," + join(summary_columns()) + ",train_loss,rejected\n");
-    write_atomic(clients_csv, "client_id,round_number,model,num_samples,set,accuracy,loss\n");
-  }
-  std::ofstream rounds_out(rounds_csv, std::ios::app), clients_out(clients_csv, std::ios::app);
-  NF_CHECK(rounds_out.good() && clients_out.good(), "fl::run: cannot append to the CSVs in " << dir);
-
-  const auto t0 = clock::now();
-  const bool tty = ::isatty(2);
-  int64_t done = start;
-  auto save_checkpoint = [&](int64_t round) {
-    // The global model rides along in load_model's terms: `nanofed attack --model` takes the file.
-    nn::Metadata meta = fed.model_metadata;
-    meta["round"] = std::to_string(round);
-    meta["best"] = best.dump();
-    meta["last"] = last.dump();
-    meta["byzantine"] = json(fed.byzantine).dump();
-    meta["format"] = "nanofed-fl-checkpoint v1";
-    meta["params_tensor"] = "global.params";
-    const nn::NamedTensors state = sim.state();
-    for (const auto& entry : state)
-      if (entry.first == "global.buffers") meta["buffers_tensor"] = entry.first;
-    nn::write_safetensors(ckpt, state, meta);
-  };
-  const int64_t ckpt_every = config.checkpoint_every > 0 ? config.checkpoint_every : config.eval_every;
-  for (int64_t t = start; t < config.rounds; ++t) {
-    sim.run_round(t);
-    const int64_t round = t + 1;
-    const bool is_last = round == config.rounds;
-    if (is_last) sim.finish();
-    done = round;
-    if (round % config.eval_every == 0 || is_last) {
-      last = json::object();
-      last["round"] = round;
-      for (ModelKind kind : {ModelKind::global, ModelKind::personal}) {
-        if ((kind == ModelKind::global && !sim.has_global()) || (kind == ModelKind::personal && !sim.has_personal()))
-          continue;
-        const std::vector<ClientScore> scores = sim.evaluate(kind);
-        const Summary s = summarize(scores);
-        const std::string model = to_string(kind);
-        rounds_out << round << "," << model << "," << join(summary_values(s)) << "," << fmt(sim.last_round().train_loss)
-                   << "," << sim.last_round().rejected.size() << "\n";
-        for (const ClientScore& c : scores)
-          clients_out << c.client << "," << round << "," << model << "," << c.samples << ",test,"
-                      << fmt(c.accuracy()) << "," << fmt(c.loss()) << "\n";
-        json sj = summary_json(s);
-        last[model] = sj;
-        if (!best.contains(model) || sj["pooled_acc"].get<double>() > best[model]["pooled_acc"].get<double>()) {
-          sj["round"] = round;
-          best[model] = sj;
-        }
-      }
-      rounds_out.flush();
-      clients_out.flush();
-      NF_CHECK(rounds_out.good() && clients_out.good(), "fl::run: writing the CSVs in " << dir << " failed");
-    }
-    if (round % ckpt_every == 0 || is_last || round == config.stop_at_round) save_checkpoint(round);
-    if (config.progress) {
-      const double secs = std::chrono::duration<double>(clock::now() - t0).count();
-      const std::string head = to_string(sim.headline());
-      std::string acc = last.contains(head) ? fmt(last[head]["pooled_acc"].get<double>(), "%.4f") : "-";
-      std::fprintf(stderr, "%s%s round %lld/%lld | %s acc %s | %.2f rounds/s%s", tty ? "\r" : "", dir.c_str(),
-                   (long long)round, (long long)config.rounds, head.c_str(), acc.c_str(), (round - start) / std::max(1e-9, secs),
-                   tty ? "   " : "\n");
-      std::fflush(stderr);
-    }
-    if (round == config.stop_at_round && !is_last) {
-      result.stopped = true;
-      break;
-    }
-  }
-  if (config.progress && ::isatty(2)) std::fprintf(stderr, "\n");
-  json robustness = json::object();
-  if (done == config.rounds && config.save_personal) save_personal_models(sim, fed, dir, done);
-  if (done == config.rounds) robustness = evaluate_robustness(sim, config, dir);
-  const double secs = std::chrono::duration<double>(clock::now() - t0).count();
-
-  json summary;
-  summary["run"] = dir;
-  summary["label"] = label;
-  summary["seed"] = config.seed;
-  summary["describe"] = sim.describe();
-  summary["headline_model"] = to_string(sim.headline());
-  summary["rounds_completed"] = done;
-  summary["rounds"] = config.rounds;
-  summary["byzantine_clients"] = fed.byzantine;
-  summary["split"] = std::filesystem::relative(split_path, dir).generic_string();
-  summary["best_by"] = "pooled_acc";
-  if (!last.empty()) summary["last"] = last;
-  summary["best"] = best;
-  if (!robustness.empty()) summary["robustness"] = robustness;
-  summary["seconds_this_session"] = secs;
-  summary["rounds_per_s"] = (done - start) / std::max(1e-9, secs);
-  write_atomic(summary_path, summary.dump(2) + "\n");
-  // Finished: the summary stands for the run (see finished_summary); the checkpoint, the bulk
-  // of the folder (every client's personal model), stays only when asked.
-  if (done == config.rounds && !config.keep_checkpoint) std::filesystem::remove(ckpt);
-  result.summary = summary;
+  share_split(f.split_path, fed.split);
+  Progress p;
+  if (resuming) resume_from_checkpoint(sim, fed, f, p, config.progress);
+  else start_files(f, resolved, has_rows, config.progress);
+  p.done = p.start;
+  p.t0 = std::chrono::steady_clock::now();
+  result.stopped = run_rounds(sim, fed, config, f, p);
+  result.summary = finish_run(sim, fed, config, f, label, p);
   return result;
-}
-
-void write_results_md(const std::string& folder, const std::string& table) {
-  std::filesystem::create_directories(folder);
-  write_atomic(folder + "/results.md", "```\n" + table + "```\n");
 }
 
 namespace {
@@ -437,84 +354,6 @@ std::vector<RunResult> run(const json& raw_config, bool print_table, const std::
   write_grid_results(results);
   if (print_table) std::printf("%s", results_table(results).c_str());
   return results;
-}
-
-namespace {
-
-// "0.8123 [0.7000, 0.9000]" from a {"mean","min","max"} object, "-" when absent.
-std::string spread_cell(const json& parent, const char* key) {
-  if (!parent.contains(key) || !parent[key].contains("mean")) return "-";
-  char buf[64];
-  const json& v = parent[key];
-  std::snprintf(buf, sizeof buf, "%.4f [%.4f, %.4f]", v["mean"].get<double>(), v["min"].get<double>(),
-                v["max"].get<double>());
-  return buf;
-}
-
-// The robustness evaluation of the runs that have one (summary.json "robustness"): mean over
-// clients with the [min, max] client.
-std::string robustness_table(const std::vector<RunResult>& results) {
-  std::ostringstream o;
-  bool any = false;
-  for (const RunResult& r : results) {
-    if (!r.summary.contains("robustness")) continue;
-    const json& rb = r.summary["robustness"];
-    if (!any) {
-      char head[256];
-      std::snprintf(head, sizeof head, "\n%-36s %-9s %-26s %-26s %-26s %-26s\n", "run", "model", "robust_acc", "adv_trans",
-                    "certified_acc(0)", "acr");
-      o << head;
-      any = true;
-    }
-    for (const char* model : {"global", "personal"}) {
-      const json none = json::object();
-      const json& at = rb.contains("attack") && rb["attack"].contains(model) ? rb["attack"][model] : none;
-      const json& ce = rb.contains("certify") && rb["certify"].contains(model) ? rb["certify"][model] : none;
-      if (at.empty() && ce.empty()) continue;
-      std::string name = r.label.empty() ? r.config.name : r.label;
-      if (name.size() > 36) name = name.substr(0, 33) + "...";
-      char line[512];
-      std::snprintf(line, sizeof line, "%-36s %-9s %-26s %-26s %-26s %-26s\n", name.c_str(), model,
-                    spread_cell(at, "robust_accuracy").c_str(), spread_cell(at, "adv_trans").c_str(),
-                    spread_cell(ce, "certified_accuracy_0").c_str(), spread_cell(ce, "acr").c_str());
-      o << line;
-    }
-  }
-  if (any)
-    o << "(mean over benign clients [min, max client]; robust_acc: PGD, correct on x and x'; adv_trans: crafted on "
-         "the global model, share fooling it that also fool the personal one; certified_acc(0) and acr (average "
-         "certified radius over all certified samples, abstentions count 0) from the Cohen TSVs in certify/)\n";
-  return o.str();
-}
-
-}  // namespace
-
-std::string results_table(const std::vector<RunResult>& results) {
-  std::ostringstream o;
-  char line[512];
-  std::snprintf(line, sizeof line, "%-36s %5s %-9s %6s %9s %9s %8s %9s %6s %9s\n", "run", "seed", "model", "round",
-                "pooled", "mean_acc", "std", "worst10", "best@", "best");
-  o << line;
-  for (const RunResult& r : results) {
-    const json& s = r.summary;
-    if (!s.contains("last")) continue;
-    for (const char* model : {"global", "personal"}) {
-      if (!s["last"].contains(model)) continue;
-      const json& l = s["last"][model];
-      const json& b = s["best"][model];
-      std::string name = r.label.empty() ? r.config.name : r.label;
-      if (name.size() > 36) name = name.substr(0, 33) + "...";
-      std::snprintf(line, sizeof line, "%-36s %5llu %-9s %6lld %9.4f %9.4f %8.4f %9.4f %6lld %9.4f\n", name.c_str(),
-                    (unsigned long long)r.config.seed, model, (long long)s["last"]["round"].get<int64_t>(),
-                    l["pooled_acc"].get<double>(), l["mean_acc"].get<double>(), l["std_acc"].get<double>(),
-                    l["worst10_acc"].get<double>(), (long long)b["round"].get<int64_t>(), b["pooled_acc"].get<double>());
-      o << line;
-    }
-  }
-  o << "(benign clients only; pooled = sample-weighted accuracy; std = population std of per-client "
-       "accuracy; worst10 = mean of the worst 10% of clients; best@ = round of the best pooled accuracy)\n";
-  o << robustness_table(results);
-  return o.str();
 }
 
 }  // namespace nanofed::fl

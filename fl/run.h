@@ -31,22 +31,9 @@
 #include <vector>
 
 #include "fl/config.h"
-#include "fl/partition.h"
-#include "fl/simulation.h"
-#include "nn/safetensors.h"
+#include "fl/federation.h"
 
 namespace nanofed::fl {
-
-// Everything a Simulation needs, built from a config: data, partition, corrupted ids, models.
-struct Federation {
-  std::vector<ClientData> clients;
-  FederatedSplit split;
-  std::vector<int64_t> byzantine;
-  ModelFactory make_model;
-  nn::Metadata model_metadata;  // what nn::load_model needs to rebuild make_model's model
-  int64_t num_classes = 0;
-};
-Federation build_federation(const FlConfig& config);
 
 struct RunResult {
   std::string dir;

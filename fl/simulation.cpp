@@ -11,14 +11,10 @@
 #include "engine/ops/reduce.h"
 #include "engine/ops/shape_ops.h"
 #include "engine/ops/softmax.h"
-#include "fl/aggregators.h"
-#include "fl/pre_aggregators.h"
-#include "fl/robustness.h"
+#include "fl/robust_options.h"
 #include "nn/optim.h"
 
 namespace nanofed::fl {
-
-const char* to_string(ModelKind kind) { return kind == ModelKind::global ? "global" : "personal"; }
 
 namespace {
 bool poisons_labels(const FlConfig& c) {
@@ -71,7 +67,8 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
   global_buffers_ = worker_->flat_buffers().clone();
   init_params_ = global_params_.clone();
   init_buffers_ = global_buffers_.clone();
-  chain_ = make_chain(config_);
+  chain_spec_ = chain_spec(config_);
+  chain_ = make_chain(chain_spec_);
   attack_ = make_attack(config_);
   augment_[0] = training_augmentation(config_, false);
   augment_[1] = training_augmentation(config_, true);
@@ -80,8 +77,8 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
   sampling_ = config_.sampling == "all"       ? Sampling::all
               : config_.sampling == "uniform" ? Sampling::uniform
                                               : Sampling::proportional;
-  robust_ = aggregator_is_robust(config_.aggregator);
-  weighted_buffers_ = config_.aggregator == "weighted_mean";
+  robust_ = aggregator_is_robust(chain_spec_.aggregator);
+  weighted_buffers_ = chain_spec_.aggregator == AggregatorKind::weighted_mean;
 }
 
 bool Simulation::has_global() const { return strategy_->has_global(); }
@@ -326,8 +323,8 @@ Tensor Simulation::aggregate(int64_t round, uint64_t key, const std::vector<int6
   if (u.count() == K) return chain_(u, g);
   // The rejected clients are taken as identified faults: the rule runs on the rows left with
   // f lowered by their number (so e.g. Krum's n > 2f + 2 still holds).
-  const int64_t f = std::max<int64_t>(0, effective_f(config_) - (K - u.count()));
-  return make_chain(config_, u.count(), f)(u, g);
+  const int64_t f = std::max<int64_t>(0, chain_spec_.f - (K - u.count()));
+  return make_chain(chain_spec_, u.count(), f)(u, g);
 }
 
 // Server model BN statistics: the (train-size weighted for weighted_mean, else plain) mean of

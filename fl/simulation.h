@@ -30,8 +30,10 @@
 #include "datasets/dataset.h"
 #include "engine/random.h"
 #include "fl/byzantine.h"
+#include "fl/chain.h"
 #include "fl/config.h"
 #include "fl/metrics.h"
+#include "fl/model_kind.h"
 #include "fl/strategy.h"
 #include "fl/updates.h"
 #include "nn/module.h"
@@ -54,9 +56,6 @@ enum Purpose : uint64_t {
 using ModelFactory = std::function<std::shared_ptr<nn::Module>()>;
 // The training loss of a batch: default cross_entropy(output, labels) (mean over the batch).
 using LossFn = std::function<Tensor(const Tensor& output, const Tensor& labels)>;
-
-enum class ModelKind { global, personal };
-const char* to_string(ModelKind kind);
 
 // Per-round log of what the server saw.
 struct RoundLog {
@@ -171,6 +170,7 @@ class Simulation {
   std::shared_ptr<nn::Module> worker_, personal_worker_;
   Tensor global_params_, global_buffers_;
   Tensor init_params_, init_buffers_;  // w^0: every personal model's start
+  ChainSpec chain_spec_;  // the chain's names parsed once (a round with rejected rows rebuilds it)
   AggregatorChain chain_;
   AttackConfig attack_;
   std::optional<certify::Smoothing> augment_[2];  // [personal]: training-time smoothing augmentation
@@ -183,11 +183,5 @@ class Simulation {
   bool finished_ = false;
   RoundLog log_;
 };
-
-// The aggregator chain and attack a config describes. n (rows per aggregation) and f default
-// to round_size(config) and effective_f(config).
-AggregatorChain make_chain(const FlConfig& config, int64_t n = -1, int64_t f = -1);
-AttackConfig make_attack(const FlConfig& config);
-bool aggregator_is_robust(const std::string& name);  // false for mean, weighted_mean
 
 }  // namespace nanofed::fl

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "engine/common.h"
-#include "fl/simulation.h"
 
 namespace nanofed::fl {
 
@@ -13,13 +12,19 @@ ModelKind Strategy::headline(bool finished) const {
 
 namespace {
 
-using Registry = std::vector<std::pair<std::string, StrategyFactory>>;
+using Lambda = StrategyInfo::Lambda;
+using Registry = std::vector<StrategyInfo>;
 
-// One line per built-in strategy; the order is the order error messages list them in.
+// One line per built-in strategy: name, factory, lambda's range, personal models once finished.
+// The order is the order error messages list them in.
 Registry builtin_strategies() {
-  return {{"fedavg", make_fedavg}, {"fedprox", make_fedprox}, {"local", make_local},
-          {"finetune", make_finetune}, {"ditto", make_ditto}, {"mixture", make_mixture},
-          {"ipgd", make_ipgd}};
+  return {{"fedavg", make_fedavg, Lambda::unused, false},
+          {"fedprox", make_fedprox, Lambda::unused, false},
+          {"local", make_local, Lambda::unused, true},
+          {"finetune", make_finetune, Lambda::unused, true},
+          {"ditto", make_ditto, Lambda::non_negative, true},
+          {"mixture", make_mixture, Lambda::unit_interval, true},
+          {"ipgd", make_ipgd, Lambda::unit_interval, true}};
 }
 
 Registry& registry() {
@@ -31,22 +36,34 @@ Registry& registry() {
 
 std::vector<std::string> strategy_names() {
   std::vector<std::string> names;
-  for (const auto& entry : registry()) names.push_back(entry.first);
+  for (const StrategyInfo& info : registry()) names.push_back(info.name);
   return names;
 }
 
-void register_strategy(const std::string& name, StrategyFactory factory) {
-  for (auto& entry : registry())
-    if (entry.first == name) {
-      entry.second = std::move(factory);
+const StrategyInfo* find_strategy(const std::string& name) {
+  for (const StrategyInfo& info : registry())
+    if (info.name == name) return &info;
+  return nullptr;
+}
+
+void register_strategy(StrategyInfo info) {
+  for (StrategyInfo& entry : registry())
+    if (entry.name == info.name) {
+      entry = std::move(info);
       return;
     }
-  registry().emplace_back(name, std::move(factory));
+  registry().push_back(std::move(info));
+}
+
+void register_strategy(const std::string& name, StrategyFactory factory) {
+  StrategyInfo info;
+  info.name = name;
+  info.factory = std::move(factory);
+  register_strategy(std::move(info));
 }
 
 std::unique_ptr<Strategy> make_strategy(const FlConfig& config) {
-  for (const auto& entry : registry())
-    if (entry.first == config.strategy) return entry.second(config);
+  if (const StrategyInfo* info = find_strategy(config.strategy)) return info->factory(config);
   std::string known;
   for (const std::string& name : strategy_names()) known += (known.empty() ? "" : ", ") + name;
   NF_CHECK(false, "config: strategy = '" << config.strategy << "' is not one of " << known);

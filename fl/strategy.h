@@ -8,7 +8,8 @@
 // purpose.
 //
 // Adding a method (docs/fl.md, "Adding a strategy"): one file fl/strategies/<name>.cpp with a
-// Strategy subclass and its factory, one line in builtin_strategies() (fl/strategy.cpp), tests.
+// Strategy subclass and its factory, one StrategyInfo line in builtin_strategies()
+// (fl/strategy.cpp), tests.
 // A test may also register_strategy() its own.
 #pragma once
 #include <cstdint>
@@ -18,11 +19,11 @@
 #include <vector>
 
 #include "fl/config.h"
+#include "fl/model_kind.h"
 
 namespace nanofed::fl {
 
 class Simulation;
-enum class ModelKind;
 
 class Strategy {
  public:
@@ -44,9 +45,25 @@ class Strategy {
 
 using StrategyFactory = std::function<std::unique_ptr<Strategy>(const FlConfig& config)>;
 
+// What the config validation needs to know of a strategy, registered beside its factory, so
+// that config code asks the registry instead of listing names.
+struct StrategyInfo {
+  // The range `lambda` must lie in: unused (any value), >= 0 (ditto), or [0, 1] (mixture, ipgd).
+  enum class Lambda { unused, non_negative, unit_interval };
+  std::string name;
+  StrategyFactory factory;
+  Lambda lambda = Lambda::unused;
+  // Whether the finished run has personal models (Strategy::has_personal(true)); save_personal
+  // needs it.
+  bool personal_models = false;
+};
+
 // Names in registration order (the built-in ones first); config validation accepts these.
 std::vector<std::string> strategy_names();
-// Adds (or replaces) a strategy under `name`.
+// The registered strategy called `name`, or nullptr.
+const StrategyInfo* find_strategy(const std::string& name);
+// Adds (or replaces) a strategy under info.name; the short form takes the default properties.
+void register_strategy(StrategyInfo info);
 void register_strategy(const std::string& name, StrategyFactory factory);
 // The strategy config.strategy names; throws naming the known ones when there is none.
 std::unique_ptr<Strategy> make_strategy(const FlConfig& config);

@@ -350,6 +350,73 @@ BOOST_AUTO_TEST_CASE(registered_toy_strategy_runs_through_simulation) {
   BOOST_TEST(sim.global_params().to_vector<float>().at(0) == 2.0f);
 }
 
+// The config asks the registry when it checks a value, so a strategy registered after the
+// first parse_config (which builds the key table) is accepted.
+BOOST_AUTO_TEST_CASE(strategy_registered_after_the_first_parse_is_accepted) {
+  json j = json::object();
+  j["strategy"] = "fedavg";  // builds the key table
+  parse_config(j);
+  register_strategy("late", [](const FlConfig&) { return std::make_unique<Shift>(); });
+  j["strategy"] = "late";
+  BOOST_TEST(parse_config(j).strategy == "late");
+}
+
+// Strategy rules in the config (lambda's range, save_personal) come from the registry entry.
+BOOST_AUTO_TEST_CASE(config_rules_come_from_the_strategy_registry) {
+  StrategyInfo info;
+  info.name = "shift_personal";
+  info.factory = [](const FlConfig&) { return std::make_unique<Shift>(); };
+  info.lambda = StrategyInfo::Lambda::unit_interval;
+  info.personal_models = true;
+  register_strategy(info);
+  json j = {{"strategy", "shift_personal"}, {"save_personal", true}, {"lambda", 0.5}};
+  BOOST_TEST(parse_config(j).save_personal);
+  j["lambda"] = 1.5;
+  expect_error([&] { parse_config(j); }, {"config: lambda = 1.5 must be in [0, 1] for strategy 'shift_personal'"});
+  expect_error([&] { parse_config(json{{"save_personal", true}}); },
+               {"needs a strategy with personal models (local, finetune, ditto, mixture, ipgd, shift_personal), "
+                "not 'fedavg'"});
+  // Replaced under the same name: any lambda, no personal models.
+  info.lambda = StrategyInfo::Lambda::unused;
+  info.personal_models = false;
+  register_strategy(info);
+  j["save_personal"] = false;
+  BOOST_TEST(parse_config(j).lambda == 1.5);
+  j["save_personal"] = true;
+  expect_error([&] { parse_config(j); }, {"(local, finetune, ditto, mixture, ipgd), not 'shift_personal'"});
+}
+
+// A built-in entry's personal_models says what its strategy's has_personal(finished) says.
+BOOST_AUTO_TEST_CASE(builtin_registry_entries_match_their_strategies) {
+  for (const char* name : {"fedavg", "fedprox", "local", "finetune", "ditto", "mixture", "ipgd"}) {
+    const StrategyInfo* info = find_strategy(name);
+    BOOST_REQUIRE(info != nullptr);
+    FlConfig c;
+    c.strategy = name;
+    BOOST_TEST(info->factory(c)->has_personal(true) == info->personal_models, name);
+  }
+  BOOST_TEST(find_strategy("dito") == nullptr);
+}
+
+// Every aggregator name maps to its rule; a name that is none of them is refused naming the
+// accepted ones (the chain is built from names parsed once, fl/chain.h).
+BOOST_AUTO_TEST_CASE(chain_names_map_to_their_rules) {
+  FlConfig c;
+  c.num_clients = c.clients_per_round = 10;
+  c.f = 1;
+  for (const char* name : {"mean", "weighted_mean", "median", "trimmed_mean", "krum", "multi_krum",
+                                  "geometric_median", "centered_clipping", "k_norm"}) {
+    c.aggregator = name;
+    BOOST_TEST(make_chain(c).describe().rfind(name, 0) == 0u, name << ": " << make_chain(c).describe());
+  }
+  c.pre_aggregators = {"clip", "median_clip", "nnm", "bucketing"};
+  BOOST_TEST(make_chain(c, 10, 2).describe() ==
+             "clip(norm=10) -> median_norm_clip -> nnm(f=2) -> bucketing(s=2) -> k_norm(f=2)");
+  c.aggregator = "medain";
+  expect_error([&] { make_chain(c); }, {"config: aggregator 'medain' is not one of mean, weighted_mean, median, "
+                                        "trimmed_mean, krum, multi_krum, geometric_median, centered_clipping, k_norm"});
+}
+
 BOOST_AUTO_TEST_CASE(unknown_strategy_names_the_known_ones) {
   expect_error([] { Simulation(quadratic_config("dito"), quadratic_clients({{1}}), {}, quadratic_model()); },
                {"strategy = 'dito' is not one of fedavg, fedprox, local, finetune, ditto, mixture, ipgd"});
