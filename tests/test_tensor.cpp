@@ -1,9 +1,16 @@
 // Tensor handle, creation, views, devices, random numbers: the core every op relies on.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
+#include <vector>
 
+#include "engine/autograd.h"
+#include "engine/block_cache.h"
+#include "engine/ops/conv2d.h"
+#include "engine/ops/reduce.h"
 #include "engine/random.h"
+#include "engine/storage.h"
 #if NANOFED_CUDA
 #include "engine/cuda/runtime.h"
 #endif
@@ -200,10 +207,70 @@ NF_CUDA_TEST_CASE(cuda_allocator_reuses_blocks) {
   const cuda::MemoryStats warm = cuda::memory_stats();
   for (int i = 0; i < 10; ++i) step();
   const cuda::MemoryStats after = cuda::memory_stats();
-  BOOST_TEST(after.cuda_malloc_calls == warm.cuda_malloc_calls);
+  BOOST_TEST(after.system_allocations == warm.system_allocations);
   BOOST_TEST(after.allocated == warm.allocated);
   BOOST_TEST(after.peak_allocated >= 64 * 1000 * 4u);
 #endif
+}
+
+BOOST_AUTO_TEST_CASE(host_allocator_reuses_blocks_in_a_fixed_shape_step) {
+  Generator gen(3);
+  Tensor x = randn({4, 3, 8, 8}, gen), w = randn({5, 3, 3, 3}, gen);
+  w.requires_grad_();
+  auto step = [&] {  // a conv step: im2col's column buffer, the output, the gradients
+    Tensor y = conv2d(x, w, Tensor(), 1, 1);
+    sum(y).backward();
+    w.set_grad(Tensor());
+  };
+  step();
+  const MemoryStats warm = host_memory_stats();
+  for (int i = 0; i < 5; ++i) step();
+  const MemoryStats after = host_memory_stats();
+  BOOST_TEST(after.system_allocations == warm.system_allocations);
+  BOOST_TEST(after.allocated == warm.allocated);
+  BOOST_TEST(after.peak_allocated >= 4 * 5 * 8 * 8 * 4u);
+}
+
+// The cache over a fake system allocator that counts and can refuse.
+BOOST_AUTO_TEST_CASE(block_cache_rounds_reuses_bounds_and_retries) {
+  std::vector<size_t> asked;
+  int64_t live = 0;
+  bool refuse_once = false;
+  std::vector<std::unique_ptr<char[]>> arena;
+  BlockCache cache(
+      [&](size_t bytes) -> void* {
+        if (refuse_once) { refuse_once = false; return nullptr; }
+        asked.push_back(bytes), ++live;
+        arena.emplace_back(new char[1]);
+        return arena.back().get();
+      },
+      [&](void*) { --live; }, /*max_cached=*/3 << 20);
+  BOOST_TEST(BlockCache::round_size(0) == 512u);
+  BOOST_TEST(BlockCache::round_size(513) == 1024u);
+  BOOST_TEST(BlockCache::round_size((1 << 20) + 1) == size_t(2) << 20);
+  void* a = cache.allocate(1000);                      // 1024
+  cache.release(a, 1000);
+  BOOST_TEST(cache.allocate(700) == a);                // same 1024 class: reused
+  BOOST_TEST(asked == std::vector<size_t>({1024}));
+  void* big = cache.allocate(size_t(2) << 20);         // 2 MiB
+  void* big2 = cache.allocate(size_t(2) << 20);
+  BOOST_TEST(cache.stats().allocated == 1024u + (size_t(4) << 20));
+  BOOST_TEST(cache.stats().peak_allocated == 1024u + (size_t(4) << 20));
+  cache.release(big, size_t(2) << 20);                 // cached: 2 MiB <= 3 MiB
+  cache.release(big2, size_t(2) << 20);                // would make 4 MiB: back to the system
+  BOOST_TEST(live == 2);
+  BOOST_TEST(cache.stats().reserved == 1024u + (size_t(2) << 20));
+  refuse_once = true;                                  // refused: the cache is released, then retried
+  void* c = cache.allocate(5000);
+  BOOST_TEST(c != nullptr);
+  BOOST_TEST(live == 2);                               // the 1 KiB block and c; the 2 MiB one freed
+  BOOST_TEST(cache.stats().system_allocations == 4u);
+  cache.reset_peak();
+  BOOST_TEST(cache.stats().peak_allocated == cache.stats().allocated);
+  cache.release(c, 5000);
+  cache.empty();
+  BOOST_TEST(live == 1);
+  BOOST_TEST(cache.stats().reserved == 1024u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -44,7 +44,7 @@ int demo(const std::vector<std::string>& args) {
   if (cuda_available()) {
     cuda::MemoryStats m = cuda::memory_stats();
     std::printf("  cuda memory: peak %.2f MiB allocated, %.2f MiB reserved, %zu cudaMalloc calls\n",
-                m.peak_allocated / 1048576.0, m.reserved / 1048576.0, m.cuda_malloc_calls);
+                m.peak_allocated / 1048576.0, m.reserved / 1048576.0, m.system_allocations);
   }
 #endif
   std::printf("(the main job is `make run`: Ditto vs FedAvg vs fine-tuning on Fashion-MNIST; see README.md)\n");

@@ -5,9 +5,9 @@
 #include <mutex>
 #include <sstream>
 #include <string>
-#include <unordered_map>
-#include <vector>
+#include <cstdint>
 
+#include "engine/block_cache.h"
 #include "engine/common.h"
 #include "engine/cuda/runtime.h"
 
@@ -137,95 +137,51 @@ void set_tf32(bool on) {
 }
 bool tf32_enabled() { return runtime().tf32; }
 
-// ---- caching allocator ----
-// Sizes are rounded up (512 B granules below 1 MiB, 1 MiB granules above) and freed blocks
-// are kept in a free list per rounded size. A training step with fixed shapes asks for the
-// same sizes every step, so after the first step every request is a cache hit.
+// ---- caching allocator: the engine's BlockCache (engine/block_cache.h) over cudaMalloc ----
 namespace {
-struct Allocator {
-  std::mutex mutex;
-  std::unordered_map<size_t, std::vector<void*>> free_blocks;
-  MemoryStats stats;
-};
-Allocator& allocator() {
-  static Allocator* a = new Allocator();  // leaked on purpose (see top)
-  return *a;
+thread_local std::string last_malloc_error;  // the driver's words for the last refusal
+
+// cudaMalloc, or nullptr when the device is out of memory (after the stream has drained, so
+// the cache can be handed back safely); any other error throws.
+void* cuda_system_alloc(size_t bytes) {
+  void* ptr = nullptr;
+  const cudaError_t err = cudaMalloc(&ptr, bytes);
+  if (err == cudaSuccess) return ptr;
+  cudaGetLastError();
+  last_malloc_error = std::string(cudaGetErrorName(err)) + ": " + cudaGetErrorString(err);
+  if (err != cudaErrorMemoryAllocation) throw Error("cudaMalloc of " + std::to_string(bytes) + " bytes: " + last_malloc_error);
+  CUDA_CHECK(cudaStreamSynchronize(stream()));
+  return nullptr;
 }
-size_t round_size(size_t bytes) {
-  const size_t small = 512, large = 1 << 20;
-  if (bytes == 0) bytes = 1;
-  return bytes < large ? (bytes + small - 1) / small * small : (bytes + large - 1) / large * large;
-}
-void release_cached_locked(Allocator& a) {
-  for (auto& [size, blocks] : a.free_blocks) {
-    for (void* p : blocks) {
-      CUDA_CHECK(cudaFree(p));
-      a.stats.reserved -= size;
-    }
-  }
-  a.free_blocks.clear();
+
+BlockCache& allocator() {
+  static BlockCache* cache = new BlockCache(  // leaked on purpose (see top)
+      cuda_system_alloc, [](void* p) { CUDA_CHECK(cudaFree(p)); }, SIZE_MAX);
+  return *cache;
 }
 }  // namespace
 
 void* device_malloc(size_t bytes) {
-  Allocator& a = allocator();
-  const size_t size = round_size(bytes);
-  std::lock_guard<std::mutex> lock(a.mutex);
-  void* ptr = nullptr;
-  auto it = a.free_blocks.find(size);
-  if (it != a.free_blocks.end() && !it->second.empty()) {
-    ptr = it->second.back();
-    it->second.pop_back();
-  } else {
-    cudaError_t err = cudaMalloc(&ptr, size);
-    if (err == cudaErrorMemoryAllocation) {  // give the cache back and try once more
-      cudaGetLastError();
-      CUDA_CHECK(cudaStreamSynchronize(stream()));
-      release_cached_locked(a);
-      err = cudaMalloc(&ptr, size);
-    }
-    if (err != cudaSuccess) {
-      cudaGetLastError();
-      throw Error("CUDA out of memory: asked for " + std::to_string(size) + " bytes with " +
-                  std::to_string(a.stats.allocated) + " allocated and " +
-                  std::to_string(a.stats.reserved) + " reserved (" + cudaGetErrorString(err) + ")");
-    }
-    a.stats.reserved += size;
-    a.stats.cuda_malloc_calls++;
+  void* ptr = allocator().allocate(bytes);
+  if (!ptr) {
+    const MemoryStats m = allocator().stats();
+    throw Error("CUDA out of memory: asked for " + std::to_string(BlockCache::round_size(bytes)) +
+                " bytes with " + std::to_string(m.allocated) + " allocated and " + std::to_string(m.reserved) +
+                " reserved (" + last_malloc_error + ")");
   }
-  a.stats.allocated += size;
-  if (a.stats.allocated > a.stats.peak_allocated) a.stats.peak_allocated = a.stats.allocated;
   return ptr;
 }
 
 // Blocks go back to the cache, not the driver. Reuse is safe without events because every
 // kernel runs on the one stream: later work on a reused block is ordered after earlier work.
-void device_free(void* ptr, size_t bytes) {
-  if (!ptr) return;
-  Allocator& a = allocator();
-  const size_t size = round_size(bytes);
-  std::lock_guard<std::mutex> lock(a.mutex);
-  a.free_blocks[size].push_back(ptr);
-  a.stats.allocated -= size;
-}
+void device_free(void* ptr, size_t bytes) { allocator().release(ptr, bytes); }
 
 void empty_cache() {
-  Allocator& a = allocator();
-  std::lock_guard<std::mutex> lock(a.mutex);
-  CUDA_CHECK(cudaStreamSynchronize(stream()));
-  release_cached_locked(a);
+  allocator().empty([] { CUDA_CHECK(cudaStreamSynchronize(stream())); });
 }
 
-MemoryStats memory_stats() {
-  Allocator& a = allocator();
-  std::lock_guard<std::mutex> lock(a.mutex);
-  return a.stats;
-}
+MemoryStats memory_stats() { return allocator().stats(); }
 
-void reset_peak_memory() {
-  Allocator& a = allocator();
-  std::lock_guard<std::mutex> lock(a.mutex);
-  a.stats.peak_allocated = a.stats.allocated;
-}
+void reset_peak_memory() { allocator().reset_peak(); }
 
 }  // namespace nanofed::cuda

@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "engine/block_cache.h"
+
 namespace nanofed::cuda {
 
 [[noreturn]] void throw_cuda_error(const char* kind, const char* call, const char* file, int line,
@@ -28,17 +30,13 @@ void synchronize();            // cudaStreamSynchronize(stream()), checked
 void set_tf32(bool on);
 bool tf32_enabled();
 
-// Caching allocator: freed blocks are kept per size class and reused, so a steady-state
-// training step performs no cudaMalloc. empty_cache() returns cached blocks to the driver.
+// Caching allocator (engine/block_cache.h): freed blocks are kept per size class and reused, so
+// a steady-state training step performs no cudaMalloc. empty_cache() returns cached blocks to
+// the driver. memory_stats().system_allocations counts the cudaMalloc calls.
 void* device_malloc(size_t bytes);
 void device_free(void* ptr, size_t bytes);
 void empty_cache();
-struct MemoryStats {
-  size_t allocated = 0;       // bytes handed out now
-  size_t peak_allocated = 0;  // high-water mark of `allocated`
-  size_t reserved = 0;        // bytes obtained from cudaMalloc (allocated + cached)
-  size_t cuda_malloc_calls = 0;
-};
+using ::nanofed::MemoryStats;
 MemoryStats memory_stats();
 void reset_peak_memory();
 
