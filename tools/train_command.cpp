@@ -440,7 +440,7 @@ struct EpochReport {
   nn::Evaluation test;
 };
 
-nn::Evaluation evaluate(Run& r) {  // the same evaluation as the federated runs' (fl::score)
+nn::Evaluation test_scores(Run& r) {  // the same evaluation as the federated runs' (fl::score)
   const datasets::Dataset test = r.data.test.to(r.device);
   return nn::evaluate(*r.model, test.images, test.labels, 1000);
 }
@@ -473,7 +473,7 @@ EpochReport train_one_epoch(Run& r, datasets::DataLoader& loader, int64_t epoch)
                                                  << epoch << " (lower --lr?)");
   e.lr = r.opt->lr();
   if (r.schedule) r.schedule->step();
-  e.test = evaluate(r);
+  e.test = test_scores(r);
   return e;
 }
 
@@ -502,13 +502,13 @@ void record_epoch(Run& r, const EpochReport& e, std::ofstream& csv) {
 // The epochs after the checkpoint's (if any); returns the final test scores.
 nn::Evaluation train_epochs(const ArgParser& a, Run& r, const std::string& csv_path) {
   std::ofstream csv = open_csv(csv_path, r.start.done);
+  if (r.start.done >= r.epochs) return test_scores(r);  // resumed a finished run
   datasets::LoaderOptions lo;
   lo.batch_size = a.integer("batch-size");
   lo.shuffle = true;
   lo.seed = (uint64_t)a.integer("seed");
   lo.device = r.device;
   datasets::DataLoader loader(r.data.train, lo, r.augment);
-  if (r.start.done >= r.epochs) return evaluate(r);  // resumed a finished run
   EpochReport e;
   for (int64_t epoch = r.start.done + 1; epoch <= r.epochs; ++epoch) {
     e = train_one_epoch(r, loader, epoch);
