@@ -4,10 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "engine/autograd.h"
-#include "engine/ops/elementwise.h"
-#include "engine/ops/reduce.h"
-#include "engine/ops/softmax.h"
+#include "nn/training.h"
 
 namespace nanofed::fl {
 
@@ -73,23 +70,12 @@ std::vector<std::string> summary_values(const Summary& s) {
 
 ClientScore score(nn::Module& model, const datasets::Dataset& data, int64_t batch_size, Device device) {
   ClientScore out;
-  out.samples = data.size();
-  if (out.samples == 0) return out;
-  NoGrad no_grad;
-  nn::EvalMode mode(model);
-  Tensor loss_sum = zeros({}, device), correct = zeros({}, device);
-  CrossEntropyOptions ce;
-  ce.reduction = Reduction::sum;
+  if (data.size() == 0) return out;
   const datasets::Dataset on_device = data.to(device);
-  for (int64_t b = 0; b < out.samples; b += batch_size) {
-    const int64_t e = std::min(out.samples, b + batch_size);
-    const Tensor x = on_device.images.slice(b, e), y = on_device.labels.slice(b, e);
-    const Tensor logits = model(x);
-    add_(loss_sum, cross_entropy(logits, y, ce));
-    add_(correct, sum(cast(eq(argmax(logits, 1), y), DType::f32)));
-  }
-  out.loss_sum = loss_sum.item();
-  out.correct = (int64_t)std::llround(correct.item());
+  const nn::Evaluation e = nn::evaluate(model, on_device.images, on_device.labels, batch_size);
+  out.samples = e.samples;
+  out.correct = e.correct;
+  out.loss_sum = e.loss_sum;
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "engine/ops/softmax.h"
 #include "fl/robust_options.h"
 #include "nn/optim.h"
+#include "nn/training.h"
 
 namespace nanofed::fl {
 
@@ -224,21 +225,19 @@ Tensor Simulation::client_buffers(int64_t client) const {
 double Simulation::run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
                              const Tensor& anchor, double pull, double grad_scale, bool personal) {
   if (batches.steps.empty()) return 0.0;
-  Tensor loss_sum = zeros({}, device_);
-  for (size_t s = 0; s < batches.steps.size(); ++s) {
-    add_(loss_sum, step_gradients(model, client, batches.steps[s], batches.perturb.derive({s}), personal));
-    if (grad_scale != 1.0 || pull != 0.0) {
-      NoGrad no_grad;
-      Tensor g = model.flat_gradients();
-      if (grad_scale != 1.0) mul_(g, (float)grad_scale);
-      if (pull != 0.0) {  // + pull w - pull anchor: two in-place passes, no temporary
-        add_(g, model.flat_parameters(), (float)pull);
-        add_(g, anchor, (float)-pull);
-      }
+  auto gradients = [&](int64_t s) {
+    return step_gradients(model, client, batches.steps[s], batches.perturb.derive({(uint64_t)s}), personal);
+  };
+  std::function<void()> edit;
+  if (grad_scale != 1.0 || pull != 0.0) edit = [&] {
+    Tensor g = model.flat_gradients();
+    if (grad_scale != 1.0) mul_(g, (float)grad_scale);
+    if (pull != 0.0) {  // + pull w - pull anchor: two in-place passes, no temporary
+      add_(g, model.flat_parameters(), (float)pull);
+      add_(g, anchor, (float)-pull);
     }
-    opt.step();
-  }
-  return loss_sum.item() / batches.steps.size();
+  };
+  return nn::train_steps(opt, (int64_t)batches.steps.size(), gradients, edit).item() / batches.steps.size();
 }
 
 Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batches& batches, double mu) {

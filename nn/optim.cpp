@@ -62,6 +62,15 @@ void Optimizer::ensure_state(Device device) {
   }
 }
 
+// The fast path's precondition, arranged by the optimizer rather than left to the caller: the
+// parameters in one arena, their gradients in another (no copy when they already are). Once
+// only (see optim.h): gradients replaced every step would otherwise be copied every step.
+void Optimizer::arrange_arenas(const std::vector<Tensor>& grads, Device device) {
+  arranged_ = true;
+  flatten_into_arena(params_, device);
+  flatten_into_arena(grads, device);
+}
+
 void Optimizer::step() {
   last_step_fused_ = false;
   if (params_.empty()) return;
@@ -87,6 +96,7 @@ void Optimizer::step() {
   ensure_state(dev);
 
   if (all_grads && equal_steps) {
+    if (!arranged_) arrange_arenas(grads, dev);
     Tensor p_span = contiguous_span(params_, dev), g_span = contiguous_span(grads, dev);
     if (p_span.defined() && g_span.defined()) {  // fast path: one launch over the arena
       const int64_t s = steps_[0] + 1;

@@ -12,11 +12,14 @@
 // weight_decay is L2 added to the gradient and AdamW's is decoupled (p *= 1 - lr * wd).
 // A parameter whose .grad() is undefined is skipped (its state and step count stay as they are).
 //
-// Speed: one fused kernel per parameter; when every parameter has a gradient, all step counts
-// are equal, the parameters lie back to back in one storage (Module::flat_parameters) and so do
-// the gradients (Module::flat_gradients), the update is ONE launch over the whole [P] arena.
-// State buffers live in arenas of their own (one per kind: momentum_buffer, exp_avg, ...),
-// allocated on the first step() on the parameters' device and moved with them if they move.
+// Speed: when every parameter has a gradient and all step counts are equal, the update is ONE
+// launch over the whole [P] arena: the first such step() puts the parameters back to back in
+// one storage and their gradients in another (flatten_into_arena, re-binding them in place as
+// Module::flat_parameters/flat_gradients do; a model whose arenas exist is not copied), and
+// backward() then accumulates into that gradient arena. That is arranged once: a caller that
+// replaces the gradient tensors every step gets one fused kernel per parameter instead of a
+// copy per step. State buffers live in arenas of their own (one per kind: momentum_buffer,
+// exp_avg, ...), allocated on the first step() on the parameters' device and moved with them.
 //
 // state_dict(): PyTorch's nested {state, param_groups} flattened into NamedTensors:
 //   "state.<i>.momentum_buffer"                    SGD, once parameter i has stepped (momentum != 0)
@@ -131,12 +134,14 @@ class Optimizer {
 
  private:
   void ensure_state(Device device);
+  void arrange_arenas(const std::vector<Tensor>& grads, Device device);
   std::vector<std::string> buffer_names_;
   bool saves_step_;
   std::vector<int64_t> steps_;
   std::vector<std::vector<Tensor>> buffers_;  // [kind][param], views into arenas_[kind]
   std::vector<Tensor> arenas_;                // [kind] -> [P]
   bool last_step_fused_ = false;
+  bool arranged_ = false;  // arrange_arenas ran (it runs once)
 };
 
 class SGD : public Optimizer {

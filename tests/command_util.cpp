@@ -11,7 +11,7 @@
 #include "engine/file_io.h"
 #include "datasets/image_folder.h"
 #include "tests/test_util.h"
-#include "tools/train.h"
+#include "tools/train_command.h"
 
 namespace nanofed::test {
 

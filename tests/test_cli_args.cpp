@@ -11,8 +11,9 @@
 #include "tools/attack_command.h"
 #include "tools/certify_command.h"
 #include "tools/cli_args.h"
+#include "tools/demo_command.h"
 #include "tools/fl_command.h"
-#include "tools/train.h"
+#include "tools/train_command.h"
 
 using nanofed::cli::ArgParser;
 using nanofed::cli::UsageError;
@@ -218,7 +219,8 @@ BOOST_AUTO_TEST_CASE(dispatch_help_unknown_commands_and_exit_statuses) {
 BOOST_AUTO_TEST_CASE(every_command_prints_help_on_stdout) {
   using namespace nanofed::cli;
   for (const auto& [name, fn] : std::vector<std::pair<std::string, std::function<int(const std::vector<std::string>&)>>>{
-           {"train", train_command}, {"fl", fl_command}, {"attack", attack_command}, {"certify", certify_command}}) {
+           {"demo", demo_command}, {"train", train_command}, {"fl", fl_command}, {"attack", attack_command},
+           {"certify", certify_command}}) {
     for (const char* help : {"--help", "-h"}) {
       int status = -1;
       const std::string out = nanofed::test::capture_stdout([&] { status = fn({help}); });

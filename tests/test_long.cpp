@@ -7,7 +7,7 @@
 #include <string>
 
 #include "tests/test_util.h"
-#include "tools/train.h"
+#include "tools/train_command.h"
 
 namespace fs = std::filesystem;
 

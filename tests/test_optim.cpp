@@ -5,7 +5,9 @@
 #include <memory>
 
 #include "engine/ops/optim.h"
+#include "engine/ops/softmax.h"
 #include "nn/lr_scheduler.h"
+#include "nn/models.h"
 #include "nn/optim.h"
 #include "tests/test_util.h"
 
@@ -169,7 +171,9 @@ BOOST_AUTO_TEST_CASE(parameters_without_grad_are_skipped) {
 }
 
 // The same updates whether the parameters are separate tensors (one launch each) or views
-// into one arena with an arena of gradients (one launch over [P]).
+// into one arena with an arena of gradients (one launch over [P]). The loose optimizer also
+// holds a parameter that never gets a gradient: that keeps it on the per-parameter path (the
+// optimizer would otherwise arrange the arenas itself).
 BOOST_AUTO_TEST_CASE(arena_fast_path_equals_per_tensor_path) {
   auto make_params = [] {
     return std::vector<Tensor>{test::random_tensor({3, 4}, 1).requires_grad_(true),
@@ -189,7 +193,9 @@ BOOST_AUTO_TEST_CASE(arena_fast_path_equals_per_tensor_path) {
     Tensor grad_arena = nn::flatten_into_arena(grads, Device::cpu());
     for (size_t i = 0; i < flat.size(); ++i) flat[i].set_grad(grads[i]);
     BOOST_TEST(flat[2].same_storage(arena));
-    auto opt_loose = makers[m](loose), opt_flat = makers[m](flat);
+    std::vector<Tensor> loose_and_idle = loose;
+    loose_and_idle.push_back(tiny_param());
+    auto opt_loose = makers[m](loose_and_idle), opt_flat = makers[m](flat);
     for (int step = 0; step < 3; ++step) {
       for (size_t i = 0; i < loose.size(); ++i) {
         Tensor g = test::random_tensor(loose[i].shape(), 100 + 10 * step + i);
@@ -205,6 +211,30 @@ BOOST_AUTO_TEST_CASE(arena_fast_path_equals_per_tensor_path) {
     expect_close(concat(flat), concat(loose), 0.0f, 0.0f, "arena vs per-tensor, optimizer " + std::to_string(m));
     expect_close(arena.to_vector(), concat(loose), 0.0f, 0.0f, "the arena itself");
   }
+}
+
+// A model's parameters start as separate tensors and backward() gives each its own gradient:
+// the optimizer arranges both arenas itself on its first step, so a fresh model takes the
+// one-launch path without flat_parameters()/flat_gradients(), with the same numbers.
+BOOST_AUTO_TEST_CASE(a_fresh_model_takes_the_fused_path_by_itself) {
+  Generator g1(7), g2(7);
+  nn::MLP fresh({4, 3, 2}, &g1), arranged({4, 3, 2}, &g2);
+  arranged.flat_gradients();  // what trainers had to call before
+  nn::SGD opt_fresh(fresh.parameters(), nn::SGDOptions(0.1).momentum(0.9)),
+      opt_arranged(arranged.parameters(), nn::SGDOptions(0.1).momentum(0.9));
+  const Tensor x = test::random_tensor({5, 4}, 11), y = test::labels({0, 1, 1, 0, 1});
+  for (int step = 0; step < 3; ++step) {
+    for (nn::Module* m : {(nn::Module*)&fresh, (nn::Module*)&arranged}) {
+      m->zero_grad();
+      cross_entropy((*m)(x), y).backward();
+    }
+    opt_fresh.step();
+    opt_arranged.step();
+    BOOST_TEST(opt_fresh.last_step_fused(), "step " << step);
+    BOOST_TEST(opt_arranged.last_step_fused());
+  }
+  BOOST_TEST(nn::contiguous_span(fresh.parameters(), Device::cpu()).defined());  // the optimizer's arena
+  expect_close(fresh.flat_parameters(), arranged.flat_parameters(), 0.0f, 0.0f, "fresh vs pre-arranged model");
 }
 
 BOOST_AUTO_TEST_CASE(state_dict_keys_follow_pytorch) {

@@ -19,7 +19,7 @@
 #include "tests/test_util.h"
 
 using nanofed::test::TempDir;
-#include "tools/train.h"
+#include "tools/train_command.h"
 
 using namespace nanofed;
 using nanofed::test::expect_error;

@@ -127,6 +127,39 @@ std::string describe(const std::string& path, const nn::Module& model, const nn:
          (model.has_input_normalization() ? ", input normalization" : "") + ")";
 }
 
+// The attack line of the header: the settings of the first eps.
+void print_attack(const ArgParser& a, const AttackPlan& plan, int64_t batch_size, Device device) {
+  const attacks::AttackOptions first = plan.at(plan.eps.front());
+  std::printf("attack: PGD %s, eps %s, alpha %s, steps %lld, random_start %s, %s, batch %lld, %s, seed %s\n",
+              attacks::norm_name(first.norm), a.given("eps") ? a.str("eps").c_str() : eps_str(first).c_str(),
+              alpha_str(plan, a.given("alpha")).c_str(), (long long)first.steps, first.random_start ? "true" : "false",
+              first.targeted ? "targeted (y + 1 mod K)" : "untargeted", (long long)batch_size,
+              device.str().c_str(), a.str("seed").c_str());
+}
+
+// --out: the CSV with its header (transfer columns with --transfer-to); closed without --out.
+std::ofstream open_results(const ArgParser& a, bool transfer) {
+  std::ofstream csv;
+  if (!a.given("out")) return csv;
+  csv.open(a.str("out"), std::ios::trunc);
+  NF_CHECK(csv.good(), kCommand << ": --out " << a.str("out") << ": cannot write");
+  csv << "norm,eps,alpha,steps,random_start,targeted,samples,clean_accuracy,robust_accuracy,success_rate";
+  if (transfer) csv << ",target_clean_accuracy,source_fooled,adv_trans,adv_trans_loss";
+  csv << "\n";
+  return csv;
+}
+
+void write_row(std::ofstream& csv, const attacks::AttackOptions& o, const attacks::AttackResult& r) {
+  csv << attacks::norm_name(o.norm) << "," << fmt(o.eps, "%.7g") << "," << fmt(o.alpha, "%.7g") << "," << o.steps << ","
+      << (o.random_start ? "true" : "false") << "," << (o.targeted ? "true" : "false") << "," << r.samples << ","
+      << fmt(r.clean_accuracy(), "%.6f") << "," << fmt(r.robust_accuracy(), "%.6f") << "," << fmt(r.success_rate(), "%.6f");
+}
+
+void write_transfer_columns(std::ofstream& csv, const attacks::Transferability& t) {
+  csv << "," << fmt(t.target_clean_accuracy, "%.6f") << "," << t.fooled_source << "," << fmt(t.adv_trans(), "%.6f") << ","
+      << fmt(t.loss_measure, "%.6f");
+}
+
 }  // namespace
 
 int attack_command(const std::vector<std::string>& args) {
@@ -157,26 +190,14 @@ int attack_command(const std::vector<std::string>& args) {
     check_model_input(a, target_meta, data);
   }
 
-  const attacks::AttackOptions first = plan.at(plan.eps.front());
   std::printf("%s: %s on %s/%s (%lld images %s)\n", kCommand, describe(a.str("model"), *model, meta).c_str(),
               a.str("dataset").c_str(), a.str("split").c_str(), (long long)data.size(),
               shape_str(data.sample_shape()).c_str());
-  std::printf("attack: PGD %s, eps %s, alpha %s, steps %lld, random_start %s, %s, batch %lld, %s, seed %s\n",
-              attacks::norm_name(first.norm), a.given("eps") ? a.str("eps").c_str() : eps_str(first).c_str(),
-              alpha_str(plan, a.given("alpha")).c_str(), (long long)first.steps, first.random_start ? "true" : "false",
-              first.targeted ? "targeted (y + 1 mod K)" : "untargeted", (long long)batch_size,
-              device.str().c_str(), a.str("seed").c_str());
+  print_attack(a, plan, batch_size, device);
   if (transfer)
     std::printf("transfer to: %s\n", describe(a.str("transfer-to"), *target, target_meta).c_str());
 
-  std::ofstream csv;
-  if (a.given("out")) {
-    csv.open(a.str("out"), std::ios::trunc);
-    NF_CHECK(csv.good(), kCommand << ": --out " << a.str("out") << ": cannot write");
-    csv << "norm,eps,alpha,steps,random_start,targeted,samples,clean_accuracy,robust_accuracy,success_rate";
-    if (transfer) csv << ",target_clean_accuracy,source_fooled,adv_trans,adv_trans_loss";
-    csv << "\n";
-  }
+  std::ofstream csv = open_results(a, transfer);
 
   Generator gen((uint64_t)a.integer("seed"));  // evaluate() derives one stream per batch from it
   for (size_t k = 0; k < plan.eps.size(); ++k) {
@@ -192,20 +213,14 @@ int attack_command(const std::vector<std::string>& args) {
     std::printf("eps %s  alpha %.6g  clean accuracy %s  robust accuracy %s  attack success %s  (%.1f s)\n",
                 eps_str(o).c_str(), o.alpha, percent(r.clean_accuracy()).c_str(), percent(r.robust_accuracy()).c_str(),
                 percent(r.success_rate()).c_str(), seconds);
-    if (csv.is_open())
-      csv << attacks::norm_name(o.norm) << "," << fmt(o.eps, "%.7g") << "," << fmt(o.alpha, "%.7g") << "," << o.steps
-          << "," << (o.random_start ? "true" : "false") << "," << (o.targeted ? "true" : "false") << "," << r.samples
-          << "," << fmt(r.clean_accuracy(), "%.6f") << "," << fmt(r.robust_accuracy(), "%.6f") << ","
-          << fmt(r.success_rate(), "%.6f");
+    if (csv.is_open()) write_row(csv, o, r);
     if (transfer) {
       const attacks::Transferability t = attacks::transferability(*model, *target, data, adversarial, batch_size);
       std::printf("  transfer: AdvTrans %s (%lld of the %lld examples that fool the source fool the target), "
                   "loss measure %.4f, clean accuracy source %s target %s\n",
                   percent(t.adv_trans()).c_str(), (long long)t.fooled_both, (long long)t.fooled_source, t.loss_measure,
                   percent(t.source_clean_accuracy).c_str(), percent(t.target_clean_accuracy).c_str());
-      if (csv.is_open())
-        csv << "," << fmt(t.target_clean_accuracy, "%.6f") << "," << t.fooled_source << "," << fmt(t.adv_trans(), "%.6f")
-            << "," << fmt(t.loss_measure, "%.6f");
+      if (csv.is_open()) write_transfer_columns(csv, t);
     }
     if (csv.is_open()) {
       csv << "\n";

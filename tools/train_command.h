@@ -1,4 +1,4 @@
-// train.h — `nanofed train`: trains and evaluates one model on one data set.
+// train_command.h — `nanofed train`: trains and evaluates one model on one data set.
 #pragma once
 #include <string>
 #include <vector>

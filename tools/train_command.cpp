@@ -1,4 +1,4 @@
-// train.cpp — `nanofed train`. One model, one data set: SGD/Adam(W) with an optional cosine
+// train_command.cpp — `nanofed train`. One model, one data set: SGD/Adam(W) with an optional cosine
 // schedule, optional augmentation (crop + flip, or a smoothing distribution to train for
 // certification), a progress line, a per-epoch CSV, a checkpoint after every epoch (resumable
 // with --resume), and the final test accuracy.
@@ -6,7 +6,7 @@
 // Files: OUT/epochs.csv; CKPT (--save, default OUT/model.safetensors) holds the model's
 // state_dict alone with nn/model_io.h's metadata; nn::optimizer_path(CKPT) beside it holds the
 // optimizer state with the training settings (TrainSettings) as metadata.
-#include "tools/train.h"
+#include "tools/train_command.h"
 
 #include <unistd.h>
 
@@ -22,17 +22,13 @@
 #include "certify/smoothing.h"
 #include "engine/file_io.h"
 #include "datasets/loader.h"
-#include "engine/autograd.h"
-#include "engine/ops/elementwise.h"
-#include "engine/ops/reduce.h"
-#include "engine/ops/softmax.h"
-#include "fl/metrics.h"
 #include "nn/checkpoint.h"
 #include "nn/lr_scheduler.h"
 #include "nn/model_io.h"
 #include "nn/models.h"
 #include "nn/optim.h"
 #include "nn/train_settings.h"
+#include "nn/training.h"
 #include "tools/cli_args.h"
 #include "tools/cli_data.h"
 #include "tools/progress.h"
@@ -363,21 +359,162 @@ void create_parent(const std::string& path) {
   if (!parent.empty()) std::filesystem::create_directories(parent);
 }
 
-struct Scores {
-  double loss = 0, accuracy = 0;
-};
-
-// Mean loss and accuracy over a data set, in eval mode and without a tape (fl::score: the same
-// evaluation the federated runs use).
-Scores evaluate(nn::Module& model, const datasets::Dataset& data, Device device) {
-  const fl::ClientScore s = fl::score(model, data, 1000, device);
-  return {s.loss(), s.accuracy()};
-}
-
-void progress(int epoch, int epochs, int64_t step, int64_t steps, double loss, double images_per_s) {
-  std::fprintf(stderr, "\repoch %d/%d %s %lld/%lld  loss %.4f  %.0f img/s ", epoch, epochs,
+void progress(int64_t epoch, int64_t epochs, int64_t step, int64_t steps, double loss, double images_per_s) {
+  std::fprintf(stderr, "\repoch %lld/%lld %s %lld/%lld  loss %.4f  %.0f img/s ", (long long)epoch, (long long)epochs,
                progress_bar(step, steps).c_str(), (long long)step, (long long)steps, loss, images_per_s);
   std::fflush(stderr);
+}
+
+// ---- setup: everything checked and loaded before anything is created ----
+
+struct Run {
+  int64_t epochs = 0;
+  Device device;
+  std::string out_dir, ckpt;
+  datasets::TrainTest data;
+  std::shared_ptr<nn::Module> model;
+  std::unique_ptr<nn::Optimizer> opt;
+  std::unique_ptr<nn::LRScheduler> schedule;
+  Start start;
+  nn::Metadata meta;  // the checkpoint's; nn::load_model rebuilds the model from it
+  datasets::Transform augment;
+};
+
+std::shared_ptr<nn::Module> build_model(const ArgParser& a, const datasets::TrainTest& data, Generator& init_gen,
+                                        nn::ModelOptions& mo) {
+  const Shape sample = data.train.sample_shape();
+  mo.num_classes = data.train.num_classes;
+  mo.width = a.integer("width");
+  mo.gen = &init_gen;
+  if (sample.size() == 3) {
+    mo.in_channels = sample[0];
+    mo.image_size = sample[1];
+  }
+  std::shared_ptr<nn::Module> model = nn::make_model(a.str("model"), mo);
+  set_normalization(a, sample, *model);
+  return model;
+}
+
+nn::Metadata checkpoint_metadata(const ArgParser& a, const nn::ModelOptions& mo, const nn::Module& model) {
+  nn::Metadata meta = nn::model_metadata(a.str("model"), mo, model);
+  meta["dataset"] = a.str("dataset");
+  meta["seed"] = a.str("seed");
+  meta["augment"] = a.str("augment");
+  if (a.str("augment") != "none" && a.str("augment") != "crop-flip") meta["augment_sigma"] = a.str("augment-sigma");
+  return meta;
+}
+
+Run setup(const ArgParser& a) {
+  check_flags(a);
+  Run r;
+  r.device = a.device("device");
+#if NANOFED_CUDA
+  if (a.on("tf32")) cuda::set_tf32(true);
+#endif
+  r.epochs = a.integer("epochs");
+  const uint64_t seed = (uint64_t)a.integer("seed");
+  r.out_dir = a.str("out");
+  r.ckpt = a.given("save") ? a.str("save") : r.out_dir + "/model.safetensors";
+  r.data = load_data(a, seed);
+  const int64_t limit = a.integer("limit");
+  if (limit > 0 && limit < r.data.train.size()) r.data.train = r.data.train.slice(0, limit);
+  Generator init_gen = Generator(seed).derive({1});
+  nn::ModelOptions mo;
+  r.model = build_model(a, r.data, init_gen, mo);
+  r.model->to(r.device);
+  r.augment = make_augmentation(a, r.data.train.sample_shape());
+  if (a.given("resume")) r.start = resume(a, *r.model, r.epochs);
+  else r.start.settings = settings_from_flags(a, r.epochs);
+  r.opt = make_optimizer(r.start.settings, r.model->parameters());
+  load_carried_state(*r.opt, r.start.optimizer_state, a.str("resume"));
+  r.schedule = make_schedule(r.start.settings, *r.opt, r.start.done);
+  r.meta = checkpoint_metadata(a, mo, *r.model);
+  return r;
+}
+
+// ---- the loop ----
+
+struct EpochReport {
+  int64_t epoch = 0;
+  double lr = 0, train_loss = 0, seconds = 0, images_per_s = 0;
+  nn::Evaluation test;
+};
+
+nn::Evaluation test_scores(Run& r) {  // the same evaluation as the federated runs' (fl::score)
+  const datasets::Dataset test = r.data.test.to(r.device);
+  return nn::evaluate(*r.model, test.images, test.labels, 1000);
+}
+
+// One epoch: the steps (a progress line on a terminal), the schedule, the test set.
+EpochReport train_one_epoch(Run& r, datasets::DataLoader& loader, int64_t epoch) {
+  loader.set_epoch(epoch - 1);
+  const auto start = Clock::now();
+  const bool tty = isatty(2);
+  int64_t seen = 0;
+  datasets::DataLoader::Iterator it = loader.begin();
+  auto next = [&](int64_t) {
+    const nn::Batch b{it->x, it->y};
+    ++it;
+    seen += b.x.size(0);
+    return b;
+  };
+  auto report = [&](int64_t step, const Tensor& loss_sum) {  // .item() syncs: every 20 steps only
+    if (tty && (step % 20 == 0 || step == loader.size()))
+      progress(epoch, r.epochs, step, loader.size(), loss_sum.item() / step, seen / seconds_since(start));
+  };
+  const nn::EpochResult result = nn::train_epoch(*r.model, *r.opt, loader.size(), next, report);
+  EpochReport e;
+  e.epoch = epoch;
+  e.seconds = seconds_since(start);
+  e.train_loss = result.loss;
+  e.images_per_s = result.samples / e.seconds;
+  if (tty) std::fprintf(stderr, "\n");
+  NF_CHECK(std::isfinite(e.train_loss), kCommand << ": the training loss became " << e.train_loss << " in epoch "
+                                                 << epoch << " (lower --lr?)");
+  e.lr = r.opt->lr();
+  if (r.schedule) r.schedule->step();
+  e.test = test_scores(r);
+  return e;
+}
+
+// ---- reporting ----
+
+void print_header(const ArgParser& a, const Run& r) {
+  std::printf("%s: %s on %s (%lld train / %lld test, %s), %lld parameters, %s on %s\n", kCommand,
+              a.str("model").c_str(), a.str("dataset").c_str(), (long long)r.data.train.size(),
+              (long long)r.data.test.size(), shape_str(r.data.train.sample_shape()).c_str(),
+              (long long)r.model->num_parameters(), r.opt->name(), r.device.str().c_str());
+}
+
+// The epoch's line, its epochs.csv row and its checkpoint.
+void record_epoch(Run& r, const EpochReport& e, std::ofstream& csv) {
+  std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test accuracy %.2f%%  %.1f s  %.0f img/s\n",
+              (long long)e.epoch, (long long)r.epochs, e.train_loss, e.test.loss(), 100 * e.test.accuracy(), e.seconds,
+              e.images_per_s);
+  csv << e.epoch << "," << e.lr << "," << e.train_loss << "," << e.test.loss() << "," << e.test.accuracy() << ","
+      << e.seconds << "," << e.images_per_s << "\n";
+  csv.flush();
+  r.meta["epoch"] = std::to_string(e.epoch);
+  r.meta["test_accuracy"] = std::to_string(e.test.accuracy());
+  nn::save_checkpoint(r.ckpt, *r.model, r.opt.get(), r.meta, settings_metadata(r.start.settings, e.epoch));
+}
+
+// The epochs after the checkpoint's (if any); returns the final test scores.
+nn::Evaluation train_epochs(const ArgParser& a, Run& r, const std::string& csv_path) {
+  std::ofstream csv = open_csv(csv_path, r.start.done);
+  if (r.start.done >= r.epochs) return test_scores(r);  // resumed a finished run
+  datasets::LoaderOptions lo;
+  lo.batch_size = a.integer("batch-size");
+  lo.shuffle = true;
+  lo.seed = (uint64_t)a.integer("seed");
+  lo.device = r.device;
+  datasets::DataLoader loader(r.data.train, lo, r.augment);
+  EpochReport e;
+  for (int64_t epoch = r.start.done + 1; epoch <= r.epochs; ++epoch) {
+    e = train_one_epoch(r, loader, epoch);
+    record_epoch(r, e, csv);
+  }
+  return e.test;
 }
 
 }  // namespace
@@ -388,115 +525,21 @@ int train_command(const std::vector<std::string>& args) {
     std::printf("%s", a.help().c_str());
     return 0;
   }
-  check_flags(a);
-  const Device device = a.device("device");
-#if NANOFED_CUDA
-  if (a.on("tf32")) cuda::set_tf32(true);
-#endif
-  const int64_t epochs = a.integer("epochs"), batch_size = a.integer("batch-size"), limit = a.integer("limit");
-  const uint64_t seed = (uint64_t)a.integer("seed");
-  const std::string out_dir = a.str("out");
-  const std::string ckpt = a.given("save") ? a.str("save") : out_dir + "/model.safetensors";
-
-  datasets::TrainTest data = load_data(a, seed);
-  if (limit > 0 && limit < data.train.size()) data.train = data.train.slice(0, limit);
-  const Shape sample = data.train.sample_shape();
-
-  Generator init_gen = Generator(seed).derive({1});
-  nn::ModelOptions mo;
-  mo.num_classes = data.train.num_classes;
-  mo.width = a.integer("width");
-  mo.gen = &init_gen;
-  if (sample.size() == 3) {
-    mo.in_channels = sample[0];
-    mo.image_size = sample[1];
-  }
-  std::shared_ptr<nn::Module> model = nn::make_model(a.str("model"), mo);
-  set_normalization(a, sample, *model);
-  model->to(device);
-  model->flat_gradients();  // parameters and gradients in one arena each: one fused optimizer step
-  const datasets::Transform augment = make_augmentation(a, sample);
-  Start start;
-  if (a.given("resume")) start = resume(a, *model, epochs);
-  else start.settings = settings_from_flags(a, epochs);
-  const TrainSettings& settings = start.settings;
-  std::unique_ptr<nn::Optimizer> opt = make_optimizer(settings, model->parameters());
-  load_carried_state(*opt, start.optimizer_state, a.str("resume"));
-  std::unique_ptr<nn::LRScheduler> schedule = make_schedule(settings, *opt, start.done);
-
+  Run r = setup(a);
   // Everything is checked and loaded: only now is anything created.
-  std::filesystem::create_directories(out_dir);
-  create_parent(ckpt);
-  std::printf("nanofed train: %s on %s (%lld train / %lld test, %s), %lld parameters, %s on %s\n",
-              a.str("model").c_str(), a.str("dataset").c_str(), (long long)data.train.size(),
-              (long long)data.test.size(), shape_str(sample).c_str(), (long long)model->num_parameters(),
-              opt->name(), device.str().c_str());
-  nn::Metadata meta = nn::model_metadata(a.str("model"), mo, *model);  // nn::load_model rebuilds it from the file
-  meta["dataset"] = a.str("dataset");
-  meta["seed"] = a.str("seed");
-  meta["augment"] = a.str("augment");
-  if (a.str("augment") != "none" && a.str("augment") != "crop-flip") meta["augment_sigma"] = a.str("augment-sigma");
-  if (epochs == 0) {
-    meta["epoch"] = "0";
-    nn::save_checkpoint(ckpt, *model, opt.get(), meta, settings_metadata(settings, 0));
-    std::printf("saved the initialized model to %s\n", ckpt.c_str());
+  std::filesystem::create_directories(r.out_dir);
+  create_parent(r.ckpt);
+  print_header(a, r);
+  if (r.epochs == 0) {
+    r.meta["epoch"] = "0";
+    nn::save_checkpoint(r.ckpt, *r.model, r.opt.get(), r.meta, settings_metadata(r.start.settings, 0));
+    std::printf("saved the initialized model to %s\n", r.ckpt.c_str());
     return 0;
   }
-
-  const std::string csv_path = out_dir + "/epochs.csv";
-  std::ofstream csv = open_csv(csv_path, start.done);
-
-  datasets::LoaderOptions lo;
-  lo.batch_size = batch_size;
-  lo.shuffle = true;
-  lo.seed = seed;
-  lo.device = device;
-  datasets::DataLoader loader(data.train, lo, augment);
-  const bool tty = isatty(2);
-  Scores test;
-  for (int64_t epoch = start.done + 1; epoch <= epochs; ++epoch) {
-    loader.set_epoch(epoch - 1);
-    model->train();
-    const auto epoch_start = Clock::now();
-    Tensor loss_sum = zeros({}, device);  // summed on the device: no sync per step
-    int64_t step = 0, seen = 0;
-    double last_loss = 0;
-    for (const datasets::Batch& b : loader) {
-      Tensor loss = cross_entropy((*model)(b.x), b.y);
-      opt->zero_grad();
-      loss.backward();
-      opt->step();
-      {
-        NoGrad no_grad;
-        add_(loss_sum, loss.detach(), 1.0f);
-      }
-      ++step;
-      seen += b.x.size(0);
-      if (tty && (step % 20 == 0 || step == loader.size())) {
-        last_loss = loss_sum.item() / step;
-        progress((int)epoch, (int)epochs, step, loader.size(), last_loss, seen / seconds_since(epoch_start));
-      }
-    }
-    const double train_seconds = seconds_since(epoch_start), train_loss = loss_sum.item() / std::max<int64_t>(1, step);
-    if (tty) std::fprintf(stderr, "\n");
-    NF_CHECK(std::isfinite(train_loss), "nanofed train: the training loss became " << train_loss << " in epoch "
-                                            << epoch << " (lower --lr?)");
-    const double lr = opt->lr();
-    if (schedule) schedule->step();
-    test = evaluate(*model, data.test, device);
-    std::printf("epoch %lld/%lld  train loss %.4f  test loss %.4f  test accuracy %.2f%%  %.1f s  %.0f img/s\n",
-                (long long)epoch, (long long)epochs, train_loss, test.loss, 100 * test.accuracy, train_seconds,
-                seen / train_seconds);
-    csv << epoch << "," << lr << "," << train_loss << "," << test.loss << "," << test.accuracy << "," << train_seconds
-        << "," << seen / train_seconds << "\n";
-    csv.flush();
-    meta["epoch"] = std::to_string(epoch);
-    meta["test_accuracy"] = std::to_string(test.accuracy);
-    nn::save_checkpoint(ckpt, *model, opt.get(), meta, settings_metadata(settings, epoch));
-  }
-  if (start.done >= epochs) test = evaluate(*model, data.test, device);  // resumed a finished run
-  std::printf("final test accuracy %.2f%% (loss %.4f); checkpoint %s, per-epoch results %s\n", 100 * test.accuracy,
-              test.loss, ckpt.c_str(), csv_path.c_str());
+  const std::string csv_path = r.out_dir + "/epochs.csv";
+  const nn::Evaluation test = train_epochs(a, r, csv_path);
+  std::printf("final test accuracy %.2f%% (loss %.4f); checkpoint %s, per-epoch results %s\n", 100 * test.accuracy(),
+              test.loss(), r.ckpt.c_str(), csv_path.c_str());
   return 0;
 }
 
