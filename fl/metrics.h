@@ -16,16 +16,12 @@
 
 #include "datasets/dataset.h"
 #include "nn/module.h"
+#include "nn/training.h"
 
 namespace nanofed::fl {
 
-struct ClientScore {
+struct ClientScore : nn::Evaluation {  // samples, correct, loss_sum; accuracy(), loss()
   int64_t client = 0;
-  int64_t samples = 0;
-  int64_t correct = 0;
-  double loss_sum = 0;  // summed cross-entropy
-  double accuracy() const { return samples ? double(correct) / samples : 0.0; }
-  double loss() const { return samples ? loss_sum / samples : 0.0; }
 };
 
 struct Summary {

@@ -185,10 +185,7 @@ Tensor Simulation::step_gradients(nn::Module& model, int64_t client, const std::
     Generator g = gen.derive({1});
     x = attacks::pgd(model, x, y, adversarial_, g);
   }
-  model.zero_grad();
-  Tensor loss = loss_(model(x), y);
-  loss.backward();
-  return loss.detach();
+  return nn::batch_gradients(model, x, y, loss_);
 }
 
 // ---------------------------------------------------------------- local training

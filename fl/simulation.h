@@ -54,8 +54,9 @@ enum Purpose : uint64_t {
 // Builds a fresh model; the simulation calls it for its working models and copies the first
 // one's initial weights into the global (and personal) models. It must be deterministic.
 using ModelFactory = std::function<std::shared_ptr<nn::Module>()>;
-// The training loss of a batch: default cross_entropy(output, labels) (mean over the batch).
-using LossFn = std::function<Tensor(const Tensor& output, const Tensor& labels)>;
+// The training loss of a batch (nn/training.h): default cross_entropy(output, labels), the mean
+// over the batch.
+using nn::LossFn;
 
 // Per-round log of what the server saw.
 struct RoundLog {
