@@ -6,6 +6,7 @@
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/ops/channel_bias.h"
 #include "engine/ops/matmul.h"
 #include "engine/text.h"
 

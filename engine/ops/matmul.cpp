@@ -3,6 +3,7 @@
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/ops/channel_bias.h"
 
 namespace nanofed {
 namespace {

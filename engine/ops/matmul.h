@@ -36,8 +36,6 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // With beta == 0, C is not read (may hold garbage / NaN).
 // gemm_strided_batched: `batch` independent GEMMs, matrix i at A + i*stride_a etc.
 // (stride 0 broadcasts one matrix to every batch entry).
-// add_channel_bias: y[o, c, i] += bias[c] for y viewed as [outer, channels, inner].
-// sum_channels: out[c] = sum over o, i of x[o, c, i] (fixed order: deterministic).
 // Kernels: the same list on both devices (see engine/dispatch.h).
 #define NF_MATMUL_KERNELS                                                                       \
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,             \
@@ -47,8 +45,5 @@ void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int6
                           float alpha, const float* A, int64_t lda, int64_t stride_a,           \
                           const float* B, int64_t ldb, int64_t stride_b, float beta, float* C,  \
                           int64_t ldc, int64_t stride_c, int64_t batch);                        \
-void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels,             \
-                      int64_t inner);                                                           \
-void sum_channels(const float* x, float* out, int64_t outer, int64_t channels, int64_t inner);  \
 
 NF_DECLARE_KERNELS(NF_MATMUL_KERNELS)

@@ -1,5 +1,5 @@
 // matmul_cpu.cpp — CPU GEMMs through (single-threaded) OpenBLAS, split into blocks on the
-// engine's pool; bias add and per-channel sums as plain loops.
+// engine's pool.
 #include <cblas.h>
 
 #include <algorithm>
@@ -72,26 +72,6 @@ void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int6
   parallel_for(batch, M * N * K / kMacsPerWork, [&](int64_t i) {
     gemm(trans_a, trans_b, M, N, K, alpha, A + i * stride_a, lda, B + i * stride_b, ldb, beta,
          C + i * stride_c, ldc);
-  });
-}
-
-void add_channel_bias(float* y, const float* bias, int64_t outer, int64_t channels,
-                      int64_t inner) {
-  parallel_for(outer * channels, inner, [&](int64_t row) {
-    const float b = bias[row % channels];
-    float* y_row = y + row * inner;
-    for (int64_t i = 0; i < inner; ++i) y_row[i] += b;
-  });
-}
-
-void sum_channels(const float* x, float* out, int64_t outer, int64_t channels, int64_t inner) {
-  parallel_for(channels, outer * inner, [&](int64_t c) {
-    double acc = 0.0;  // a reference sum: double keeps long reductions (N*H*W) exact enough
-    for (int64_t o = 0; o < outer; ++o) {
-      const float* x_row = x + (o * channels + c) * inner;
-      for (int64_t i = 0; i < inner; ++i) acc += x_row[i];
-    }
-    out[c] = (float)acc;
   });
 }
 
