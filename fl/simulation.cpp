@@ -11,6 +11,7 @@
 #include "engine/ops/reduce.h"
 #include "engine/ops/shape_ops.h"
 #include "engine/ops/softmax.h"
+#include "engine/threads.h"
 #include "fl/robust_options.h"
 #include "nn/optim.h"
 #include "nn/training.h"
@@ -55,17 +56,9 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
     c.test = c.test.to(device_);
   }
   state_.resize(clients_.size());
-  worker_ = make_model_();
-  personal_worker_ = make_model_();
-  for (auto* m : {worker_.get(), personal_worker_.get()}) {
-    m->to(device_);
-    m->flat_parameters();
-    m->flat_gradients();
-    m->flat_buffers();
-    m->train();
-  }
-  global_params_ = worker_->flat_parameters().clone();
-  global_buffers_ = worker_->flat_buffers().clone();
+  workers_.push_back(make_workers());
+  global_params_ = workers_[0].global->flat_parameters().clone();
+  global_buffers_ = workers_[0].global->flat_buffers().clone();
   init_params_ = global_params_.clone();
   init_buffers_ = global_buffers_.clone();
   chain_spec_ = chain_spec(config_);
@@ -239,7 +232,7 @@ double Simulation::run_steps(nn::Module& model, nn::Optimizer& opt, int64_t clie
 
 Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batches& batches, double mu) {
   LocalResult r;
-  nn::Module& model = *worker_;
+  nn::Module& model = *task_workers().global;
   load_into(model, global_params_, client_buffers(client));
   auto opt = make_optimizer(model, config_.lr);
   ClientState& s = state_[client];
@@ -259,7 +252,7 @@ Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batc
 double Simulation::train_personal(int64_t client, const Batches& batches, const Tensor& anchor, double pull,
                                   double grad_scale, double lr) {
   ClientState& s = personal_state(client);
-  nn::Module& model = *personal_worker_;
+  nn::Module& model = *task_workers().personal;
   load_into(model, s.personal_params, s.personal_buffers);
   auto opt = make_optimizer(model, lr);
   const double loss = run_steps(model, *opt, client, batches, anchor, pull, grad_scale, true);
@@ -374,30 +367,85 @@ void Simulation::finish() {
 // ---------------------------------------------------------------- evaluation and state
 
 nn::Module& Simulation::model_for(ModelKind kind, int64_t client) {
+  Workers& w = task_workers();
   if (kind == ModelKind::global) {
-    load_into(*worker_, global_params_, client_buffers(client));
-    return *worker_;
+    load_into(*w.global, global_params_, client_buffers(client));
+    return *w.global;
   }
   const ClientState& s = state_.at(client);
-  if (s.personal_params.defined()) load_into(*personal_worker_, s.personal_params, s.personal_buffers);
-  else load_into(*personal_worker_, init_params_, init_buffers_);  // never selected: v_k = w^0
-  return *personal_worker_;
+  if (s.personal_params.defined()) load_into(*w.personal, s.personal_params, s.personal_buffers);
+  else load_into(*w.personal, init_params_, init_buffers_);  // never selected: v_k = w^0
+  return *w.personal;
 }
 
 std::vector<ClientScore> Simulation::evaluate(ModelKind kind) {
-  std::vector<ClientScore> scores;
-  // The global parameters are loaded once (only the BN statistics may differ per client).
-  if (kind == ModelKind::global) load_into(*worker_, global_params_, global_buffers_);
-  for (int64_t k = 0; k < num_clients(); ++k) {
-    if (is_byzantine_[k]) continue;
-    nn::Module* model = worker_.get();
-    if (kind == ModelKind::personal) model = &model_for(kind, k);
-    else if (!config_.average_bn_buffers) load_into(*worker_, Tensor(), client_buffers(k));
-    ClientScore sc = score(*model, clients_[k].test, config_.eval_batch_size, device_);
-    sc.client = k;
-    scores.push_back(sc);
-  }
+  std::vector<int64_t> benign;
+  for (int64_t k = 0; k < num_clients(); ++k)
+    if (!is_byzantine_[k]) benign.push_back(k);
+  std::vector<ClientScore> scores(benign.size());
+  for_each_client((int64_t)benign.size(), [&](int64_t i) {
+    const int64_t k = benign[i];
+    static_cast<nn::Evaluation&>(scores[i]) =
+        score(model_for(kind, k), clients_[k].test, config_.eval_batch_size, device_);
+    scores[i].client = k;
+  });
   return scores;
+}
+
+// ---------------------------------------------------------------- concurrent clients
+
+namespace {
+thread_local size_t t_worker_slot = 0;  // the Workers pair of the task running on this thread
+}
+
+Simulation::Workers Simulation::make_workers() const {
+  Workers w{make_model_(), make_model_()};
+  for (nn::Module* m : {w.global.get(), w.personal.get()}) {
+    m->to(device_);
+    m->flat_parameters();
+    m->flat_gradients();
+    m->flat_buffers();
+    m->train();
+  }
+  return w;
+}
+
+Simulation::Workers& Simulation::task_workers() { return workers_.at(t_worker_slot); }
+
+// Slot 0 serves the caller; tasks borrow slots 1.. (one per range running at a time).
+void Simulation::for_each_client(int64_t n, const std::function<void(int64_t)>& work) {
+  const int64_t tasks = std::min<int64_t>(n, num_threads());
+  if (!device_.is_cpu() || tasks <= 1 || t_worker_slot != 0) {
+    for (int64_t i = 0; i < n; ++i) work(i);
+    return;
+  }
+  while ((int64_t)workers_.size() < tasks + 1) workers_.push_back(make_workers());
+  free_slots_.clear();
+  for (size_t slot = 1; slot < workers_.size(); ++slot) free_slots_.push_back(slot);
+  auto take_slot = [&] {
+    std::lock_guard<std::mutex> lock(slots_mutex_);
+    const size_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    return slot;
+  };
+  auto give_back = [&](size_t slot) {
+    t_worker_slot = 0;
+    std::lock_guard<std::mutex> lock(slots_mutex_);
+    free_slots_.push_back(slot);
+  };
+  // One client per range (an item's work exceeds a range's): threads take clients as they free up.
+  parallel_ranges(n, int64_t(1) << 40, [&](int64_t begin, int64_t end) {
+    const size_t slot = take_slot();
+    t_worker_slot = slot;
+    pooled_tasks_ += end - begin;
+    try {
+      for (int64_t i = begin; i < end; ++i) work(i);
+    } catch (...) {
+      give_back(slot);
+      throw;
+    }
+    give_back(slot);
+  });
 }
 
 }  // namespace nanofed::fl

@@ -20,7 +20,9 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -136,7 +138,16 @@ class Simulation {
   // Client k's state with its personal model (v_k = w^0 when it had none yet).
   ClientState& personal_state(int64_t client);
   Tensor client_buffers(int64_t client) const;  // the BN stats the global model uses for `client`
-  nn::Module& worker() { return *worker_; }     // the working module of the global side
+  nn::Module& worker() { return *task_workers().global; }  // the calling task's global-side module
+  // Runs work(i) for i in [0, n): one client each. On the CPU with more than one thread, the
+  // clients train at once on the engine's pool, each task on working modules of its own (the
+  // "cohort" of a round on the CPU); the numbers equal one client after another because a
+  // client's ops never depend on the thread count and every client draws from its own keys.
+  // work(i) may call the client building blocks below for its own client only, and must write
+  // its results to slot i of vectors sized beforehand. On the GPU (one stream) it runs in order.
+  void for_each_client(int64_t n, const std::function<void(int64_t i)>& work);
+  // Clients for_each_client has handed to the pool so far (0 when it always ran in order).
+  int64_t pooled_client_tasks() const { return pooled_tasks_; }
   const Generator& generator() const { return base_; }  // Generator(seed): derive({Purpose, ...})
   const Tensor& global_buffers() const { return global_buffers_; }
   RoundLog& round_log() { return log_; }
@@ -168,7 +179,16 @@ class Simulation {
   LossFn loss_;
   Device device_;
   Generator base_;
-  std::shared_ptr<nn::Module> worker_, personal_worker_;
+  // Working modules, one pair per concurrent client task (pair 0 serves the caller).
+  struct Workers {
+    std::shared_ptr<nn::Module> global, personal;
+  };
+  Workers make_workers() const;
+  Workers& task_workers();
+  std::vector<Workers> workers_;
+  std::vector<size_t> free_slots_;  // pairs not in use by a running task
+  std::mutex slots_mutex_;
+  std::atomic<int64_t> pooled_tasks_{0};
   Tensor global_params_, global_buffers_;
   Tensor init_params_, init_buffers_;  // w^0: every personal model's start
   ChainSpec chain_spec_;  // the chain's names parsed once (a round with rejected rows rebuilds it)

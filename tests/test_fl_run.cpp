@@ -10,7 +10,9 @@
 
 #include "engine/file_io.h"
 #include "engine/threads.h"
+#include "fl/federation.h"
 #include "fl/run.h"
+#include "fl/simulation.h"
 #include "nn/model_io.h"
 #include "nn/safetensors.h"
 #include "tests/test_util.h"
@@ -192,6 +194,40 @@ BOOST_AUTO_TEST_CASE(outputs_do_not_depend_on_the_thread_count) {
   set_num_threads(before);
   for (const char* f : {"rounds.csv", "clients.csv", "checkpoint.safetensors"})
     BOOST_TEST(read_text(runs[0].dir + "/" + f) == read_text(runs[1].dir + "/" + f), f);
+}
+
+// Clients train at once on the CPU pool (Simulation::for_each_client) with more than one
+// thread: every strategy that trains clients that way gives the bytes of one client after
+// another (threads = 1), and the pooled path really ran.
+BOOST_AUTO_TEST_CASE(clients_trained_at_once_give_the_sequential_bytes) {
+  TempDir tmp;
+  const int before = num_threads();
+  for (const char* strategy : {"fedavg", "fedprox", "local", "finetune", "ditto", "mixture"}) {
+    json j = tiny(tmp.path);
+    j["strategy"] = strategy;
+    j["momentum"] = 0.9;
+    j["num_byzantine"] = 1;  // a Byzantine client's poisoned labels train in the same cohort
+    j["attack"] = "label_poisoning";
+    j["keep_checkpoint"] = true;
+    std::vector<RunResult> runs;
+    for (int threads : {1, 3}) {
+      j["threads"] = threads;
+      runs.push_back(run_one(parsed(j), tmp / (std::string(strategy) + "_" + std::to_string(threads))));
+    }
+    for (const char* f : {"rounds.csv", "clients.csv", "checkpoint.safetensors"})
+      BOOST_TEST(read_text(runs[0].dir + "/" + f) == read_text(runs[1].dir + "/" + f), strategy << ": " << f);
+    // The pooled path itself: a round of the same config on 1 and on 3 threads.
+    const FlConfig c = parsed(j);
+    for (int threads : {1, 3}) {
+      set_num_threads(threads);
+      Federation fed = build_federation(c);
+      Simulation sim(c, fed.clients, fed.byzantine, fed.make_model);
+      sim.run_round(0);
+      sim.evaluate(ModelKind::personal);
+      BOOST_TEST((sim.pooled_client_tasks() > 0) == (threads > 1), strategy << " on " << threads << " threads");
+    }
+  }
+  set_num_threads(before);
 }
 
 // Killed after round 1's rows but before the first checkpoint (round 3): resume=true starts over

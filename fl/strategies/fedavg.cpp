@@ -6,14 +6,15 @@ namespace nanofed::fl {
 
 void FedAvg::run_round(Simulation& sim, int64_t round) {
   const std::vector<int64_t> selected = sim.last_round().selected;
-  std::vector<Simulation::LocalResult> results;
-  std::vector<double> losses;
-  for (int64_t k : selected) {
+  std::vector<Simulation::LocalResult> results(selected.size());
+  std::vector<double> losses(selected.size());
+  sim.for_each_client((int64_t)selected.size(), [&](int64_t i) {
+    const int64_t k = selected[i];
     const auto batches = sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
-    results.push_back(sim.train_global_side(k, batches, mu_));
-    losses.push_back(results.back().loss);
+    results[i] = sim.train_global_side(k, batches, mu_);
+    losses[i] = results[i].loss;
     after_client(sim, k, round, batches);
-  }
+  });
   sim.round_log().train_loss = sim.mean_benign_loss(selected, losses);
   const Tensor agg = sim.aggregate(round, 0, selected, results);
   sim.update_buffers(selected, results);

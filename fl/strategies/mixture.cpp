@@ -24,12 +24,12 @@ class Mixture : public Strategy {
 
   void run_round(Simulation& sim, int64_t round) override {
     const std::vector<int64_t> selected = sim.last_round().selected;
-    std::vector<Simulation::LocalResult> results;
-    std::vector<double> losses;
-    for (int64_t k : selected) {
-      results.push_back(train_client(sim, k, round));
-      losses.push_back(results.back().loss);
-    }
+    std::vector<Simulation::LocalResult> results(selected.size());
+    std::vector<double> losses(selected.size());
+    sim.for_each_client((int64_t)selected.size(), [&](int64_t i) {
+      results[i] = train_client(sim, selected[i], round);
+      losses[i] = results[i].loss;
+    });
     sim.round_log().train_loss = sim.mean_benign_loss(selected, losses);
     const Tensor agg = sim.aggregate(round, 0, selected, results);
     sim.update_buffers(selected, results);
