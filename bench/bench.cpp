@@ -117,7 +117,11 @@ std::string header(const Options& o, const TorchPeer* peer, const std::string& w
 }
 
 void print_row(const WorkloadResult& r) {
-  auto mem = [](const SideResult& s) { return s.ran ? format_mib(s.memory.peak - std::max(0.0, s.memory.base)) : "-"; };
+  // Above the start; the kernel's RSS counters lag by a few pages, so a delta may dip below 0.
+  auto mem = [](const SideResult& s) {
+    if (!s.ran || s.memory.peak < 0) return std::string("-");
+    return format_mib(std::max(0.0, s.memory.peak - std::max(0.0, s.memory.base)));
+  };
   std::printf("%-26s %-18s %-18s %-7s %s / %s\n", r.name.c_str(), format_rate(r.nanofed.throughput, r.unit).c_str(),
               format_rate(r.torch.throughput, r.unit).c_str(),
               format_ratio(r.nanofed.throughput, r.torch.throughput).c_str(), mem(r.nanofed).c_str(),
@@ -169,8 +173,8 @@ int main(int argc, char** argv) {
   } catch (const cli::UsageError& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "nanofed_bench: %s\n", e.what());
+  } catch (const std::exception& e) {  // nanofed's errors name their origin ("fl::Simulation: ...")
+    std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }
 }
