@@ -126,7 +126,7 @@ void print_row(const WorkloadResult& r) {
               format_rate(r.torch.throughput, r.unit).c_str(),
               format_ratio(r.nanofed.throughput, r.torch.throughput).c_str(), mem(r.nanofed).c_str(),
               mem(r.torch).c_str());
-  if (!r.torch.ran && r.torch.error != "no torch") std::printf("  (torch: %s)\n", r.torch.error.c_str());
+  if (!r.torch.ran && !r.torch.error.empty()) std::printf("  (torch: %s)\n", r.torch.error.c_str());
 }
 
 int run(const Options& o) {
@@ -150,16 +150,24 @@ int run(const Options& o) {
                 {"budget_seconds", o.run.budget_seconds},
                 {"quick", o.run.quick}}}};
   json rows = json::array();
+  int failed = 0;
   for (const WorkloadSpec* spec : o.workloads) {
-    const WorkloadResult r = run_workload(*spec, o.run, peer);
-    print_row(r);
-    rows.push_back(to_json(r));
+    try {
+      const WorkloadResult r = run_workload(*spec, o.run, peer);
+      print_row(r);
+      rows.push_back(to_json(r));
+    } catch (const Error& e) {  // one workload failing (e.g. out of GPU memory) ends only itself
+      std::printf("%-26s FAILED: %s\n", spec->name.c_str(), e.what());
+      rows.push_back({{"name", spec->name}, {"error", e.what()}});
+      ++failed;
+    }
   }
   out["workloads"] = rows;
   out["load_after"] = load_average();
-  std::printf("load after: %s\n", load_average().c_str());
+  std::printf("load after: %s%s\n", load_average().c_str(),
+              failed ? (", " + std::to_string(failed) + " workload(s) FAILED").c_str() : "");
   if (!o.json_path.empty()) write_file_atomic(o.json_path, out.dump(1) + "\n", "nanofed_bench --json");
-  return 0;
+  return failed ? 1 : 0;
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ class TorchSide {
   bool setup(const std::string& name, Device device, double nanofed_items) {
     const Reply r = call("setup " + name + " " + (device.is_cuda() ? "cuda" : "cpu"));
     if (!r.ok) return false;
-    const double items = reply_number(r, "items");
+    const double items = number(r, "items");
     if (std::fabs(items - nanofed_items) > 1e-9 * std::fabs(nanofed_items)) {
       result_.error = "torch_ref.py counts " + std::to_string(items) + " items per iteration of " + name +
                       ", nanofed " + std::to_string(nanofed_items) + " (the two sides differ)";
@@ -51,11 +51,11 @@ class TorchSide {
   }
   double time(int64_t k) {
     const Reply r = call("run " + std::to_string(k));
-    return r.ok ? reply_number(r, "seconds") : NAN;
+    return r.ok ? number(r, "seconds") : NAN;
   }
   void read_peak() {
     const Reply r = call("peak");
-    if (r.ok) result_.memory = {reply_number(r, "peak"), reply_number(r, "base"), reply_field(r, "measure")};
+    if (r.ok) result_.memory = {number(r, "peak"), number(r, "base"), r.fields.count("measure") ? r.fields.at("measure") : "?"};
   }
   bool alive() const { return peer_ && result_.error.empty(); }
 
@@ -71,6 +71,15 @@ class TorchSide {
       peer_.reset();
     }
     return r;
+  }
+  // A field of an ok reply; a missing or malformed one ends this workload's torch side.
+  double number(const Reply& r, const std::string& key) {
+    try {
+      return reply_number(r, key);
+    } catch (const Error& e) {
+      result_.error = e.what();
+      return NAN;
+    }
   }
   std::unique_ptr<TorchPeer>& peer_;
   SideResult& result_;
@@ -94,7 +103,6 @@ WorkloadResult run_workload(const WorkloadSpec& spec, const RunOptions& o, std::
   const Workload w = spec.make(o.device);
   r.unit = w.unit;
   r.items = w.items;
-  if (!peer) r.torch.error = "no torch";
   TorchSide torch(peer, r.torch);
   const bool with_torch = peer && torch.setup(spec.name, o.device, w.items);
 
@@ -127,7 +135,7 @@ WorkloadResult run_workload(const WorkloadSpec& spec, const RunOptions& o, std::
 
 json to_json(const WorkloadResult& r) {
   auto side = [](const SideResult& s) {
-    if (!s.ran) return json{{"error", s.error}};
+    if (!s.ran) return s.error.empty() ? json(nullptr) : json{{"error", s.error}};  // null: no torch
     return json{{"iterations_per_round", s.iterations_per_round},
                 {"round_seconds", s.round_seconds},
                 {"median_seconds_per_iteration", s.seconds_per_iteration},

@@ -43,7 +43,7 @@ struct SideResult {
   double seconds_per_iteration = 0;  // median
   double throughput = 0;             // items / seconds_per_iteration
   PeakMemory memory;
-  std::string error;  // why this side has no number
+  std::string error;  // why this side has no number ("" when torch was not there at all)
 };
 
 struct WorkloadResult {
