@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -52,9 +53,8 @@ std::vector<const WorkloadSpec*> select(const std::string& only, Device device) 
       if (device.is_cuda() ? s.cuda_default : s.cpu_default) out.push_back(&s);
     return out;
   }
-  std::string rest = only + ",";
-  for (size_t comma; (comma = rest.find(',')) != std::string::npos; rest.erase(0, comma + 1)) {
-    const std::string name = rest.substr(0, comma);
+  std::istringstream names(only);
+  for (std::string name; std::getline(names, name, ',');) {
     const WorkloadSpec* found = nullptr;
     for (const WorkloadSpec& s : workload_specs())
       if (s.name == name) found = &s;
