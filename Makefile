@@ -1,5 +1,5 @@
 # nanofed — one build for everything.
-#   make            library + build/nanofed (CUDA backend when nvcc is found)
+#   make            library + build/nanofed, build/nanofed_bench (CUDA backend when nvcc is found)
 #   make test       every Boost.Test suite; ends with "N passed, N failed, N skipped"
 #   make test-long  the long checks on real data (make data first; minutes)
 #   make run        the main job: examples/quickstart (Ditto vs FedAvg vs fine-tuning on FMNIST)
@@ -53,7 +53,7 @@ EXAMPLE_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard examples/*/main.cpp)
 .PHONY: all build deps test test-long run data gpu-pack gpu-test bench clean backends
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
-build: $(BUILD)/nanofed $(BUILD)/nanofed_tests $(EXAMPLES) backends
+build: $(BUILD)/nanofed $(BUILD)/nanofed_tests $(BUILD)/nanofed_bench $(EXAMPLES) backends
 backends:
 	@echo "nanofed backends: cpu (OpenBLAS)$(if $(filter 1,$(CUDA)), + cuda (nvcc $(NVCC), arch $(CUDA_ARCH)),; cuda not built (no nvcc; CUDA=1 to force))"
 
