@@ -129,26 +129,35 @@ void print_row(const WorkloadResult& r) {
   if (!r.torch.ran && !r.torch.error.empty()) std::printf("  (torch: %s)\n", r.torch.error.c_str());
 }
 
+// The JSON file's top level: where, when, with what (the workloads are added as they run).
+json describe_run(const Options& o, const TorchPeer* peer, const std::string& head, const std::string& why) {
+  json torch = json{{"missing", why}};
+  if (peer)
+    torch = {{"version", reply_field(peer->hello(), "torch")},
+             {"python", peer->python()},
+             {"threads", reply_field(peer->hello(), "threads")}};
+  return {{"header", head},
+          {"date", utc_now()},
+          {"machine",
+           {{"cpu", cpu_model()}, {"cores", cpu_cores()}, {"openblas_core", blas_core()}, {"gpu", gpu_name(o.run.device)}}},
+          {"load_before", load_average()},
+          {"device", o.run.device.str()},
+          {"threads", num_threads()},
+          {"torch", torch},
+          {"protocol",
+           {{"repeats", o.run.repeats},
+            {"target_round_seconds", o.run.target_seconds},
+            {"budget_seconds", o.run.budget_seconds},
+            {"quick", o.run.quick}}}};
+}
+
 int run(const Options& o) {
   std::string why = "--no-torch";
   std::unique_ptr<TorchPeer> peer = o.torch ? TorchPeer::start(torch_ref_path(), num_threads(), &why) : nullptr;
   const std::string head = header(o, peer.get(), why);
   std::printf("%s\n%-26s %-18s %-18s %-7s %s\n", head.c_str(), "workload", "nanofed", "torch", "ratio",
               "peak memory above start (nanofed / torch)");
-  json out = {{"header", head},
-              {"date", utc_now()},
-              {"machine",
-               {{"cpu", cpu_model()}, {"cores", cpu_cores()}, {"openblas_core", blas_core()}, {"gpu", gpu_name(o.run.device)}}},
-              {"load_before", load_average()},
-              {"device", o.run.device.str()},
-              {"threads", num_threads()},
-              {"torch", peer ? json{{"version", reply_field(peer->hello(), "torch")}, {"python", peer->python()}}
-                             : json{{"missing", why}}},
-              {"protocol",
-               {{"repeats", o.run.repeats},
-                {"target_round_seconds", o.run.target_seconds},
-                {"budget_seconds", o.run.budget_seconds},
-                {"quick", o.run.quick}}}};
+  json out = describe_run(o, peer.get(), head, why);
   json rows = json::array();
   int failed = 0;
   for (const WorkloadSpec* spec : o.workloads) {
