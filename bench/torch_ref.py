@@ -400,8 +400,8 @@ def main():
     ap.add_argument("--json", default="", help="write the results here")
     a = ap.parse_args()
     # Both engines get --threads threads, and idle threads that sleep: nanofed's pool waits
-    # passively (engine/threads.h), while libgomp's default spin-wait made torch 10-50x slower
-    # on a shared 2-core machine (docs/performance.md). Set before torch loads; the environment wins.
+    # passively (engine/threads.h), while libgomp's default spin-wait made torch up to 40x
+    # slower on a shared 2-core machine (docs/performance.md). Set before torch loads; the environment wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
     try:
