@@ -401,7 +401,8 @@ def main():
     a = ap.parse_args()
     # Both engines get --threads threads, and idle threads that sleep: nanofed's pool waits
     # passively (engine/threads.h), while libgomp's default spin-wait made torch up to 40x
-    # slower on a shared 2-core machine (docs/performance.md). Set before torch loads; the environment wins.
+    # slower on a shared 2-core machine (docs/performance.md). Set before torch loads; the
+    # environment wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(a.threads))
     try:
