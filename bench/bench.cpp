@@ -94,7 +94,8 @@ bool parse(const std::vector<std::string>& args, Options* o) {
   o->run.quick = quick;
   o->run.repeats_given = a.given("repeats");
   o->run.repeats = quick && !o->run.repeats_given ? 1 : a.integer("repeats");
-  if (o->run.repeats < 1) throw cli::UsageError("nanofed_bench: --repeats expects an integer >= 1, got " + a.str("repeats"));
+  if (o->run.repeats < 1)
+    throw cli::UsageError("nanofed_bench: --repeats expects an integer >= 1, got " + a.str("repeats"));
   o->run.target_seconds = quick ? 0.2 : 0.5;
   o->run.budget_seconds = quick ? 0 : 20;
   o->workloads = select(a.str("only"), o->run.device);

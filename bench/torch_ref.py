@@ -368,7 +368,8 @@ def standalone(a):
     want = [w for w in a.only.split(",") if w]
     unknown = [w for w in want if w not in WORKLOADS]
     if unknown:
-        sys.exit("torch_ref.py: --only: unknown workload(s) %s (workloads: %s)" % (", ".join(unknown), ", ".join(WORKLOADS)))
+        sys.exit("torch_ref.py: --only: unknown workload(s) %s (workloads: %s)"
+                 % (", ".join(unknown), ", ".join(WORKLOADS)))
     names = want or [n for n, (_, cpu, cuda, _) in WORKLOADS.items() if (cuda if a.device == "cuda" else cpu)]
     out = {"torch": torch.__version__, "device": a.device, "threads": torch.get_num_threads(), "workloads": {}}
     bench = Bench()
@@ -411,7 +412,10 @@ def main():
         import torch.nn.functional
     except Exception as e:  # ImportError, or a broken install
         msg = "cannot import torch: %s" % e
-        print("err " + msg if a.serve else "torch_ref.py: " + msg, file=sys.stdout if a.serve else sys.stderr, flush=True)
+        if a.serve:  # the reply nanofed_bench waits for
+            print("err " + msg, flush=True)
+        else:
+            print("torch_ref.py: " + msg, file=sys.stderr)
         sys.exit(1)
     torch, nn, F = t, t.nn, t.nn.functional
     torch.set_num_threads(a.threads)
