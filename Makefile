@@ -1,5 +1,5 @@
 # nanofed — one build for everything.
-#   make            library + build/nanofed (CUDA backend when nvcc is found)
+#   make            library + build/nanofed, build/nanofed_bench (CUDA backend when nvcc is found)
 #   make test       every Boost.Test suite; ends with "N passed, N failed, N skipped"
 #   make test-long  the long checks on real data (make data first; minutes)
 #   make run        the main job: examples/quickstart (Ditto vs FedAvg vs fine-tuning on FMNIST)
@@ -7,6 +7,8 @@
 #   make data       fetches the real data sets into data/ (see tools/fetch_data.sh)
 #   make gpu-pack   build/gpu-pack/: the CUDA check for a GPU machine (stripped tests for one arch,
 #                   libraries, run.sh; docs/gpu.md); make gpu-test builds it and runs it here
+#   make bench      build/nanofed_bench on the CPU workloads, PyTorch beside it when importable
+#                   (docs/performance.md; BENCH_ARGS="--quick" for a one-minute smoke run)
 #   make fuzz       libFuzzer targets for the readers (clang; FUZZ_SECONDS each) — see README.md
 # Overrides: CUDA=0|1, CUDA_ARCH="80 86 89 90" (SASS for each, PTX for the last), JOBS=N,
 #            PACK_ARCH=90 (the one architecture the GPU pack carries).
@@ -26,8 +28,8 @@ CXXFLAGS := -std=c++17 $(OPT) -g -fPIC -fopenmp -Wall -Wextra -Wno-unused-parame
 LDLIBS := -lopenblas -lz -fopenmp -lpthread
 LDFLAGS := -Wl,-rpath,'$$ORIGIN/lib'
 
-LIB_DIRS := engine engine/ops engine/cuda nn datasets fl fl/strategies attacks certify tools
-CPP_SRC := $(filter-out tools/nanofed.cpp,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)))
+LIB_DIRS := engine engine/ops engine/cuda nn datasets fl fl/strategies attacks certify tools bench
+CPP_SRC := $(filter-out tools/nanofed.cpp bench/bench.cpp,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)))
 CU_SRC :=
 ifeq ($(CUDA),1)
   CU_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cu))
@@ -51,7 +53,7 @@ EXAMPLE_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard examples/*/main.cpp)
 .PHONY: all build deps test test-long run data gpu-pack gpu-test bench clean backends
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
-build: $(BUILD)/nanofed $(BUILD)/nanofed_tests $(EXAMPLES) backends
+build: $(BUILD)/nanofed $(BUILD)/nanofed_tests $(BUILD)/nanofed_bench $(EXAMPLES) backends
 backends:
 	@echo "nanofed backends: cpu (OpenBLAS)$(if $(filter 1,$(CUDA)), + cuda (nvcc $(NVCC), arch $(CUDA_ARCH)),; cuda not built (no nvcc; CUDA=1 to force))"
 
@@ -87,7 +89,7 @@ PACK_OBJ_DIR := $(BUILD)/obj-sm$(PACK_ARCH)
 PACK_CU_OBJ := $(if $(filter-out $(PACK_ARCH),$(CUDA_ARCH)),$(CU_SRC:%.cu=$(PACK_OBJ_DIR)/%.cu.o),$(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o))
 gpu-pack: deps
 	@test "$(CUDA)" = 1 || { echo "gpu-pack: needs nvcc (this build has CUDA=0)" >&2; exit 2; }
-	@$(MAKE) --no-print-directory -j$(JOBS) $(PACK)/nanofed_tests
+	@$(MAKE) --no-print-directory -j$(JOBS) $(PACK)/nanofed_tests $(PACK)/nanofed_bench
 	@bash tools/gpu_pack/make_pack.sh $(PACK) $(PACK_ARCH)
 
 # Builds the pack and runs its run.sh on this machine (exit 3 and one line without a GPU).
@@ -103,11 +105,26 @@ $(PACK)/nanofed_tests: $(TEST_OBJ) $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(PACK_CU_O
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 	strip $@
 
+# The benchmark travels in the pack too (run.sh step 3), with the same one-architecture device code.
+$(PACK)/nanofed_bench: $(BUILD)/obj/bench/bench.o $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(PACK_CU_OBJ)
+	@mkdir -p $(dir $@)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	strip $@
+
+# nanofed beside PyTorch on the CPU workloads (docs/performance.md): a few minutes on 2 cores.
+BENCH_ARGS ?=
+bench: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed_bench
+	@$(BUILD)/nanofed_bench --json $(BUILD)/bench.json $(BENCH_ARGS)
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/nanofed: $(BUILD)/obj/tools/nanofed.o $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/nanofed_bench: $(BUILD)/obj/bench/bench.o $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%/main.o $(LIB)
@@ -158,4 +175,4 @@ $(BUILD)/fuzz/make_seeds: $(BUILD)/obj/fuzz/make_seeds.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(PACK_CU_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(EXAMPLE_OBJ:.o=.d) $(BUILD)/obj/tools/nanofed.d $(wildcard $(BUILD)/obj/fuzz/*.d)
+-include $(LIB_OBJ:.o=.d) $(PACK_CU_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(EXAMPLE_OBJ:.o=.d) $(BUILD)/obj/tools/nanofed.d $(BUILD)/obj/bench/bench.d $(wildcard $(BUILD)/obj/fuzz/*.d)
