@@ -45,9 +45,15 @@ constexpr int kMaxMR = 12, kMaxNR = 32;
 // not read), C when beta == 1, beta * C otherwise. rows in [1, mr].
 using TileFn = void (*)(int rows, int64_t kc, const float* a, const float* b, float* c,
                         int64_t ldc, float beta);
+using PackAFn = void (*)(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc,
+                         int64_t p0, int64_t kc, float alpha, float* dst);
+using PackBFn = void (*)(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc,
+                         int64_t j0, int64_t nc, float* dst);
 struct MicroKernel {
   int mr, nr;
   TileFn tile;
+  PackAFn pack_a;
+  PackBFn pack_b;
 };
 
 // ---- scalar (any architecture): the reference chain with std::fma ----
@@ -173,16 +179,6 @@ void avx2_kernel(int rows, int64_t kc, const float* a, const float* b, float* c,
 }
 #endif  // __x86_64__
 
-MicroKernel micro_kernel(GemmKernel k) {
-  switch (k) {
-#if defined(__x86_64__)
-    case GemmKernel::avx512: return {kAvx512MR, kAvx512NR, avx512_kernel};
-    case GemmKernel::avx2: return {kAvx2MR, kAvx2NR, avx2_kernel};
-#endif
-    default: return {kScalarMR, kScalarNR, scalar_kernel};
-  }
-}
-
 GemmKernel best_kernel() {
 #if defined(__x86_64__)
   if (gemm_kernel_supported(GemmKernel::avx512)) return GemmKernel::avx512;
@@ -214,49 +210,88 @@ PackBuffers& pack_buffers() {
   return buffers;
 }
 
-// Rows [i0, i0+mc) and columns [p0, p0+kc) of op(A), times alpha, as MR-row panels
-// (kc x MR each, zero rows past mc).
-void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
-            int64_t kc, float alpha, int mr, float* dst) {
-  for (int64_t ip = 0; ip < mc; ip += mr, dst += kc * mr) {
-    const int rows = (int)std::min<int64_t>(mr, mc - ip);
-    if (trans) {  // op(A)(i, k) = A[k, i]: a panel row is contiguous in A
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = A + (p0 + k) * lda + i0 + ip;
-        for (int r = 0; r < rows; ++r) dst[k * mr + r] = alpha == 1.0f ? src[r] : alpha * src[r];
-        for (int r = rows; r < mr; ++r) dst[k * mr + r] = 0.0f;
-      }
-    } else {  // op(A)(i, k) = A[i, k]: read rows of A, write with stride mr
-      for (int r = 0; r < rows; ++r) {
-        const float* src = A + (i0 + ip + r) * lda + p0;
-        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = alpha == 1.0f ? src[k] : alpha * src[k];
-      }
-      for (int r = rows; r < mr; ++r)
-        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = 0.0f;
+// Packing: op(A) into MR-row panels (kc x MR each: the MR values of one k together), op(B)
+// into NR-column panels (kc x NR each), zero rows / columns past the matrix edge. Both are one
+// of two moves into a panel of width W (MR or NR, a template argument so copies have a fixed
+// length): `count` lines of the stored matrix that run along the panel's width (copy_lines)
+// or along k (transpose_lines).
+
+// dst[k*W + r] = src[k*ld + r] for r < count, 0 for count <= r < W.
+template <int W>
+void copy_lines(const float* src, int64_t ld, int count, int64_t kc, float* dst) {
+  for (int64_t k = 0; k < kc; ++k, src += ld, dst += W) {
+    if (count == W) {
+      std::memcpy(dst, src, W * sizeof(float));  // fixed size: inlined as vector moves
+    } else {
+      std::memcpy(dst, src, count * sizeof(float));
+      std::memset(dst + count, 0, (W - count) * sizeof(float));
     }
   }
 }
 
-// Rows [p0, p0+kc) and columns [j0, j0+nc) of op(B) as NR-column panels (kc x NR each, zero
-// columns past nc).
+// dst[k*W + r] = src[r*ld + k] for r < count, 0 for count <= r < W: 4 x 4 blocks transposed
+// in SSE registers (every x86-64 has SSE), the rest (W = 6: rows 4-5) element by element.
+template <int W>
+void transpose_lines(const float* src, int64_t ld, int count, int64_t kc, float* dst) {
+  for (int r0 = 0; r0 < W; r0 += 4) {
+    const float* s = src + r0 * ld;
+    int64_t k = 0;
+#if defined(__x86_64__)
+    if (r0 + 4 <= count)
+      for (; k + 4 <= kc; k += 4) {
+        __m128 x0 = _mm_loadu_ps(s + k), x1 = _mm_loadu_ps(s + ld + k);
+        __m128 x2 = _mm_loadu_ps(s + 2 * ld + k), x3 = _mm_loadu_ps(s + 3 * ld + k);
+        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+        _mm_storeu_ps(dst + k * W + r0, x0), _mm_storeu_ps(dst + (k + 1) * W + r0, x1);
+        _mm_storeu_ps(dst + (k + 2) * W + r0, x2), _mm_storeu_ps(dst + (k + 3) * W + r0, x3);
+      }
+#endif
+    for (; k < kc; ++k)
+      for (int r = r0; r < std::min(r0 + 4, W); ++r)
+        dst[k * W + r] = r < count ? s[(r - r0) * ld + k] : 0.0f;
+  }
+}
+
+// Rows [i0, i0+mc) and columns [p0, p0+kc) of op(A), times alpha (1 copies exactly).
+template <int MR>
+void pack_a(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
+            int64_t kc, float alpha, float* dst) {
+  for (int64_t ip = 0; ip < mc; ip += MR, dst += kc * MR) {
+    const int rows = (int)std::min<int64_t>(MR, mc - ip);
+    if (trans)  // op(A)(i, k) = A[k, i]
+      copy_lines<MR>(A + p0 * lda + i0 + ip, lda, rows, kc, dst);
+    else  // op(A)(i, k) = A[i, k]
+      transpose_lines<MR>(A + (i0 + ip) * lda + p0, lda, rows, kc, dst);
+    if (alpha != 1.0f)
+      for (int64_t i = 0; i < kc * MR; ++i) dst[i] *= alpha;
+  }
+}
+
+// Rows [p0, p0+kc) and columns [j0, j0+nc) of op(B). Untransposed, B is read row by row
+// across all the panels (long contiguous reads the prefetcher follows: a row of B is usually
+// in another page than the next), else panel by panel (rows of B run along k).
+template <int NR>
 void pack_b(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
-            int64_t nc, int nr, float* dst) {
-  for (int64_t jp = 0; jp < nc; jp += nr, dst += kc * nr) {
-    const int cols = (int)std::min<int64_t>(nr, nc - jp);
-    if (trans) {  // op(B)(k, j) = B[j, k]: read rows of B, write with stride nr
-      for (int j = 0; j < cols; ++j) {
-        const float* src = B + (j0 + jp + j) * ldb + p0;
-        for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = src[k];
-      }
-      for (int j = cols; j < nr; ++j)
-        for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = 0.0f;
-    } else {  // op(B)(k, j) = B[k, j]: a panel row is contiguous in B
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = B + (p0 + k) * ldb + j0 + jp;
-        std::memcpy(dst + k * nr, src, cols * sizeof(float));
-        for (int j = cols; j < nr; ++j) dst[k * nr + j] = 0.0f;
-      }
-    }
+            int64_t nc, float* dst) {
+  if (trans) {  // op(B)(k, j) = B[j, k]
+    for (int64_t jp = 0; jp < nc; jp += NR, dst += kc * NR)
+      transpose_lines<NR>(B + (j0 + jp) * ldb + p0, ldb, (int)std::min<int64_t>(NR, nc - jp), kc,
+                          dst);
+    return;
+  }
+  for (int64_t k = 0; k < kc; ++k)  // op(B)(k, j) = B[k, j]: one row of every panel
+    for (int64_t jp = 0; jp < nc; jp += NR)
+      copy_lines<NR>(B + (p0 + k) * ldb + j0 + jp, ldb, (int)std::min<int64_t>(NR, nc - jp), 1,
+                     dst + jp * kc + k * NR);
+}
+
+MicroKernel micro_kernel(GemmKernel k) {
+  switch (k) {
+#if defined(__x86_64__)
+    case GemmKernel::avx512: return {kAvx512MR, kAvx512NR, avx512_kernel, pack_a<kAvx512MR>, pack_b<kAvx512NR>};
+    case GemmKernel::avx2: return {kAvx2MR, kAvx2NR, avx2_kernel, pack_a<kAvx2MR>, pack_b<kAvx2NR>};
+#endif
+    default: return {kScalarMR, kScalarNR, scalar_kernel, pack_a<kScalarMR>, pack_b<kScalarNR>};
   }
 }
 
@@ -331,10 +366,10 @@ void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
       const float beta_block = pc == 0 ? beta : 1.0f;  // later K blocks continue the chain in C
-      pack_b(trans_b, B, ldb, pc, kc, jc, nc, mk.nr, buf.b.get());
+      mk.pack_b(trans_b, B, ldb, pc, kc, jc, nc, buf.b.get());
       for (int64_t ic = 0; ic < M; ic += kMC) {
         const int64_t mc = std::min(kMC, M - ic);
-        pack_a(trans_a, A, lda, ic, mc, pc, kc, alpha, mk.mr, buf.a.get());
+        mk.pack_a(trans_a, A, lda, ic, mc, pc, kc, alpha, buf.a.get());
         macro_kernel(mk, mc, nc, kc, buf.a.get(), buf.b.get(), C + ic * ldc + jc, ldc,
                      beta_block);
       }
