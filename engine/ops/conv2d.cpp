@@ -84,25 +84,23 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   Tensor y = empty({N, g.K, g.Ho, g.Wo}, dev);
   const float* W = weight.data<float>();
 
-  // y' [K, n*P] = W [K, CRS] col [CRS, n*P]: ONE GEMM for every image of a chunk (one large
-  // GEMM runs 1.5-2x faster than n small ones on OpenBLAS), then y' [K, n, P] -> y [n, K, P].
-  // FLOPs: 2*N*K*CRS*P. Pointwise convs multiply each image directly (x_n is its own column).
-  const int64_t chunk = pointwise ? N : images_per_chunk(g, N, CRS + g.K);
-  Tensor col = pointwise || N == 0 ? Tensor() : empty({CRS, chunk * P}, dev);
-  Tensor y_perm = pointwise || N == 0 ? Tensor() : empty({g.K, chunk * P}, dev);
+  // conv2d_forward: on the GPU im2col + ONE GEMM for every image of a chunk (one large GEMM
+  // runs faster than n small ones) + a permute, in a scratch buffer; on the CPU one packed GEMM
+  // per image reading x directly (conv2d.h), no scratch. FLOPs: 2*N*K*CRS*P. Pointwise convs
+  // multiply each image directly (x_n is its own column).
+  const bool scratch_needed = !pointwise && dev.is_cuda();
+  const int64_t chunk = scratch_needed ? images_per_chunk(g, N, CRS + g.K) : N;
+  Tensor scratch = scratch_needed && N > 0 ? empty({CRS + g.K, chunk * P}, dev) : Tensor();
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t n = std::min(chunk, N - n0);
     const float* x_chunk = x.data<float>() + n0 * image;
     float* y_chunk = y.data<float>() + n0 * g.K * P;
-    if (pointwise) {
+    if (pointwise)
       NF_DISPATCH(dev, gemm_strided_batched, false, false, g.K, P, g.C, 1.0f, W, g.C, 0, x_chunk,
                   P, image, 0.0f, y_chunk, P, g.K * P, n);
-    } else {
-      NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
-      NF_DISPATCH(dev, gemm, false, false, g.K, n * P, CRS, 1.0f, W, CRS, col.data<float>(), n * P,
-                  0.0f, y_perm.data<float>(), n * P);
-      NF_DISPATCH(dev, swap_leading_axes, y_perm.data<float>(), y_chunk, g.K, n, P);
-    }
+    else
+      NF_DISPATCH(dev, conv2d_forward, x_chunk, W, y_chunk,
+                  scratch.defined() ? scratch.data<float>() : nullptr, g, n);
   }
   if (bias.defined() && N > 0)
     NF_DISPATCH(dev, add_channel_bias, y.data<float>(), bias.data<float>(), N, g.K, P);

@@ -4,6 +4,7 @@
 // 2*K*CRS*N*H'*W' = 2*64*576*64*1024 = 4.8 GFLOP in the GEMM itself.
 #include "engine/cuda/runtime.h"
 #include "engine/ops/conv2d.h"
+#include "engine/ops/matmul.h"
 
 namespace nanofed::cuda {
 
@@ -81,6 +82,17 @@ void swap_leading_axes(const float* x, float* y, int64_t A, int64_t B, int64_t h
   if (total == 0) return;
   swap_leading_axes_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(x, y, A, B, hw);
   NF_KERNEL_CHECK();
+}
+
+void conv2d_forward(const float* x, const float* w, float* y, float* scratch, ConvGeometry g,
+                    int64_t n) {
+  // y' [K, n*P] = W [K, CRS] col [CRS, n*P] (one GEMM for the chunk), then y' -> y [n, K, P].
+  const int64_t P = g.out_hw(), CRS = g.crs();
+  float* col = scratch;
+  float* y_perm = scratch + CRS * n * P;
+  im2col(x, col, g, n);
+  gemm(false, false, g.K, n * P, CRS, 1.0f, w, CRS, col, n * P, 0.0f, y_perm, n * P);
+  swap_leading_axes(y_perm, y, g.K, n, P);
 }
 
 }  // namespace nanofed::cuda

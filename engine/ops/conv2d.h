@@ -55,9 +55,15 @@ struct ConvGeometry {
 // that im2col would have read from (img, c, h, w).
 // swap_leading_axes: y[b, a, i] = x[a, b, i] for x [A, B, hw], y [B, A, hw]. Conv uses it both
 // ways: dy [n, K, P] -> dy' [K, n*P] for the GEMMs, and the GEMM's y' [K, n, P] -> y [n, K, P].
+// conv2d_forward: y [n, K, Ho, Wo] = the convolution of the n images at x with w [K, C, R, S]
+// (no bias), the same bits as gemm(w, im2col(x)) permuted. scratch: (C*R*S + K) * n*Ho*Wo
+// floats on the GPU (im2col, one GEMM, swap_leading_axes); the CPU packs the GEMM's B operand
+// straight from x into each image's y (gemm_cpu.h) and takes nullptr.
 // Kernels: the same list on both devices (see engine/dispatch.h).
 #define NF_CONV2D_KERNELS                                                            \
 void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);         \
+void conv2d_forward(const float* x, const float* w, float* y, float* scratch,        \
+                    nanofed::ConvGeometry g, int64_t n);                             \
 void col2im(const float* col, float* x, nanofed::ConvGeometry g, int64_t n);         \
 void swap_leading_axes(const float* x, float* y, int64_t A, int64_t B, int64_t hw);  \
 

@@ -356,17 +356,19 @@ GemmKernel set_gemm_kernel(GemmKernel k) {
   return active_kernel.exchange(k);
 }
 
-void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                  int64_t ldc) {
-  const MicroKernel mk = micro_kernel(active_kernel.load());
+namespace {
+
+// The five loops (see the top of this file) around one micro-kernel.
+void packed_loops(const MicroKernel& mk, bool trans_a, int64_t M, int64_t N, int64_t K,
+                  float alpha, const float* A, int64_t lda, const PackB& pack_b, float beta,
+                  float* C, int64_t ldc) {
   PackBuffers& buf = pack_buffers();
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc);
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
       const float beta_block = pc == 0 ? beta : 1.0f;  // later K blocks continue the chain in C
-      mk.pack_b(trans_b, B, ldb, pc, kc, jc, nc, buf.b.get());
+      pack_b(pc, kc, jc, nc, mk.nr, buf.b.get());
       for (int64_t ic = 0; ic < M; ic += kMC) {
         const int64_t mc = std::min(kMC, M - ic);
         mk.pack_a(trans_a, A, lda, ic, mc, pc, kc, alpha, buf.a.get());
@@ -375,6 +377,24 @@ void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
       }
     }
   }
+}
+
+}  // namespace
+
+void sgemm_packed_b(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const PackB& pack_b, float beta, float* C, int64_t ldc) {
+  packed_loops(micro_kernel(active_kernel.load()), trans_a, M, N, K, alpha, A, lda, pack_b, beta,
+               C, ldc);
+}
+
+void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                  int64_t ldc) {
+  const MicroKernel mk = micro_kernel(active_kernel.load());
+  const auto pack = [&](int64_t p0, int64_t kc, int64_t j0, int64_t nc, int, float* dst) {
+    mk.pack_b(trans_b, B, ldb, p0, kc, j0, nc, dst);
+  };
+  packed_loops(mk, trans_a, M, N, K, alpha, A, lda, pack, beta, C, ldc);
 }
 
 }  // namespace nanofed::cpu

@@ -9,6 +9,7 @@
 // So the AVX-512, AVX2 and scalar kernels give the same bits, for any thread count.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 namespace nanofed::cpu {
 
@@ -28,5 +29,14 @@ const char* gemm_kernel_name(GemmKernel k);
 void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                   int64_t ldc);
+
+// sgemm_packed with op(B) produced by `pack_b` instead of read from a matrix (a conv packs it
+// straight from the image: no column matrix). pack_b(p0, kc, j0, nc, nr, dst) writes rows
+// [p0, p0+kc) and columns [j0, j0+nc) of op(B) as NR-column panels: panel q (columns
+// j0 + q*nr ...) at dst + q*kc*nr, row k of it at + (k-p0)*nr, zeros past column j0+nc.
+using PackB = std::function<void(int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr,
+                                 float* dst)>;
+void sgemm_packed_b(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                    int64_t lda, const PackB& pack_b, float beta, float* C, int64_t ldc);
 
 }  // namespace nanofed::cpu
