@@ -95,4 +95,20 @@ void conv2d_forward(const float* x, const float* w, float* y, float* scratch, Co
   swap_leading_axes(y_perm, y, g.K, n, P);
 }
 
+void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     float* scratch, ConvGeometry g, int64_t n, float beta_w) {
+  const int64_t P = g.out_hw(), CRS = g.crs();
+  float* col = scratch;
+  float* dy_perm = scratch + CRS * n * P;
+  swap_leading_axes(dy, dy_perm, n, g.K, P);  // dy' [K, n*P]: the right-hand side of both GEMMs
+  if (dw) {
+    im2col(x, col, g, n);
+    gemm(false, true, g.K, CRS, n * P, 1.0f, dy_perm, n * P, col, n * P, beta_w, dw, CRS);
+  }
+  if (dx) {
+    gemm(true, false, CRS, n * P, g.K, 1.0f, w, CRS, dy_perm, n * P, 0.0f, col, n * P);
+    col2im(col, dx, g, n);
+  }
+}
+
 }  // namespace nanofed::cuda

@@ -2,9 +2,11 @@
 // GEMM per image whose B operand is packed straight from the image (no column matrix).
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "engine/ops/conv2d.h"
 #include "engine/ops/gemm_cpu.h"
+#include "engine/ops/matmul.h"
 #include "engine/threads.h"
 
 namespace nanofed::cpu {
@@ -17,25 +19,32 @@ namespace {
 struct Span {
   int64_t lo, hi;
 };
-Span inside_columns(const ConvGeometry& g, int64_t s) {
+inline Span inside_columns(const ConvGeometry& g, int64_t s) {
   const int64_t first = g.pw - s, last = g.W - 1 + g.pw - s;  // first <= wo*sw <= last
   const int64_t hi = last < 0 ? 0 : std::min(g.Wo, last / g.sw + 1);
   const int64_t lo = first <= 0 ? 0 : std::min(hi, (first + g.sw - 1) / g.sw);
   return {lo, hi};
 }
 
-// dst[0..n) = src[0..n): 8-float blocks of fixed size (inlined vector moves; these runs are
-// one output row, often 8-32 floats, where a memmove call costs more than the copy).
+// dst[0..n) = src[0..n) (not overlapping) for the short runs of im2col (one output row, often
+// 7-32 floats, where a memmove call costs more than the copy): fixed-size blocks of 8 or 4
+// floats (inlined vector moves), the last block overlapping the one before.
 inline void copy_floats(float* dst, const float* src, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
-  for (; i < n; ++i) dst[i] = src[i];
+  if (n >= 8) {
+    for (int64_t i = 0; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
+    std::memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4 * sizeof(float));
+    std::memcpy(dst + n - 4, src + n - 4, 4 * sizeof(float));
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
 }
 
 // out[0..len) = the column-matrix row (c, r, s) at output positions (ho, wo0 .. wo0+len) of
 // one image (plane = x[img, c]; in = inside_columns(g, s)): zeros left of the image, a copy,
 // zeros right of it.
-void im2col_run(const float* plane, const ConvGeometry& g, int64_t r, int64_t s, Span in,
+__attribute__((always_inline)) inline void im2col_run(const float* plane, const ConvGeometry& g, int64_t r, int64_t s, Span in,
                 int64_t ho, int64_t wo0, int64_t len, float* out) {
   const int64_t h = ho * g.sh - g.ph + r, wo1 = wo0 + len;
   if (h < 0 || h >= g.H) return std::fill(out, out + len, 0.0f);
@@ -51,6 +60,30 @@ void im2col_run(const float* plane, const ConvGeometry& g, int64_t r, int64_t s,
   std::fill(out + (hi - wo0), out + len, 0.0f);
 }
 
+// Stride 1 with Wo == W ("same" padding, the usual 3x3 pad 1): output position j reads
+// plane[j + off], off = (r - ph)*W + (s - pw), wherever that is inside the image; the rest is
+// zero: positions past the plane's ends (rows above / below) and the wo outside `in` of each
+// output row (the shift would wrap them into the next row). So a row of the column matrix is
+// one shifted copy with a few zeros written over it, not a run per output row.
+bool shifted_rows(const ConvGeometry& g) { return g.sh == 1 && g.sw == 1 && g.Wo == g.W; }
+
+// out[j - ja] for output positions j in [ja, jb) of the column-matrix row (c, r, s) (plane =
+// x[img, c], in = inside_columns(g, s)), when shifted_rows(g).
+void im2col_shifted(const float* plane, const ConvGeometry& g, int64_t r, int64_t s, Span in,
+                    int64_t ja, int64_t jb, float* out) {
+  const int64_t off = (r - g.ph) * g.W + (s - g.pw);
+  const int64_t a = std::clamp(-off, ja, jb), b = std::clamp(g.H * g.W - off, a, jb);
+  std::fill(out, out + (a - ja), 0.0f);
+  copy_floats(out + (a - ja), plane + a + off, b - a);
+  std::fill(out + (b - ja), out + (jb - ja), 0.0f);
+  if (in.lo == 0 && in.hi == g.Wo) return;
+  for (int64_t row = ja / g.Wo * g.Wo; row < jb; row += g.Wo) {  // row: position of wo = 0
+    for (int64_t j = std::max(ja, row); j < std::min(jb, row + in.lo); ++j) out[j - ja] = 0.0f;
+    for (int64_t j = std::max(ja, row + in.hi); j < std::min(jb, row + g.Wo); ++j)
+      out[j - ja] = 0.0f;
+  }
+}
+
 // The packing callback of sgemm_packed_b (gemm_cpu.h) for B = im2col(x_img): rows [p0, p0+kc)
 // (c, r, s) and columns [j0, j0+nc) (output positions) as nr-column panels, read straight
 // from the image. Each row walks the positions as runs that stay inside one output row and
@@ -59,10 +92,21 @@ void pack_im2col(const float* x_img, const ConvGeometry& g, int64_t p0, int64_t 
                  int64_t nc, int nr, float* dst) {
   int64_t c = p0 / (g.R * g.S), r = (p0 / g.S) % g.R, s = p0 % g.S;
   const int64_t ho0 = j0 / g.Wo, wo_start = j0 % g.Wo;
+  const bool shifted = shifted_rows(g);
   for (int64_t k = 0; k < kc; ++k) {
     const float* plane = x_img + c * g.H * g.W;
     const Span in = inside_columns(g, s);
     float* panel = dst + k * nr;  // row k of panel 0
+    if (shifted) {
+      for (int64_t q = 0; q < nc; q += nr, panel += kc * nr) {
+        const int64_t cols = std::min<int64_t>(nr, nc - q);
+        im2col_shifted(plane, g, r, s, in, j0 + q, j0 + q + cols, panel);
+        std::fill(panel + cols, panel + nr, 0.0f);  // columns past nc
+      }
+      if (++s == g.S) s = 0, ++r;
+      if (r == g.R) r = 0, ++c;
+      continue;
+    }
     int64_t ho = ho0, wo = wo_start, lane = 0;
     for (int64_t j = 0; j < nc;) {
       const int64_t len = std::min({g.Wo - wo, nr - lane, nc - j});
@@ -75,6 +119,15 @@ void pack_im2col(const float* x_img, const ConvGeometry& g, int64_t p0, int64_t 
     if (++s == g.S) s = 0, ++r;
     if (r == g.R) r = 0, ++c;
   }
+}
+
+// One image's column matrix [CRS, P], per thread, kept between calls (it grows to the largest
+// layer once; a fresh buffer per call would page-fault its megabytes in every time). The
+// scratch conv2d.cpp allocates is for the GPU: untouched here, so it costs no page.
+float* image_columns(int64_t floats) {
+  thread_local std::vector<float> buffer;
+  if ((int64_t)buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
 }
 
 // Output positions per task of conv2d_forward: one task per image for the usual sizes (P up to
@@ -91,8 +144,11 @@ void im2col(const float* x, float* col, ConvGeometry g, int64_t n) {
     for (int64_t img = 0; img < n; ++img) {
       const float* plane = x + (img * g.C + c) * g.H * g.W;
       float* dst = col + row * row_len + img * P;
-      for (int64_t ho = 0; ho < g.Ho; ++ho)
-        im2col_run(plane, g, r, s, in, ho, 0, g.Wo, dst + ho * g.Wo);
+      if (shifted_rows(g))
+        im2col_shifted(plane, g, r, s, in, 0, P, dst);
+      else
+        for (int64_t ho = 0; ho < g.Ho; ++ho)
+          im2col_run(plane, g, r, s, in, ho, 0, g.Wo, dst + ho * g.Wo);
     }
   });
 }
@@ -112,6 +168,25 @@ void conv2d_forward(const float* x, const float* w, float* y, float* /*scratch*/
         },
         0.0f, y + img * g.K * P + at, P);
   });
+}
+
+void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     float* /*scratch*/, ConvGeometry g, int64_t n, float beta_w) {
+  const int64_t P = g.out_hw(), CRS = g.crs(), image = g.C * g.H * g.W;
+  if (dw) {  // images in order: each continues the previous one's fma chains in dw (beta 1)
+    float* col = image_columns(CRS * P);
+    for (int64_t img = 0; img < n; ++img) {
+      im2col(x + img * image, col, g, 1);
+      gemm(false, true, g.K, CRS, P, 1.0f, dy + img * g.K * P, P, col, P,
+           img == 0 ? beta_w : 1.0f, dw, CRS);
+    }
+  }
+  if (dx)  // independent images: col_n = W^T dy_n, then col2im, in the thread's own buffer
+    parallel_for(n, g.K * CRS * P / kMacsPerWork + image, [&](int64_t img) {
+      float* col = image_columns(CRS * P);
+      gemm(true, false, CRS, P, g.K, 1.0f, w, CRS, dy + img * g.K * P, P, 0.0f, col, P);
+      col2im(col, dx + img * image, g, 1);
+    });
 }
 
 void col2im(const float* col, float* x, ConvGeometry g, int64_t n) {
