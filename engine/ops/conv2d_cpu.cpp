@@ -32,12 +32,26 @@ inline Span inside_columns(const ConvGeometry& g, int64_t s) {
 inline void copy_floats(float* dst, const float* src, int64_t n) {
   if (n >= 8) {
     for (int64_t i = 0; i + 8 <= n; i += 8) std::memcpy(dst + i, src + i, 8 * sizeof(float));
-    std::memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+    if (n % 8) std::memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
   } else if (n >= 4) {
     std::memcpy(dst, src, 4 * sizeof(float));
     std::memcpy(dst + n - 4, src + n - 4, 4 * sizeof(float));
   } else {
     for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+// dst[0..n) = 0 the same way (std::fill calls memset, whose call costs more than these runs).
+inline void zero_floats(float* dst, int64_t n) {
+  static const float zeros[8] = {};
+  if (n >= 8) {
+    for (int64_t i = 0; i + 8 <= n; i += 8) std::memcpy(dst + i, zeros, sizeof zeros);
+    if (n % 8) std::memcpy(dst + n - 8, zeros, sizeof zeros);
+  } else if (n >= 4) {
+    std::memcpy(dst, zeros, 4 * sizeof(float));
+    std::memcpy(dst + n - 4, zeros, 4 * sizeof(float));
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = 0.0f;
   }
 }
 
@@ -76,21 +90,29 @@ __attribute__((always_inline)) inline void im2col_run(const float* plane, const 
 // one shifted copy with a few zeros written over it, not a run per output row.
 bool shifted_rows(const ConvGeometry& g) { return g.sh == 1 && g.sw == 1 && g.Wo == g.W; }
 
-// out[j - ja] for output positions j in [ja, jb) of the column-matrix row (c, r, s) (plane =
-// x[img, c], in = inside_columns(g, s)), when shifted_rows(g).
-void im2col_shifted(const float* plane, const ConvGeometry& g, int64_t r, int64_t s, Span in,
-                    int64_t ja, int64_t jb, float* out) {
-  const int64_t off = (r - g.ph) * g.W + (s - g.pw);
-  const int64_t a = std::clamp(-off, ja, jb), b = std::clamp(g.H * g.W - off, a, jb);
-  std::fill(out, out + (a - ja), 0.0f);
-  copy_floats(out + (a - ja), plane + a + off, b - a);
-  std::fill(out + (b - ja), out + (jb - ja), 0.0f);
+// Zeros over the positions j in [ja, jb) whose wo is outside `in` (out[j - ja]); row0: the
+// position of wo = 0 in the output row holding ja.
+inline void zero_outside_columns(const ConvGeometry& g, Span in, int64_t ja, int64_t jb,
+                                 int64_t row0, float* out) {
   if (in.lo == 0 && in.hi == g.Wo) return;
-  for (int64_t row = ja / g.Wo * g.Wo; row < jb; row += g.Wo) {  // row: position of wo = 0
+  for (int64_t row = row0; row < jb; row += g.Wo) {
     for (int64_t j = std::max(ja, row); j < std::min(jb, row + in.lo); ++j) out[j - ja] = 0.0f;
     for (int64_t j = std::max(ja, row + in.hi); j < std::min(jb, row + g.Wo); ++j)
       out[j - ja] = 0.0f;
   }
+}
+
+// out[j - ja] for output positions j in [ja, jb) of the column-matrix row (c, r, s) (plane =
+// x[img, c], in = inside_columns(g, s)), when shifted_rows(g). row0: the position of wo = 0
+// in the output row holding ja (the caller knows it without a division).
+void im2col_shifted(const float* plane, const ConvGeometry& g, int64_t r, int64_t s, Span in,
+                    int64_t ja, int64_t jb, int64_t row0, float* out) {
+  const int64_t off = (r - g.ph) * g.W + (s - g.pw);
+  const int64_t a = std::clamp(-off, ja, jb), b = std::clamp(g.H * g.W - off, a, jb);
+  zero_floats(out, a - ja);
+  copy_floats(out + (a - ja), plane + a + off, b - a);
+  zero_floats(out + (b - ja), jb - b);
+  zero_outside_columns(g, in, ja, jb, row0, out);
 }
 
 // The packing callback of sgemm_packed_b (gemm_cpu.h) for B = im2col(x_img): rows [p0, p0+kc)
@@ -107,10 +129,18 @@ void pack_im2col(const float* x_img, const ConvGeometry& g, int64_t p0, int64_t 
     const Span in = inside_columns(g, s);
     float* panel = dst + k * nr;  // row k of panel 0
     if (shifted) {
+      int64_t row0 = ho0 * g.Wo;  // the output row holding the panel's first position
       for (int64_t q = 0; q < nc; q += nr, panel += kc * nr) {
         const int64_t cols = std::min<int64_t>(nr, nc - q);
-        im2col_shifted(plane, g, r, s, in, j0 + q, j0 + q + cols, panel);
-        std::fill(panel + cols, panel + nr, 0.0f);  // columns past nc
+        const int64_t ja = j0 + q, off = (r - g.ph) * g.W + (s - g.pw);
+        while (row0 + g.Wo <= ja) row0 += g.Wo;
+        if (cols == nr && ja + off >= 0 && ja + nr + off <= g.H * g.W) {  // inside the plane
+          copy_floats(panel, plane + ja + off, nr);
+          zero_outside_columns(g, in, ja, ja + nr, row0, panel);
+        } else {
+          im2col_shifted(plane, g, r, s, in, ja, ja + cols, row0, panel);
+          zero_floats(panel + cols, nr - cols);  // columns past nc
+        }
       }
       if (++s == g.S) s = 0, ++r;
       if (r == g.R) r = 0, ++c;
@@ -154,7 +184,7 @@ void im2col(const float* x, float* col, ConvGeometry g, int64_t n) {
       const float* plane = x + (img * g.C + c) * g.H * g.W;
       float* dst = col + row * row_len + img * P;
       if (shifted_rows(g))
-        im2col_shifted(plane, g, r, s, in, 0, P, dst);
+        im2col_shifted(plane, g, r, s, in, 0, P, 0, dst);
       else
         for (int64_t ho = 0; ho < g.Ho; ++ho)
           im2col_run(plane, g, r, s, in, ho, 0, g.Wo, dst + ho * g.Wo);
