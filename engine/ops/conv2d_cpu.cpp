@@ -67,8 +67,9 @@ inline void add_floats(float* __restrict dst, const float* __restrict src, int64
 // out[0..len) = the column-matrix row (c, r, s) at output positions (ho, wo0 .. wo0+len) of
 // one image (plane = x[img, c]; in = inside_columns(g, s)): zeros left of the image, a copy,
 // zeros right of it.
-__attribute__((always_inline)) inline void im2col_run(const float* plane, const ConvGeometry& g, int64_t r, int64_t s, Span in,
-                int64_t ho, int64_t wo0, int64_t len, float* out) {
+__attribute__((always_inline)) inline void im2col_run(const float* plane, const ConvGeometry& g,
+                                                     int64_t r, int64_t s, Span in, int64_t ho,
+                                                     int64_t wo0, int64_t len, float* out) {
   const int64_t h = ho * g.sh - g.ph + r, wo1 = wo0 + len;
   if (h < 0 || h >= g.H) return std::fill(out, out + len, 0.0f);
   const int64_t lo = std::clamp(in.lo, wo0, wo1), hi = std::clamp(in.hi, lo, wo1);
@@ -160,13 +161,24 @@ void pack_im2col(const float* x_img, const ConvGeometry& g, int64_t p0, int64_t 
   }
 }
 
-// One image's column matrix [CRS, P], per thread, kept between calls (it grows to the largest
-// layer once; a fresh buffer per call would page-fault its megabytes in every time). The
-// scratch conv2d.cpp allocates is for the GPU: untouched here, so it costs no page.
-float* image_columns(int64_t floats) {
-  thread_local std::vector<float> buffer;
+// Buffers kept per thread between calls: they grow to the largest layer once (a fresh buffer
+// per call would page-fault its megabytes in every time). The scratch conv2d.cpp allocates is
+// for the GPU: untouched here, so it costs no page.
+float* grow(std::vector<float>& buffer, int64_t floats) {
   if ((int64_t)buffer.size() < floats) buffer.resize(floats);
   return buffer.data();
+}
+
+// One image's column matrix [CRS, P].
+float* image_columns(int64_t floats) {
+  thread_local std::vector<float> buffer;
+  return grow(buffer, floats);
+}
+
+// The weights packed once for the GEMM of every image (gemm_cpu.h, pack_a_once).
+PackedA packed_weights(bool trans, int64_t M, int64_t K, const float* w, int64_t ldw) {
+  thread_local std::vector<float> buffer;
+  return pack_a_once(trans, M, K, 1.0f, w, ldw, grow(buffer, packed_a_floats(M, K)));
 }
 
 // Output positions per task of conv2d_forward: one task per image for the usual sizes (P up to
@@ -196,12 +208,13 @@ void conv2d_forward(const float* x, const float* w, float* y, float* /*scratch*/
                     int64_t n) {
   const int64_t P = g.out_hw(), CRS = g.crs(), image = g.C * g.H * g.W;
   const int64_t blocks = NF_CEIL_DIV(P, kOutputBlock);
+  const PackedA W = packed_weights(false, g.K, CRS, w, CRS);
   parallel_for(n * blocks, g.K * CRS * kOutputBlock / kMacsPerWork, [&](int64_t task) {
     const int64_t img = task / blocks, at = task % blocks * kOutputBlock;
     const float* x_img = x + img * image;
     // y_img[:, at..] [K, len] = W [K, CRS] im2col(x_img)[:, at..]: B packed from the image.
-    sgemm_packed_b(
-        false, g.K, std::min(kOutputBlock, P - at), CRS, 1.0f, w, CRS,
+    sgemm_prepacked(
+        W, std::min(kOutputBlock, P - at),
         [&](int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr, float* dst) {
           pack_im2col(x_img, g, p0, kc, at + j0, nc, nr, dst);
         },
@@ -220,17 +233,20 @@ void conv2d_backward(const float* x, const float* w, const float* dy, float* dx,
            img == 0 ? beta_w : 1.0f, dw, CRS);
     }
   }
-  if (dx)  // independent images: col_n = W^T dy_n, then col2im, in the thread's own buffer
-    parallel_for(n, g.K * CRS * P / kMacsPerWork + image, [&](int64_t img) {
-      float* col = image_columns(CRS * P);
-      gemm(true, false, CRS, P, g.K, 1.0f, w, CRS, dy + img * g.K * P, P, 0.0f, col, P);
-      col2im(col, dx + img * image, g, 1);
-    });
+  if (!dx) return;
+  const PackedA Wt = packed_weights(true, CRS, g.K, w, CRS);
+  // Independent images: col_n = W^T dy_n, then col2im, in the thread's own buffer.
+  parallel_for(n, g.K * CRS * P / kMacsPerWork + image, [&](int64_t img) {
+    float* col = image_columns(CRS * P);
+    sgemm_prepacked(Wt, P, pack_matrix_b(false, dy + img * g.K * P, P), 0.0f, col, P);
+    col2im(col, dx + img * image, g, 1);
+  });
 }
 
 void col2im(const float* col, float* x, ConvGeometry g, int64_t n) {
   const int64_t P = g.out_hw(), row_len = n * P;
-  parallel_for(n * g.C, g.H * g.W + g.R * g.S * P, [&](int64_t plane_idx) {  // one (img, c) plane each
+  // One (img, c) plane each.
+  parallel_for(n * g.C, g.H * g.W + g.R * g.S * P, [&](int64_t plane_idx) {
     const int64_t img = plane_idx / g.C, c = plane_idx % g.C;
     float* plane = x + plane_idx * g.H * g.W;
     std::fill(plane, plane + g.H * g.W, 0.0f);

@@ -12,9 +12,11 @@
 //   not know this CPU and runs SSE3 kernels: ~28 GFLOP/s.)
 // - AVX-512 kernel 12 x 32: 24 zmm accumulators + 2 for B; per k step 24 FMAs (12 cycles)
 //   against 2 vector loads of B and 12 broadcasts of A (memory operands): FMA-bound.
-// - KC = 256: the B micro-panel is 256 x 32 x 4 B = 32 KiB (L1); the A block 144 x 256 x 4 B =
-//   144 KiB (L2). A C tile (12 x 32 x 4 B = 1.5 KiB) is loaded and stored once per KC block:
-//   3 KiB of traffic per 2 x 12 x 32 x 256 = 196 KFLOP.
+// - KC <= 256 (K cut into equal blocks): the B micro-panel is 256 x 32 x 4 B = 32 KiB (L1);
+//   the A block 144 x 256 x 4 B = 144 KiB (L2). A C tile (12 x 32 x 4 B = 1.5 KiB) is loaded
+//   and stored once per K block: 3 KiB of traffic per 2 x 12 x 32 x 256 = 196 KFLOP.
+// - Packed A and B elements are read from L2 / L1 once per tile; the packing itself reads
+//   each element of A once per (N block, K block) and each of B once per (K block).
 // - Packing: each packed element of B is reused M times, each of A N times. For a conv
 //   forward [64 x 576] x [576 x 8192] (604 MFLOP) that is 4.7 M elements of B copied once.
 #include "engine/ops/gemm_cpu.h"
@@ -288,7 +290,8 @@ void pack_b(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int
 MicroKernel micro_kernel(GemmKernel k) {
   switch (k) {
 #if defined(__x86_64__)
-    case GemmKernel::avx512: return {kAvx512MR, kAvx512NR, avx512_kernel, pack_a<kAvx512MR>, pack_b<kAvx512NR>};
+    case GemmKernel::avx512:
+      return {kAvx512MR, kAvx512NR, avx512_kernel, pack_a<kAvx512MR>, pack_b<kAvx512NR>};
     case GemmKernel::avx2: return {kAvx2MR, kAvx2NR, avx2_kernel, pack_a<kAvx2MR>, pack_b<kAvx2NR>};
 #endif
     default: return {kScalarMR, kScalarNR, scalar_kernel, pack_a<kScalarMR>, pack_b<kScalarNR>};
@@ -358,22 +361,44 @@ GemmKernel set_gemm_kernel(GemmKernel k) {
 
 namespace {
 
+// K blocks of equal length (at most kKC): K = 800 runs as 4 x 200, not 3 x 256 + 32 (a short
+// last block loads and stores C for little work). The bits do not depend on it (gemm_cpu.h).
+int64_t k_block(int64_t K) {
+  const int64_t blocks = NF_CEIL_DIV(K, kKC);
+  return NF_CEIL_DIV(K, blocks);
+}
+
+// Where the loops get packed A blocks: packed now from a matrix, or read from a PackedA.
+struct ASource {
+  bool trans;
+  const float* A;
+  int64_t lda;
+  float alpha;
+  const float* packed;  // pack_a_once's layout, or nullptr
+  int64_t m_padded;     // M rounded up to MR (the packed layout's rows)
+  const float* block(const MicroKernel& mk, int64_t ic, int64_t mc, int64_t pc, int64_t kc,
+                     float* buf) const {
+    if (packed) return packed + pc * m_padded + ic * kc;
+    mk.pack_a(trans, A, lda, ic, mc, pc, kc, alpha, buf);
+    return buf;
+  }
+};
+
 // The five loops (see the top of this file) around one micro-kernel.
-void packed_loops(const MicroKernel& mk, bool trans_a, int64_t M, int64_t N, int64_t K,
-                  float alpha, const float* A, int64_t lda, const PackB& pack_b, float beta,
-                  float* C, int64_t ldc) {
+void packed_loops(const MicroKernel& mk, const ASource& a, int64_t M, int64_t N, int64_t K,
+                  const PackB& pack_b, float beta, float* C, int64_t ldc) {
   PackBuffers& buf = pack_buffers();
+  const int64_t kcb = k_block(K);
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += kKC) {
-      const int64_t kc = std::min(kKC, K - pc);
+    for (int64_t pc = 0; pc < K; pc += kcb) {
+      const int64_t kc = std::min(kcb, K - pc);
       const float beta_block = pc == 0 ? beta : 1.0f;  // later K blocks continue the chain in C
       pack_b(pc, kc, jc, nc, mk.nr, buf.b.get());
       for (int64_t ic = 0; ic < M; ic += kMC) {
         const int64_t mc = std::min(kMC, M - ic);
-        mk.pack_a(trans_a, A, lda, ic, mc, pc, kc, alpha, buf.a.get());
-        macro_kernel(mk, mc, nc, kc, buf.a.get(), buf.b.get(), C + ic * ldc + jc, ldc,
-                     beta_block);
+        macro_kernel(mk, mc, nc, kc, a.block(mk, ic, mc, pc, kc, buf.a.get()), buf.b.get(),
+                     C + ic * ldc + jc, ldc, beta_block);
       }
     }
   }
@@ -381,10 +406,37 @@ void packed_loops(const MicroKernel& mk, bool trans_a, int64_t M, int64_t N, int
 
 }  // namespace
 
-void sgemm_packed_b(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                    int64_t lda, const PackB& pack_b, float beta, float* C, int64_t ldc) {
-  packed_loops(micro_kernel(active_kernel.load()), trans_a, M, N, K, alpha, A, lda, pack_b, beta,
-               C, ldc);
+int64_t packed_a_floats(int64_t M, int64_t K) {
+  const int mr = micro_kernel(active_kernel.load()).mr;
+  return NF_CEIL_DIV(M, mr) * mr * K;
+}
+
+PackedA pack_a_once(bool trans_a, int64_t M, int64_t K, float alpha, const float* A,
+                    int64_t lda, float* dst) {
+  const GemmKernel kernel = active_kernel.load();
+  const MicroKernel mk = micro_kernel(kernel);
+  const int64_t m_padded = NF_CEIL_DIV(M, mk.mr) * mk.mr, kcb = k_block(K);
+  for (int64_t pc = 0; pc < K; pc += kcb) {  // the layout ASource::block reads
+    const int64_t kc = std::min(kcb, K - pc);
+    for (int64_t ic = 0; ic < M; ic += kMC)
+      mk.pack_a(trans_a, A, lda, ic, std::min(kMC, M - ic), pc, kc, alpha,
+                dst + pc * m_padded + ic * kc);
+  }
+  return {kernel, M, K, dst};
+}
+
+PackB pack_matrix_b(bool trans_b, const float* B, int64_t ldb) {
+  const PackBFn pack = micro_kernel(active_kernel.load()).pack_b;
+  return [=](int64_t p0, int64_t kc, int64_t j0, int64_t nc, int, float* dst) {
+    pack(trans_b, B, ldb, p0, kc, j0, nc, dst);
+  };
+}
+
+void sgemm_prepacked(const PackedA& a, int64_t N, const PackB& pack_b, float beta, float* C,
+                     int64_t ldc) {
+  const MicroKernel mk = micro_kernel(a.kernel);
+  const ASource source{false, nullptr, 0, 1.0f, a.data, NF_CEIL_DIV(a.M, mk.mr) * mk.mr};
+  packed_loops(mk, source, a.M, N, a.K, pack_b, beta, C, ldc);
 }
 
 void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -394,7 +446,7 @@ void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
   const auto pack = [&](int64_t p0, int64_t kc, int64_t j0, int64_t nc, int, float* dst) {
     mk.pack_b(trans_b, B, ldb, p0, kc, j0, nc, dst);
   };
-  packed_loops(mk, trans_a, M, N, K, alpha, A, lda, pack, beta, C, ldc);
+  packed_loops(mk, ASource{trans_a, A, lda, alpha, nullptr, 0}, M, N, K, pack, beta, C, ldc);
 }
 
 }  // namespace nanofed::cpu

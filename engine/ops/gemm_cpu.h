@@ -30,13 +30,30 @@ void sgemm_packed(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, f
                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                   int64_t ldc);
 
-// sgemm_packed with op(B) produced by `pack_b` instead of read from a matrix (a conv packs it
-// straight from the image: no column matrix). pack_b(p0, kc, j0, nc, nr, dst) writes rows
-// [p0, p0+kc) and columns [j0, j0+nc) of op(B) as NR-column panels: panel q (columns
-// j0 + q*nr ...) at dst + q*kc*nr, row k of it at + (k-p0)*nr, zeros past column j0+nc.
+// The pieces for products that share an operand or build one on the fly (a conv: the weights
+// against every image, B packed straight from the image):
+//
+// PackB: pack(p0, kc, j0, nc, nr, dst) writes rows [p0, p0+kc) and columns [j0, j0+nc) of
+// op(B) as NR-column panels: panel q (columns j0 + q*nr ...) at dst + q*kc*nr, row k of it at
+// + (k-p0)*nr, zeros past column j0+nc. pack_matrix_b is the one for a stored matrix.
 using PackB = std::function<void(int64_t p0, int64_t kc, int64_t j0, int64_t nc, int nr,
                                  float* dst)>;
-void sgemm_packed_b(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-                    int64_t lda, const PackB& pack_b, float beta, float* C, int64_t ldc);
+PackB pack_matrix_b(bool trans_b, const float* B, int64_t ldb);
+
+// alpha * op(A) [M, K] packed once (packed_a_floats(M, K) floats at dst, for the kernel in use
+// now), then used by any number of sgemm_prepacked calls, from any thread.
+struct PackedA {
+  GemmKernel kernel;
+  int64_t M, K;
+  const float* data;
+};
+int64_t packed_a_floats(int64_t M, int64_t K);
+PackedA pack_a_once(bool trans_a, int64_t M, int64_t K, float alpha, const float* A,
+                    int64_t lda, float* dst);
+
+// C [M, N] = a op(B) + beta * C on the calling thread, op(B) from pack_b: the same bits as
+// sgemm_packed on the same operands.
+void sgemm_prepacked(const PackedA& a, int64_t N, const PackB& pack_b, float beta, float* C,
+                     int64_t ldc);
 
 }  // namespace nanofed::cpu
