@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "engine/autograd.h"
 #include "engine/ops/conv2d.h"
+#include "engine/ops/matmul.h"
+#include "engine/threads.h"
 #include "tests/test_util.h"
 #if NANOFED_CUDA
 #include "engine/cuda/runtime.h"
@@ -71,9 +74,89 @@ const std::vector<Config> kConfigs = {
     {1, 1, 3, 3, 1, 5, 5, 1, 1, 1, 1, false},   // kernel == padded input
 };
 
+// The explicit path, written out: a bounds-checked im2col, one cpu::gemm per product over all
+// images, plain permutes and a col2im adding in (r, s, ho, wo) order. The CPU conv (packing
+// B from the image, image-by-image backward) must give exactly these bits.
+struct ExplicitConv {
+  std::vector<float> y, dx, dw;
+};
+
+ExplicitConv explicit_conv(const Config& f, const std::vector<float>& x,
+                           const std::vector<float>& w, const std::vector<float>& dy) {
+  const int64_t Ho = (f.H + 2 * f.ph - f.R) / f.sh + 1, Wo = (f.W + 2 * f.pw - f.S) / f.sw + 1;
+  const int64_t P = Ho * Wo, NP = f.N * P, CRS = f.C * f.R * f.S;
+  // col[(c, r, s)][(n, i, j)] and where it reads from (-1: outside the image)
+  std::vector<int64_t> src(CRS * NP, -1);
+  for (int64_t c = 0; c < f.C; ++c)
+    for (int64_t r = 0; r < f.R; ++r)
+      for (int64_t s = 0; s < f.S; ++s)
+        for (int64_t n = 0; n < f.N; ++n)
+          for (int64_t i = 0; i < Ho; ++i)
+            for (int64_t j = 0; j < Wo; ++j) {
+              const int64_t h = i * f.sh - f.ph + r, ww = j * f.sw - f.pw + s;
+              if (h >= 0 && h < f.H && ww >= 0 && ww < f.W)
+                src[((c * f.R + r) * f.S + s) * NP + n * P + i * Wo + j] =
+                    ((n * f.C + c) * f.H + h) * f.W + ww;
+            }
+  std::vector<float> col(CRS * NP), y_perm(f.K * NP), dy_perm(f.K * NP), out(f.K * NP);
+  for (int64_t e = 0; e < CRS * NP; ++e) col[e] = src[e] < 0 ? 0.0f : x[src[e]];
+  ExplicitConv r{std::vector<float>(f.N * f.K * P), std::vector<float>(x.size(), 0.0f),
+                 std::vector<float>(w.size())};
+  nanofed::cpu::gemm(false, false, f.K, NP, CRS, 1.0f, w.data(), CRS, col.data(), NP, 0.0f,
+                     y_perm.data(), NP);
+  for (int64_t k = 0; k < f.K; ++k)
+    for (int64_t n = 0; n < f.N; ++n)
+      for (int64_t p = 0; p < P; ++p) {
+        r.y[(n * f.K + k) * P + p] = y_perm[k * NP + n * P + p];
+        dy_perm[k * NP + n * P + p] = dy[(n * f.K + k) * P + p];
+      }
+  nanofed::cpu::gemm(false, true, f.K, CRS, NP, 1.0f, dy_perm.data(), NP, col.data(), NP, 0.0f,
+                     r.dw.data(), CRS);
+  nanofed::cpu::gemm(true, false, CRS, NP, f.K, 1.0f, w.data(), CRS, dy_perm.data(), NP, 0.0f,
+                     col.data(), NP);
+  for (int64_t e = 0; e < CRS * NP; ++e)  // rows (c, r, s) outer: (r, s, i, j) order per element
+    if (src[e] >= 0) r.dx[src[e]] += col[e];
+  return r;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(conv2d)
+
+BOOST_AUTO_TEST_CASE(cpu_same_bits_as_explicit_im2col_gemm_col2im_any_thread_count) {
+  // The configurations above, plus: 3x1 same padding (shifted rows), rows crossing GEMM panels,
+  // more output positions than one forward task (30 x 30 > 768), a 7x7 stride 2 stem.
+  std::vector<Config> configs = kConfigs;
+  configs.push_back({2, 3, 6, 5, 4, 3, 1, 1, 1, 1, 0, false});
+  configs.push_back({3, 5, 12, 12, 20, 3, 3, 1, 1, 1, 1, false});
+  configs.push_back({1, 2, 30, 30, 3, 3, 3, 1, 1, 1, 1, false});
+  configs.push_back({2, 3, 15, 13, 4, 7, 7, 2, 2, 3, 3, false});
+  uint64_t seed = 300;
+  for (const Config& f : configs) {
+    Tensor x = random_tensor({f.N, f.C, f.H, f.W}, seed++);
+    Tensor w = random_tensor({f.K, f.C, f.R, f.S}, seed++);
+    const int64_t Ho = (f.H + 2 * f.ph - f.R) / f.sh + 1, Wo = (f.W + 2 * f.pw - f.S) / f.sw + 1;
+    Tensor dy = random_tensor({f.N, f.K, Ho, Wo}, seed++);
+    const ExplicitConv expected =
+        explicit_conv(f, x.to_vector<float>(), w.to_vector<float>(), dy.to_vector<float>());
+    for (int threads : {1, 3}) {
+      const int before = nanofed::num_threads();
+      nanofed::set_num_threads(threads);
+      Tensor xg = x.detach().requires_grad_(), wg = w.detach().requires_grad_();
+      Tensor y = nanofed::conv2d(xg, wg, Tensor(), {f.sh, f.sw}, {f.ph, f.pw});
+      y.backward(dy);
+      nanofed::set_num_threads(before);
+      const std::string what = f.name() + " threads " + std::to_string(threads);
+      BOOST_CHECK_MESSAGE(same_bits(y.to_vector<float>(), expected.y), what << ": y");
+      BOOST_CHECK_MESSAGE(same_bits(xg.grad().to_vector<float>(), expected.dx), what << ": dx");
+      BOOST_CHECK_MESSAGE(same_bits(wg.grad().to_vector<float>(), expected.dw), what << ": dw");
+    }
+  }
+}
 
 BOOST_AUTO_TEST_CASE(hand_computed) {
   // x = 1..9 in a 3x3 image, w = [[1, 0], [0, -1]]: y[i][j] = x[i][j] - x[i+1][j+1] = -4.

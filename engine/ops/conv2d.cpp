@@ -85,25 +85,23 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   Tensor y = empty({N, g.K, g.Ho, g.Wo}, dev);
   const float* W = weight.data<float>();
 
-  // y' [K, n*P] = W [K, CRS] col [CRS, n*P]: ONE GEMM for every image of a chunk (one large
-  // GEMM runs 1.5-2x faster than n small ones on OpenBLAS), then y' [K, n, P] -> y [n, K, P].
-  // FLOPs: 2*N*K*CRS*P. Pointwise convs multiply each image directly (x_n is its own column).
-  const int64_t chunk = pointwise ? N : images_per_chunk(g, N, CRS + g.K);
-  Tensor col = pointwise || N == 0 ? Tensor() : empty({CRS, chunk * P}, dev);
-  Tensor y_perm = pointwise || N == 0 ? Tensor() : empty({g.K, chunk * P}, dev);
+  // conv2d_forward: on the GPU im2col + ONE GEMM for every image of a chunk (one large GEMM
+  // runs faster than n small ones) + a permute, in a scratch buffer; on the CPU one packed GEMM
+  // per image reading x directly (conv2d.h), no scratch. FLOPs: 2*N*K*CRS*P. Pointwise convs
+  // multiply each image directly (x_n is its own column).
+  const bool scratch_needed = !pointwise && dev.is_cuda();
+  const int64_t chunk = scratch_needed ? images_per_chunk(g, N, CRS + g.K) : N;
+  Tensor scratch = scratch_needed && N > 0 ? empty({CRS + g.K, chunk * P}, dev) : Tensor();
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
     const int64_t n = std::min(chunk, N - n0);
     const float* x_chunk = x.data<float>() + n0 * image;
     float* y_chunk = y.data<float>() + n0 * g.K * P;
-    if (pointwise) {
+    if (pointwise)
       NF_DISPATCH(dev, gemm_strided_batched, false, false, g.K, P, g.C, 1.0f, W, g.C, 0, x_chunk,
                   P, image, 0.0f, y_chunk, P, g.K * P, n);
-    } else {
-      NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
-      NF_DISPATCH(dev, gemm, false, false, g.K, n * P, CRS, 1.0f, W, CRS, col.data<float>(), n * P,
-                  0.0f, y_perm.data<float>(), n * P);
-      NF_DISPATCH(dev, swap_leading_axes, y_perm.data<float>(), y_chunk, g.K, n, P);
-    }
+    else
+      NF_DISPATCH(dev, conv2d_forward, x_chunk, W, y_chunk,
+                  scratch.defined() ? scratch.data<float>() : nullptr, g, n);
   }
   if (bias.defined() && N > 0)
     NF_DISPATCH(dev, add_channel_bias, y.data<float>(), bias.data<float>(), N, g.K, P);
@@ -129,43 +127,38 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
       return;
     }
 
-    // A column buffer is needed for dW (always) and for dx (unless pointwise).
+    // A scratch for the column matrix [CRS, n*P] and dy' [K, n*P] beside it: dW (always) and
+    // dx (unless pointwise) need them. Budget both.
     const bool need_col = want_w || !pointwise;
-    // dy' [K, n*P] (needed with the columns) lives beside them: budget both.
     const int64_t chunk = need_col ? images_per_chunk(g, N, CRS + g.K) : N;
-    Tensor col = need_col ? empty({CRS, chunk * P}, dev) : Tensor();
-    Tensor dy_perm = need_col ? empty({g.K, chunk * P}, dev) : Tensor();
+    Tensor scratch = need_col ? empty({CRS + g.K, chunk * P}, dev) : Tensor();
+    float* col = need_col ? scratch.data<float>() : nullptr;
+    float* dy_perm = need_col ? col + CRS * chunk * P : nullptr;
     Tensor dx = want_x ? empty(x_saved.shape(), dev) : Tensor();
     Tensor dw = want_w ? empty(w_saved.shape(), dev) : Tensor();
     for (int64_t n0 = 0; n0 < N; n0 += chunk) {
       const int64_t n = std::min(chunk, N - n0);
       const float* x_chunk = x_saved.data<float>() + n0 * image;
       const float* dy_chunk = dY + n0 * g.K * P;
-      if (need_col)  // dy' [K, n*P]: the right-hand side of both GEMMs below
-        NF_DISPATCH(dev, swap_leading_axes, dy_chunk, dy_perm.data<float>(), n, g.K, P);
+      float* dx_chunk = want_x ? dx.data<float>() + n0 * image : nullptr;
+      const float beta_w = n0 == 0 ? 0.0f : 1.0f;  // dW accumulates across chunks
+      if (!pointwise) {
+        // dW [K, CRS] (+)= dy' [K, n*P] col^T [n*P, CRS] and dx = col2im(W^T [CRS, K] dy'),
+        // FLOPs 2*n*K*CRS*P each; conv2d.h says how each device runs them.
+        NF_DISPATCH(dev, conv2d_backward, x_chunk, W, dy_chunk, dx_chunk,
+                    want_w ? dw.data<float>() : nullptr, col, g, n, beta_w);
+        continue;
+      }
       if (want_w) {
-        // dW [K, CRS] (+)= dy' [K, n*P] col^T [n*P, CRS]: one GEMM over every image of the
-        // chunk, accumulated across chunks. FLOPs: 2*n*K*CRS*P.
-        if (pointwise)  // the 1x1 column matrix is x permuted to [C, n*H*W]
-          NF_DISPATCH(dev, swap_leading_axes, x_chunk, col.data<float>(), n, g.C, P);
-        else
-          NF_DISPATCH(dev, im2col, x_chunk, col.data<float>(), g, n);
-        NF_DISPATCH(dev, gemm, false, true, g.K, CRS, n * P, 1.0f, dy_perm.data<float>(), n * P,
-                    col.data<float>(), n * P, n0 == 0 ? 0.0f : 1.0f, dw.data<float>(), CRS);
+        // dW [K, C] (+)= dy' [K, n*P] x'^T [n*P, C], x' = x permuted to [C, n*H*W].
+        NF_DISPATCH(dev, swap_leading_axes, dy_chunk, dy_perm, n, g.K, P);
+        NF_DISPATCH(dev, swap_leading_axes, x_chunk, col, n, g.C, P);
+        NF_DISPATCH(dev, gemm, false, true, g.K, CRS, n * P, 1.0f, dy_perm, n * P, col, n * P,
+                    beta_w, dw.data<float>(), CRS);
       }
-      if (want_x) {
-        // col [CRS, n*P] = W^T [CRS, K] dy' [K, n*P] (one GEMM), then col2im.
-        // FLOPs: 2*n*K*CRS*P.
-        float* dx_chunk = dx.data<float>() + n0 * image;
-        if (pointwise) {
-          NF_DISPATCH(dev, gemm_strided_batched, true, false, g.C, P, g.K, 1.0f, W, g.C, 0,
-                      dy_chunk, P, g.K * P, 0.0f, dx_chunk, P, image, n);
-        } else {
-          NF_DISPATCH(dev, gemm, true, false, CRS, n * P, g.K, 1.0f, W, CRS, dy_perm.data<float>(),
-                      n * P, 0.0f, col.data<float>(), n * P);
-          NF_DISPATCH(dev, col2im, col.data<float>(), dx_chunk, g, n);
-        }
-      }
+      if (want_x)  // dx_n [C, P] = W^T [C, K] dy_n [K, P], image by image
+        NF_DISPATCH(dev, gemm_strided_batched, true, false, g.C, P, g.K, 1.0f, W, g.C, 0,
+                    dy_chunk, P, g.K * P, 0.0f, dx_chunk, P, image, n);
     }
     if (want_x) grads.set(0, dx);
     if (want_w) grads.set(1, dw);

@@ -4,6 +4,7 @@
 // 2*K*CRS*N*H'*W' = 2*64*576*64*1024 = 4.8 GFLOP in the GEMM itself.
 #include "engine/cuda/runtime.h"
 #include "engine/ops/conv2d.h"
+#include "engine/ops/matmul.h"
 
 namespace nanofed::cuda {
 
@@ -81,6 +82,33 @@ void swap_leading_axes(const float* x, float* y, int64_t A, int64_t B, int64_t h
   if (total == 0) return;
   swap_leading_axes_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(x, y, A, B, hw);
   NF_KERNEL_CHECK();
+}
+
+void conv2d_forward(const float* x, const float* w, float* y, float* scratch, ConvGeometry g,
+                    int64_t n) {
+  // y' [K, n*P] = W [K, CRS] col [CRS, n*P] (one GEMM for the chunk), then y' -> y [n, K, P].
+  const int64_t P = g.out_hw(), CRS = g.crs();
+  float* col = scratch;
+  float* y_perm = scratch + CRS * n * P;
+  im2col(x, col, g, n);
+  gemm(false, false, g.K, n * P, CRS, 1.0f, w, CRS, col, n * P, 0.0f, y_perm, n * P);
+  swap_leading_axes(y_perm, y, g.K, n, P);
+}
+
+void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
+                     float* scratch, ConvGeometry g, int64_t n, float beta_w) {
+  const int64_t P = g.out_hw(), CRS = g.crs();
+  float* col = scratch;
+  float* dy_perm = scratch + CRS * n * P;
+  swap_leading_axes(dy, dy_perm, n, g.K, P);  // dy' [K, n*P]: the right-hand side of both GEMMs
+  if (dw) {
+    im2col(x, col, g, n);
+    gemm(false, true, g.K, CRS, n * P, 1.0f, dy_perm, n * P, col, n * P, beta_w, dw, CRS);
+  }
+  if (dx) {
+    gemm(true, false, CRS, n * P, g.K, 1.0f, w, CRS, dy_perm, n * P, 0.0f, col, n * P);
+    col2im(col, dx, g, n);
+  }
 }
 
 }  // namespace nanofed::cuda

@@ -55,9 +55,23 @@ struct ConvGeometry {
 // that im2col would have read from (img, c, h, w).
 // swap_leading_axes: y[b, a, i] = x[a, b, i] for x [A, B, hw], y [B, A, hw]. Conv uses it both
 // ways: dy [n, K, P] -> dy' [K, n*P] for the GEMMs, and the GEMM's y' [K, n, P] -> y [n, K, P].
+// conv2d_forward: y [n, K, Ho, Wo] = the convolution of the n images at x with w [K, C, R, S]
+// (no bias), the same bits as gemm(w, im2col(x)) permuted. scratch: (C*R*S + K) * n*Ho*Wo
+// floats on the GPU (im2col, one GEMM, swap_leading_axes); the CPU packs the GEMM's B operand
+// straight from x into each image's y (gemm_cpu.h) and takes nullptr.
+// conv2d_backward: dw [K, C*R*S] = beta_w * dw + dy im2col(x)^T (skipped when dw is nullptr)
+// and dx = col2im(w^T dy) (skipped when dx is nullptr) for the n images at x, dy [n, K, Ho, Wo];
+// scratch: (C*R*S + K) * n*Ho*Wo floats. The GPU permutes dy into dy' [K, n*P] once and runs
+// one GEMM per gradient for the chunk; the CPU runs them image by image on dy_n [K, P] as it
+// is, the image's columns staying in cache between im2col, the GEMM and col2im (dw's chain runs
+// over the images in order: the same bits as one GEMM).
 // Kernels: the same list on both devices (see engine/dispatch.h).
 #define NF_CONV2D_KERNELS                                                            \
 void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);         \
+void conv2d_forward(const float* x, const float* w, float* y, float* scratch,        \
+                    nanofed::ConvGeometry g, int64_t n);                             \
+void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,  \
+                     float* scratch, nanofed::ConvGeometry g, int64_t n, float beta_w);      \
 void col2im(const float* col, float* x, nanofed::ConvGeometry g, int64_t n);         \
 void swap_leading_axes(const float* x, float* y, int64_t A, int64_t B, int64_t hw);  \
 

@@ -5,7 +5,8 @@
 // opt-in through nanofed::cuda::set_tf32(true) (engine/cuda/runtime.h): every GEMM here (and
 // so every convolution, which runs through these GEMMs) then uses CUBLAS_COMPUTE_32F_FAST_TF32
 // (10-bit mantissa inputs, fp32 accumulation; expect ~1e-3 relative error). The CPU side is
-// always fp32 (OpenBLAS).
+// always fp32 (our packed sgemm, engine/ops/gemm_cpu.h: one fma chain per element, the same
+// bits for any thread count).
 //
 // Gradient convention: every op is differentiable in all its tensor inputs; the backward
 // skips the GEMM of each input that does not require grad (a PGD step that only wants
