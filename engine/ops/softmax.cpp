@@ -5,6 +5,7 @@
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/ops/reduce.h"
 
 namespace nanofed {
 
@@ -19,37 +20,23 @@ const char* reduction_name(Reduction r) {
 
 namespace {
 
-// x viewed as [outer, D, inner] around `dim`.
-struct ColumnLayout {
-  int64_t outer = 1, D = 1, inner = 1;
-};
-ColumnLayout column_layout(const Shape& shape, int64_t dim) {
-  ColumnLayout l;
-  for (int64_t d = 0; d < (int64_t)shape.size(); ++d) {
-    if (d < dim) l.outer *= shape[d];
-    else if (d == dim) l.D = shape[d];
-    else l.inner *= shape[d];
-  }
-  return l;
-}
-
 Tensor softmax_impl(const char* op, const Tensor& x, int64_t dim, bool log) {
   check_defined(op, x);
   check_dtype(op, x, DType::f32);
   // A 0-d tensor is treated as [1], like PyTorch.
   const int64_t rank = std::max<int64_t>(x.dim(), 1);
   const int64_t d = normalize_dim(dim, rank, op);
-  const ColumnLayout l = x.dim() == 0 ? ColumnLayout{} : column_layout(x.shape(), d);
+  const ReduceGeometry l = reduce_geometry(x.shape(), d);  // [1, 1, 1] for a 0-d x
   Tensor y = empty(x.shape(), x.device());
   if (x.numel() > 0)
-    NF_DISPATCH(x.device(), softmax_forward, x.data<float>(), y.data<float>(), l.outer, l.D,
+    NF_DISPATCH(x.device(), softmax_forward, x.data<float>(), y.data<float>(), l.outer, l.r,
                 l.inner, log);
   Tensor y_saved = y.detach();
   return record(op, y, {x}, [y_saved, l, log](const Tensor& grad_y, Grads& grads) {
     Tensor grad_x = empty(y_saved.shape(), y_saved.device());
     if (y_saved.numel() > 0)
       NF_DISPATCH(y_saved.device(), softmax_backward, y_saved.data<float>(),
-                  grad_y.data<float>(), grad_x.data<float>(), l.outer, l.D, l.inner, log);
+                  grad_y.data<float>(), grad_x.data<float>(), l.outer, l.r, l.inner, log);
     grads.set(0, grad_x);
   });
 }
