@@ -67,13 +67,21 @@ void threshold_below_f32(float* y, float p, int64_t n) {
   NF_KERNEL_CHECK();
 }
 
+namespace {
 // cuRAND's Philox generator, re-seeded and positioned at `offset` for each draw so a draw
-// depends only on (seed, offset). curandGenerateUniform returns (0,1]; 1.0 is mapped to 0.
-void uniform_f32(float* y, int64_t n, uint64_t seed, uint64_t offset) {
-  if (n == 0) return;
+// depends only on (seed, offset).
+curandGenerator_t philox_at(uint64_t seed, uint64_t offset) {
   curandGenerator_t gen = curand();
   CURAND_CHECK(curandSetPseudoRandomGeneratorSeed(gen, seed));
   CURAND_CHECK(curandSetGeneratorOffset(gen, offset));
+  return gen;
+}
+}  // namespace
+
+// curandGenerateUniform returns (0,1]; 1.0 is mapped to 0.
+void uniform_f32(float* y, int64_t n, uint64_t seed, uint64_t offset) {
+  if (n == 0) return;
+  curandGenerator_t gen = philox_at(seed, offset);
   CURAND_CHECK(curandGenerateUniform(gen, y, (size_t)n));
   half_open_uniform_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(y, n);
   NF_KERNEL_CHECK();
@@ -82,9 +90,7 @@ void uniform_f32(float* y, int64_t n, uint64_t seed, uint64_t offset) {
 // curandGenerateNormal needs an even count: an odd n draws n+1 into a scratch block.
 void normal_f32(float* y, int64_t n, uint64_t seed, uint64_t offset) {
   if (n == 0) return;
-  curandGenerator_t gen = curand();
-  CURAND_CHECK(curandSetPseudoRandomGeneratorSeed(gen, seed));
-  CURAND_CHECK(curandSetGeneratorOffset(gen, offset));
+  curandGenerator_t gen = philox_at(seed, offset);
   if (n % 2 == 0) {
     CURAND_CHECK(curandGenerateNormal(gen, y, (size_t)n, 0.0f, 1.0f));
     return;
