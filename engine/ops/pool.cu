@@ -5,6 +5,7 @@
 // element is written exactly once, without atomics: deterministic, and no memset of dx.
 #include <cmath>
 
+#include "engine/cuda/launch.cuh"
 #include "engine/cuda/runtime.h"
 #include "engine/ops/pool.h"
 #include "engine/ops/pool_math.h"
@@ -130,14 +131,6 @@ __global__ void global_avg_pool2d_backward_kernel(const float* __restrict__ dy,
                                                   int64_t hw) {
   const float inv = 1.0f / (float)hw;
   NF_KERNEL_LOOP(i, planes * hw) dx[i] = __ldg(dy + i / hw) * inv;
-}
-
-// One thread per output (forward) or input (backward) element; nothing to launch when empty.
-template <class... Params, class... Args>
-void launch_per_element(void (*kernel)(Params...), int64_t total, Args... args) {
-  if (total == 0) return;
-  kernel<<<blocks_for(total), kThreads, 0, stream()>>>(args...);
-  NF_KERNEL_CHECK();
 }
 
 }  // namespace
