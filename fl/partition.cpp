@@ -80,6 +80,20 @@ void take_from_pool(const std::vector<int64_t>& pool, int64_t count, int64_t* cu
   *cursor += count;
 }
 
+// Cuts items into `runs` contiguous runs whose sizes differ by at most one (the first
+// items.size() % runs are one longer) and appends run s to parts[owner(s)].
+template <class Owner>
+void deal_runs(const std::vector<int64_t>& items, int64_t runs, Owner owner, Partition& parts) {
+  const int64_t base = (int64_t)items.size() / runs, extra = (int64_t)items.size() % runs;
+  int64_t pos = 0;
+  for (int64_t s = 0; s < runs; ++s) {
+    const int64_t size = base + (s < extra ? 1 : 0);
+    auto& part = parts[owner(s)];
+    part.insert(part.end(), items.begin() + pos, items.begin() + pos + size);
+    pos += size;
+  }
+}
+
 // exp(mu + sigma z), numpy.random.lognormal's parametrisation.
 double lognormal(double mu, double sigma, Generator& gen) {
   return std::exp(mu + sigma * standard_normal(gen));
@@ -92,13 +106,7 @@ Partition iid_partition(int64_t num_samples, int64_t num_clients, Generator& gen
   NF_CHECK(num_samples >= 0, "iid partition: num_samples must be >= 0, got " << num_samples);
   const std::vector<int64_t> perm = randperm(num_samples, gen);
   Partition parts(num_clients);
-  const int64_t base = num_samples / num_clients, extra = num_samples % num_clients;
-  int64_t pos = 0;
-  for (int64_t k = 0; k < num_clients; ++k) {
-    const int64_t size = base + (k < extra ? 1 : 0);
-    parts[k].assign(perm.begin() + pos, perm.begin() + pos + size);
-    pos += size;
-  }
+  deal_runs(perm, num_clients, [](int64_t k) { return k; }, parts);
   sort_parts(parts);
   return parts;
 }
@@ -172,14 +180,7 @@ Partition shards_partition(const std::vector<int32_t>& labels, int64_t num_clien
   }
   const std::vector<int64_t> client_order = randperm(num_clients, gen);
   Partition parts(num_clients);
-  const int64_t base = n / num_shards, extra = n % num_shards;
-  int64_t pos = 0;
-  for (int64_t s = 0; s < num_shards; ++s) {
-    const int64_t size = base + (s < extra ? 1 : 0);
-    auto& part = parts[client_order[s % num_clients]];
-    part.insert(part.end(), sorted.begin() + pos, sorted.begin() + pos + size);
-    pos += size;
-  }
+  deal_runs(sorted, num_shards, [&](int64_t s) { return client_order[s % num_clients]; }, parts);
   sort_parts(parts);
   return parts;
 }

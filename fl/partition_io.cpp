@@ -90,19 +90,33 @@ class IndexFileReader {
   int64_t lineno_ = 0;
 };
 
+// The indices of one client line, each after a space, then the line's end.
+void write_indices(std::ostream& f, const std::vector<int64_t>& indices) {
+  for (int64_t i : indices) f << " " << i;
+  f << "\n";
+}
+
+// Writes `header`, "clients N" and then body(f) to path; `who` names the writer in errors.
+template <class Body>
+void write_index_file(const std::string& path, const char* who, const char* header, size_t clients,
+                      Body body) {
+  std::ofstream f(path);
+  NF_CHECK(f.good(), who << ": cannot open " << path << " for writing");
+  f << header << "\n" << "clients " << clients << "\n";
+  body(f);
+  f.flush();
+  NF_CHECK(f.good(), who << ": error writing " << path);
+}
+
 }  // namespace
 
 void write_partition(const std::string& path, const Partition& parts) {
-  std::ofstream f(path);
-  NF_CHECK(f.good(), "write_partition: cannot open " << path << " for writing");
-  f << "nanofed-partition v1\n" << "clients " << parts.size() << "\n";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    f << k << ":";
-    for (int64_t i : parts[k]) f << " " << i;
-    f << "\n";
-  }
-  f.flush();
-  NF_CHECK(f.good(), "write_partition: error writing " << path);
+  write_index_file(path, "write_partition", "nanofed-partition v1", parts.size(), [&](std::ostream& f) {
+    for (size_t k = 0; k < parts.size(); ++k) {
+      f << k << ":";
+      write_indices(f, parts[k]);
+    }
+  });
 }
 
 Partition read_partition(const std::string& path) {
@@ -115,18 +129,14 @@ Partition read_partition(const std::string& path) {
 }
 
 void write_split(const std::string& path, const FederatedSplit& split) {
-  std::ofstream f(path);
-  NF_CHECK(f.good(), "write_split: cannot open " << path << " for writing");
-  f << "nanofed-split v1\n" << "clients " << split.size() << "\n";
-  for (size_t k = 0; k < split.size(); ++k) {
-    f << k << " train:";
-    for (int64_t i : split[k].train) f << " " << i;
-    f << "\n" << k << " test:";
-    for (int64_t i : split[k].test) f << " " << i;
-    f << "\n";
-  }
-  f.flush();
-  NF_CHECK(f.good(), "write_split: error writing " << path);
+  write_index_file(path, "write_split", "nanofed-split v1", split.size(), [&](std::ostream& f) {
+    for (size_t k = 0; k < split.size(); ++k) {
+      f << k << " train:";
+      write_indices(f, split[k].train);
+      f << k << " test:";
+      write_indices(f, split[k].test);
+    }
+  });
 }
 
 FederatedSplit read_split(const std::string& path) {

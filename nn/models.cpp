@@ -20,6 +20,12 @@ void check_sizes(const char* model, int64_t in_channels, int64_t image_size, int
   NF_CHECK(image_size >= min_side, model << ": image_size must be >= " << min_side << ", got " << image_size);
 }
 
+// o once its sizes are checked: a CNN checks them before its base builds a layer from them.
+const CNNOptions& checked(const char* model, const CNNOptions& o, int64_t min_side) {
+  check_sizes(model, o.in_channels, o.image_size, o.num_classes, min_side);
+  return o;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- linear models
@@ -48,45 +54,33 @@ Tensor MLP::forward(const Tensor& x) {
   return h;
 }
 
-// ---------------------------------------------------------------- Ditto FMNIST CNN (001)
+// ---------------------------------------------------------------- FMNIST and MNIST CNNs
 
-FmnistCNN::FmnistCNN(const CNNOptions& o) {
-  check_sizes("FmnistCNN", o.in_channels, o.image_size, o.num_classes, 4);
-  const int64_t in_channels = o.in_channels, num_classes = o.num_classes;
+TwoConvCNN::TwoConvCNN(const CNNOptions& o, int64_t padding, int64_t side) {
   Generator* gen = o.gen;
   const Init init = o.init;
-  const int64_t side = o.image_size / 2 / 2;  // "same" convs keep the size; each pool halves it
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(in_channels, 32, 5, 1, 2, true, gen, init));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 5, 1, 2, true, gen, init));
+  conv1 = register_module("conv1", std::make_shared<Conv2d>(o.in_channels, 32, 5, 1, padding, true, gen, init));
+  conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 5, 1, padding, true, gen, init));
   fc1 = register_module("fc1", std::make_shared<Linear>(64 * side * side, 1024, true, gen, init));
-  fc2 = register_module("fc2", std::make_shared<Linear>(1024, num_classes, true, gen, init));
+  fc2 = register_module("fc2", std::make_shared<Linear>(1024, o.num_classes, true, gen, init));
 }
 
-Tensor FmnistCNN::forward(const Tensor& x) {
+Tensor TwoConvCNN::forward(const Tensor& x) {
   Tensor h = max_pool2d(relu(conv1->forward(x)), 2);
   h = max_pool2d(relu(conv2->forward(h)), 2);
   return fc2->forward(relu(fc1->forward(h.flatten(1))));
 }
+
+// ---------------------------------------------------------------- Ditto FMNIST CNN (001)
+
+// "Same" convs keep the size; each pool halves it.
+FmnistCNN::FmnistCNN(const CNNOptions& o) : TwoConvCNN(checked("FmnistCNN", o, 4), 2, o.image_size / 2 / 2) {}
 
 // ---------------------------------------------------------------- Byzantine-FT MNIST CNN (002)
 
-MnistCNN::MnistCNN(const CNNOptions& o) {
-  check_sizes("MnistCNN", o.in_channels, o.image_size, o.num_classes, 16);
-  const int64_t in_channels = o.in_channels, num_classes = o.num_classes;
-  Generator* gen = o.gen;
-  const Init init = o.init;
-  const int64_t side = (out_side(o.image_size, 5, 1, 0) / 2 - 4) / 2;  // 28 -> 24 -> 12 -> 8 -> 4
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(in_channels, 32, 5, 1, 0, true, gen, init));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 5, 1, 0, true, gen, init));
-  fc1 = register_module("fc1", std::make_shared<Linear>(64 * side * side, 1024, true, gen, init));
-  fc2 = register_module("fc2", std::make_shared<Linear>(1024, num_classes, true, gen, init));
-}
-
-Tensor MnistCNN::forward(const Tensor& x) {
-  Tensor h = max_pool2d(relu(conv1->forward(x)), 2);
-  h = max_pool2d(relu(conv2->forward(h)), 2);
-  return fc2->forward(relu(fc1->forward(h.flatten(1))));
-}
+// Valid convs: 28 -> 24 -> 12 -> 8 -> 4.
+MnistCNN::MnistCNN(const CNNOptions& o)
+    : TwoConvCNN(checked("MnistCNN", o, 16), 0, (out_side(o.image_size, 5, 1, 0) / 2 - 4) / 2) {}
 
 // ---------------------------------------------------------------- spurious-features CNNs (000)
 

@@ -57,25 +57,33 @@ struct CNNOptions {
   Init init = Init::pytorch;
 };
 
-class FmnistCNN : public Module {
+// The layout FmnistCNN and MnistCNN share: conv5x5 in->32, ReLU, maxpool 2; conv5x5 32->64,
+// ReLU, maxpool 2; flatten; fc 1024, ReLU; fc num_classes. They differ only in the convs'
+// padding (hence the flattened side). Children: conv1, conv2, fc1, fc2.
+class TwoConvCNN : public Module {
  public:
-  explicit FmnistCNN(const CNNOptions& options = CNNOptions());
   Tensor forward(const Tensor& x) override;
-  std::string repr() const override { return "FmnistCNN"; }
   std::shared_ptr<Conv2d> conv1, conv2;
   std::shared_ptr<Linear> fc1, fc2;
+
+ protected:
+  // `side`: the side of conv2's pooled output (the flattened map is 64 x side x side).
+  TwoConvCNN(const CNNOptions& o, int64_t padding, int64_t side);
+};
+
+class FmnistCNN : public TwoConvCNN {
+ public:
+  explicit FmnistCNN(const CNNOptions& options = CNNOptions());
+  std::string repr() const override { return "FmnistCNN"; }
 };
 
 // The MNIST CNN of 002 §4.3 (run_mnist.py): conv5x5 1->32 valid (24x24), ReLU, maxpool 2
 // (12x12); conv5x5 32->64 valid (8x8), ReLU, maxpool 2 (4x4); flatten 1024; fc 1024, ReLU;
 // fc num_classes. 1,111,946 parameters at 1x28x28, 10 classes (as the reference states).
-class MnistCNN : public Module {
+class MnistCNN : public TwoConvCNN {
  public:
   explicit MnistCNN(const CNNOptions& options = CNNOptions());
-  Tensor forward(const Tensor& x) override;
   std::string repr() const override { return "MnistCNN"; }
-  std::shared_ptr<Conv2d> conv1, conv2;
-  std::shared_ptr<Linear> fc1, fc2;
 };
 
 // The spurious-features paper's CNNs (000, Table 5), with the reference's resolutions of what

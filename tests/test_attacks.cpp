@@ -153,6 +153,23 @@ AttackOptions hand_counted_attack() {
   return o;
 }
 
+// o with budget eps, steps of eps / 4 (4 reach a corner of the box from its centre, 8 from
+// anywhere in it) and 20 of them: enough to settle at the optimum.
+AttackOptions settling(AttackOptions o, float eps, bool random_start) {
+  o.eps = eps;
+  o.alpha = eps / 4;
+  o.steps = 20;
+  o.random_start = random_start;
+  return o;
+}
+
+// Two interior points of [0, 1]^5 (clipping does not bind at eps 0.05), labels {0, 1}.
+Tensor two_class_points() {
+  return fv({0.3f, 0.5f, 0.7f, 0.4f, 0.6f,  //
+             0.6f, 0.2f, 0.5f, 0.8f, 0.35f},
+            {2, 5});
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(attacks)
@@ -444,10 +461,7 @@ BOOST_AUTO_TEST_CASE(gradient_is_with_respect_to_the_input_only) {
 
 BOOST_AUTO_TEST_CASE(linear_model_linf_optimum) {
   auto model = two_class_model();
-  // Interior points (clipping does not bind at eps 0.05), both labels.
-  const Tensor x = fv({0.3f, 0.5f, 0.7f, 0.4f, 0.6f,  //
-                       0.6f, 0.2f, 0.5f, 0.8f, 0.35f},
-                      {2, 5});
+  const Tensor x = two_class_points();
   const std::vector<int32_t> y = {0, 1};
   const float eps = 0.05f;
   // w_0 - w_1 = (1.1, -1.0, 0.8, -1.5, -1.0): row 0 (y = 0) moves by -eps * sign, row 1 by +eps * sign.
@@ -457,11 +471,7 @@ BOOST_AUTO_TEST_CASE(linear_model_linf_optimum) {
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 5; ++j) expected.push_back(xv[i * 5 + j] + (y[i] == 0 ? -eps : eps) * s[j]);
   for (bool random_start : {false, true}) {
-    AttackOptions o;
-    o.eps = eps;
-    o.alpha = eps / 4;  // 4 steps reach the corner from x; 8 from anywhere in the box
-    o.steps = 20;
-    o.random_start = random_start;
+    const AttackOptions o = settling(AttackOptions(), eps, random_start);
     Generator gen(25);
     expect_close(pgd(*model, x, labels(y), o, gen), fv(expected, {2, 5}), 1e-6f, 0,
                  random_start ? "pgd linf, random start" : "pgd linf");
@@ -474,11 +484,7 @@ BOOST_AUTO_TEST_CASE(linear_model_linf_optimum) {
   const float big = 0.1f;
   std::vector<float> clipped;
   for (int j = 0; j < 5; ++j) clipped.push_back(std::min(1.0f, std::max(0.0f, edge.to_vector<float>()[j] - big * s[j])));
-  AttackOptions o;
-  o.eps = big;
-  o.alpha = big / 4;
-  o.steps = 20;
-  o.random_start = true;
+  const AttackOptions o = settling(AttackOptions(), big, true);
   Generator gen(26);
   expect_close(pgd(*model, edge, labels({0}), o, gen), fv(clipped, {1, 5}), 1e-6f, 0, "pgd linf clipped");
   expect_close(fgsm(*model, edge, labels({0}), big), fv(clipped, {1, 5}), 1e-6f, 0, "fgsm clipped");
@@ -486,9 +492,7 @@ BOOST_AUTO_TEST_CASE(linear_model_linf_optimum) {
 
 BOOST_AUTO_TEST_CASE(linear_model_l2_optimum) {
   auto model = two_class_model();
-  const Tensor x = fv({0.3f, 0.5f, 0.7f, 0.4f, 0.6f,  //
-                       0.6f, 0.2f, 0.5f, 0.8f, 0.35f},
-                      {2, 5});
+  const Tensor x = two_class_points();
   const std::vector<int32_t> y = {0, 1};
   const std::vector<double> diff = {1.1, -1.0, 0.8, -1.5, -1.0};  // w_0 - w_1
   double n = 0;
@@ -499,11 +503,7 @@ BOOST_AUTO_TEST_CASE(linear_model_l2_optimum) {
   const std::vector<float> xv = x.to_vector<float>();
   for (int i = 0; i < 2; ++i)
     for (int j = 0; j < 5; ++j) expected.push_back((float)(xv[i * 5 + j] + (y[i] == 0 ? -1 : 1) * eps * diff[j] / n));
-  AttackOptions o = l2_defaults();
-  o.eps = eps;
-  o.alpha = eps / 4;
-  o.steps = 20;
-  o.random_start = false;
+  AttackOptions o = settling(l2_defaults(), eps, false);
   Generator gen(27);
   expect_close(pgd(*model, x, labels(y), o, gen), fv(expected, {2, 5}), 1e-5f, 0, "pgd l2");
   // From a random start the radial projection only shrinks the off-direction part geometrically:

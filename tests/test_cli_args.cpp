@@ -63,6 +63,17 @@ BOOST_AUTO_TEST_CASE(parses_both_forms_and_defaults) {
   BOOST_TEST(p.help().find("--epochs VALUE") != std::string::npos);
 }
 
+// What every command starts with: help on stdout and false for --help, silence and true else.
+BOOST_AUTO_TEST_CASE(parse_or_print_help_prints_only_the_help) {
+  bool ok = true;
+  std::string out = nanofed::test::capture_stdout([&] { ok = make().parse_or_print_help({"-h"}); });
+  BOOST_TEST(!ok);
+  BOOST_TEST(out == make().help());
+  out = nanofed::test::capture_stdout([&] { ok = make().parse_or_print_help({"--dataset", "x"}); });
+  BOOST_TEST(ok);
+  BOOST_TEST(out.empty());
+}
+
 BOOST_AUTO_TEST_CASE(bad_flags_name_the_flag) {
   expect_error([] { make().parse({"--dataset", "x", "--epoch", "3"}); }, {"nanofed train", "unknown flag '--epoch'"});
   expect_error([] { make().parse({"--dataset"}); }, {"--dataset needs a value"});

@@ -15,8 +15,7 @@
 #include "engine/cuda/runtime.h"
 #endif
 
-using nanofed::Shape;
-using nanofed::Tensor;
+using namespace nanofed;
 using namespace nanofed::test;
 
 namespace {

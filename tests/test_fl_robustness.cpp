@@ -33,15 +33,18 @@ std::vector<std::vector<std::string>> rows_of(const std::string& csv, const std:
 }
 
 // 4 clients on 1x6x6 synthetic images of 4 classes, a small MLP, 2 rounds.
-json tiny(const std::string& out) {
-  return json{{"name", "r"},          {"out", out},
-              {"dataset", "synthetic"}, {"synthetic_size", 6},
-              {"synthetic_train", 400}, {"synthetic_test", 80},
-              {"num_clients", 4},       {"sampling", "all"},
-              {"model", "mlp"},         {"hidden", {8}},
-              {"rounds", 2},            {"local_steps", 3},
-              {"batch_size", 8},        {"lr", 0.1},
-              {"progress", false}};
+// `overrides` replaces or adds keys.
+json tiny(const std::string& out, const json& overrides = json::object()) {
+  json j{{"name", "r"},          {"out", out},
+          {"dataset", "synthetic"}, {"synthetic_size", 6},
+          {"synthetic_train", 400}, {"synthetic_test", 80},
+          {"num_clients", 4},       {"sampling", "all"},
+          {"model", "mlp"},         {"hidden", {8}},
+          {"rounds", 2},            {"local_steps", 3},
+          {"batch_size", 8},        {"lr", 0.1},
+          {"progress", false}};
+  j.update(overrides);
+  return j;
 }
 
 void expect_config_error(json j, const std::string& needle) {
@@ -120,8 +123,7 @@ BOOST_AUTO_TEST_CASE(evenly_spaced_indices) {
 // gradients as they were. A positive eps must change the numbers.
 BOOST_AUTO_TEST_CASE(adversarial_training_with_zero_budget_is_plain_training) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = "ditto";
+  json j = tiny(tmp.path, {{"strategy", "ditto"}});
   const RunResult plain = run_one(parse_config(j), tmp / "plain");
   j["adv_train"] = true;
   j["adv_eps"] = 0.0;
@@ -138,8 +140,7 @@ BOOST_AUTO_TEST_CASE(adversarial_training_with_zero_budget_is_plain_training) {
 // it, while the personal rows change.
 BOOST_AUTO_TEST_CASE(personal_augmentation_changes_only_personal_models) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = "ditto";
+  json j = tiny(tmp.path, {{"strategy", "ditto"}});
   const RunResult plain = run_one(parse_config(j), tmp / "plain");
   j["personal_augment"] = "pixel";
   j["personal_augment_sigma"] = 0.5;
@@ -157,20 +158,11 @@ BOOST_AUTO_TEST_CASE(personal_augmentation_changes_only_personal_models) {
 
 BOOST_AUTO_TEST_CASE(robust_and_certified_evaluation_per_client) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = "ditto";
-  j["eval_attack"] = "linf";
-  j["eval_eps"] = 0.1;
-  j["eval_alpha"] = 0.05;
-  j["eval_steps"] = 3;
-  j["eval_samples"] = 10;
-  j["eval_certify"] = "pixel";
-  j["certify_sigma"] = 0.25;
-  j["certify_n0"] = 10;
-  j["certify_n"] = 200;
-  j["certify_batch"] = 64;
-  j["certify_samples"] = 5;
-  j["keep_checkpoint"] = true;  // for the kill simulated below
+  json j = tiny(tmp.path, {{"strategy", "ditto"}, {"eval_attack", "linf"}, {"eval_eps", 0.1},
+                           {"eval_alpha", 0.05}, {"eval_steps", 3}, {"eval_samples", 10},
+                           {"eval_certify", "pixel"}, {"certify_sigma", 0.25}, {"certify_n0", 10},
+                           {"certify_n", 200}, {"certify_batch", 64}, {"certify_samples", 5},
+                           {"keep_checkpoint", true}});  // for the kill simulated below
   const RunResult r = run_one(parse_config(j), tmp / "run");
 
   const std::string robust = read_text(r.dir + "/robust.csv");

@@ -24,15 +24,18 @@ using namespace nanofed::test;
 namespace {
 
 // 6 clients on 1x6x6 synthetic images of 4 classes, a small MLP, 2 rounds.
-json tiny(const std::string& out) {
-  return json{{"name", "t"},          {"out", out},
-              {"dataset", "synthetic"}, {"synthetic_size", 6},
-              {"synthetic_train", 240}, {"synthetic_test", 60},
-              {"num_clients", 6},       {"clients_per_round", 5},
-              {"model", "mlp"},         {"hidden", {8}},
-              {"rounds", 2},            {"local_steps", 2},
-              {"batch_size", 8},        {"lr", 0.1},
-              {"progress", false}};
+// `overrides` replaces or adds keys.
+json tiny(const std::string& out, const json& overrides = json::object()) {
+  json j{{"name", "t"},          {"out", out},
+          {"dataset", "synthetic"}, {"synthetic_size", 6},
+          {"synthetic_train", 240}, {"synthetic_test", 60},
+          {"num_clients", 6},       {"clients_per_round", 5},
+          {"model", "mlp"},         {"hidden", {8}},
+          {"rounds", 2},            {"local_steps", 2},
+          {"batch_size", 8},        {"lr", 0.1},
+          {"progress", false}};
+  j.update(overrides);
+  return j;
 }
 
 FlConfig parsed(const json& j) { return parse_config(j); }
@@ -92,12 +95,8 @@ BOOST_AUTO_TEST_SUITE(fl_run)
 
 BOOST_AUTO_TEST_CASE(seeded_run_repeats_identical_csvs) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = "ditto";
-  j["attack"] = "gaussian";
-  j["byzantine_fraction"] = 0.34;
-  j["aggregator"] = "median";
-  j["rounds"] = 3;
+  json j = tiny(tmp.path, {{"strategy", "ditto"}, {"attack", "gaussian"},
+                           {"byzantine_fraction", 0.34}, {"aggregator", "median"}, {"rounds", 3}});
   RunResult a = run_one(parsed(j), tmp / "a");
   RunResult b = run_one(parsed(j), tmp / "b");
   for (const char* f : {"rounds.csv", "clients.csv", "config.json"})
@@ -118,16 +117,10 @@ BOOST_AUTO_TEST_CASE(seeded_run_repeats_identical_csvs) {
 
 BOOST_AUTO_TEST_CASE(killed_and_resumed_run_is_bit_identical) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = "ditto";
-  j["rounds"] = 6;
-  j["eval_every"] = 2;
-  j["momentum"] = 0.9;
-  j["persist_optimizer_state"] = true;
-  j["attack"] = "alie";
-  j["byzantine_fraction"] = 0.34;
-  j["aggregator"] = "trimmed_mean";
-  j["keep_checkpoint"] = true;  // compared below
+  json j = tiny(tmp.path, {{"strategy", "ditto"}, {"rounds", 6}, {"eval_every", 2},
+                           {"momentum", 0.9}, {"persist_optimizer_state", true}, {"attack", "alie"},
+                           {"byzantine_fraction", 0.34}, {"aggregator", "trimmed_mean"},
+                           {"keep_checkpoint", true}});  // compared below
   RunResult full = run_one(parsed(j), tmp / "full");
 
   // Stop after round 3 (its checkpoint written), as if killed there; then resume.
@@ -176,14 +169,9 @@ BOOST_AUTO_TEST_CASE(killed_and_resumed_run_is_bit_identical) {
 // OpenBLAS itself, with another K blocking, before the engine owned the threads).
 BOOST_AUTO_TEST_CASE(outputs_do_not_depend_on_the_thread_count) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["model"] = "cnn28";
-  j["synthetic_size"] = 8;
-  j["num_clients"] = 4;
-  j["clients_per_round"] = 4;
-  j["strategy"] = "ditto";
-  j["momentum"] = 0.9;
-  j["keep_checkpoint"] = true;  // compared below
+  json j = tiny(tmp.path, {{"model", "cnn28"}, {"synthetic_size", 8}, {"num_clients", 4},
+                           {"clients_per_round", 4}, {"strategy", "ditto"}, {"momentum", 0.9},
+                           {"keep_checkpoint", true}});  // compared below
   const int before = num_threads();
   std::vector<RunResult> runs;
   for (int threads : {1, 2}) {
@@ -234,10 +222,7 @@ BOOST_AUTO_TEST_CASE(clients_trained_at_once_give_the_sequential_bytes) {
 // from round 0 in the same folder and ends with an uninterrupted run's files.
 BOOST_AUTO_TEST_CASE(run_killed_before_its_first_checkpoint_resumes_from_round_zero) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = "ditto";
-  j["rounds"] = 4;
-  j["checkpoint_every"] = 3;
+  json j = tiny(tmp.path, {{"strategy", "ditto"}, {"rounds", 4}, {"checkpoint_every", 3}});
   const RunResult full = run_one(parsed(j), tmp / "full");
   const std::string dir = run_one(parsed(j), tmp / "part").dir;
   kill_before_checkpoint(dir, 1);
@@ -259,17 +244,10 @@ BOOST_AUTO_TEST_CASE(run_killed_before_its_first_checkpoint_resumes_from_round_z
 // block and the results table its rows.
 BOOST_AUTO_TEST_CASE(run_killed_during_its_evaluation_keeps_the_last_round) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = "ditto";
-  j["rounds"] = 3;
-  j["eval_attack"] = "linf";
-  j["eval_steps"] = 2;
-  j["eval_samples"] = 4;
-  j["eval_certify"] = "pixel";
-  j["certify_n0"] = 10;
-  j["certify_n"] = 50;
-  j["certify_samples"] = 2;
-  j["keep_checkpoint"] = true;  // a kill in the evaluation comes before the checkpoint's removal
+  json j = tiny(tmp.path, {{"strategy", "ditto"}, {"rounds", 3}, {"eval_attack", "linf"},
+                           {"eval_steps", 2}, {"eval_samples", 4}, {"eval_certify", "pixel"},
+                           {"certify_n0", 10}, {"certify_n", 50}, {"certify_samples", 2},
+                           {"keep_checkpoint", true}});  // a kill in the evaluation comes before the checkpoint's removal
   const RunResult full = run_one(parsed(j), tmp / "full");
   json r = j;
   r["resume"] = true;
@@ -296,9 +274,7 @@ BOOST_AUTO_TEST_CASE(run_killed_during_its_evaluation_keeps_the_last_round) {
 
 BOOST_AUTO_TEST_CASE(finished_run_is_reported_from_its_summary_alone) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["resume"] = true;
-  j["keep_checkpoint"] = true;
+  json j = tiny(tmp.path, {{"resume", true}, {"keep_checkpoint", true}});
   const RunResult first = run(j, false).at(0);
   const std::string rounds = read_text(first.dir + "/rounds.csv"), summary = read_text(first.dir + "/summary.json");
   // Only summary.json and config.json are read: a damaged checkpoint and a missing split file
@@ -316,10 +292,7 @@ BOOST_AUTO_TEST_CASE(finished_run_is_reported_from_its_summary_alone) {
 
 BOOST_AUTO_TEST_CASE(finished_runs_keep_their_checkpoint_only_when_asked) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["rounds"] = 4;
-  j["eval_every"] = 2;
-  j["resume"] = true;
+  json j = tiny(tmp.path, {{"rounds", 4}, {"eval_every", 2}, {"resume", true}});
   json k = j;
   k["stop_at_round"] = 2;
   const RunResult part = run_one(parsed(k), tmp / "a");
@@ -334,9 +307,7 @@ BOOST_AUTO_TEST_CASE(finished_runs_keep_their_checkpoint_only_when_asked) {
 
 BOOST_AUTO_TEST_CASE(runs_with_one_partition_share_one_split_file) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = {"fedavg", "ditto"};
-  j["seeds"] = {0, 1};
+  json j = tiny(tmp.path, {{"strategy", {"fedavg", "ditto"}}, {"seeds", {0, 1}}});
   const std::vector<RunResult> runs = run(j, false);
   BOOST_TEST_REQUIRE(runs.size() == 4u);
   const std::vector<std::string> one = files_in(tmp / "t/splits");
@@ -364,22 +335,17 @@ BOOST_AUTO_TEST_CASE(runs_with_one_partition_share_one_split_file) {
 
 BOOST_AUTO_TEST_CASE(results_md_holds_the_printed_table) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = "ditto";
-  j["lambda"] = {0.5, 1.0};
+  json j = tiny(tmp.path, {{"strategy", "ditto"}, {"lambda", {0.5, 1.0}}});
   const std::vector<RunResult> runs = run(j, false);
   BOOST_TEST(read_text(tmp / "t/results.md") == "```\n" + results_table(runs) + "```\n");
 }
 
 BOOST_AUTO_TEST_CASE(fl_checkpoint_and_personal_models_load_as_models) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["strategy"] = "ditto";
-  j["attack"] = "gaussian";
-  j["byzantine_fraction"] = 0.34;  // 2 corrupted clients: no personal model file for them
-  j["aggregator"] = "median";
-  j["keep_checkpoint"] = true;
-  j["save_personal"] = true;
+  json j = tiny(tmp.path, {{"strategy", "ditto"}, {"attack", "gaussian"},
+                           {"byzantine_fraction", 0.34},  // 2 corrupted clients: no personal model file for them
+                           {"aggregator", "median"}, {"keep_checkpoint", true},
+                           {"save_personal", true}});
   const FlConfig c = parsed(j);
   const RunResult r = run_one(c, tmp / "run");
   const Federation fed = build_federation(c);
@@ -399,10 +365,8 @@ BOOST_AUTO_TEST_CASE(fl_checkpoint_and_personal_models_load_as_models) {
 
 BOOST_AUTO_TEST_CASE(non_finite_updates_stop_the_mean_and_are_rejected_by_robust_rules) {
   TempDir tmp;
-  json j = tiny(tmp.path);
-  j["attack"] = "non_finite";
-  j["byzantine_fraction"] = 0.34;
-  j["aggregator"] = "mean";
+  json j = tiny(tmp.path, {{"attack", "non_finite"}, {"byzantine_fraction", 0.34},
+                           {"aggregator", "mean"}});
   expect_error([&] { run_one(parsed(j), tmp / "mean"); },
                {"round 1", "(byzantine) sent a non-finite update", "aggregator 'mean' cannot reject it"});
   // What was written before the failure is intact.

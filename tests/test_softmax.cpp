@@ -7,14 +7,7 @@
 #include "tests/test_util.h"
 
 using namespace nanofed;
-using nanofed::test::check_cuda_parity;
-using nanofed::test::expect_close;
-using nanofed::test::expect_error;
-using nanofed::test::fv;
-using nanofed::test::gradcheck;
-using nanofed::test::labels;
-using nanofed::test::random_tensor;
-using nanofed::test::random_uniform;
+using namespace nanofed::test;
 
 namespace {
 

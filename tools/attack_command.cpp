@@ -164,10 +164,7 @@ void write_transfer_columns(std::ofstream& csv, const attacks::Transferability& 
 
 int attack_command(const std::vector<std::string>& args) {
   ArgParser a = make_parser();
-  if (!a.parse(args)) {
-    std::printf("%s", a.help().c_str());
-    return 0;
-  }
+  if (!a.parse_or_print_help(args)) return 0;
   const Device device = a.device("device");
   const AttackPlan plan = make_plan(a);
   const int64_t batch_size = a.integer("batch-size"), max = a.integer("max"), png_count = a.integer("png-count");

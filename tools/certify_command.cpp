@@ -99,10 +99,7 @@ void print_summary(const std::vector<certify::CertifyRow>& rows, const std::stri
 
 int certify_command(const std::vector<std::string>& args) {
   ArgParser a = make_parser();
-  if (!a.parse(args)) {
-    std::printf("%s", a.help().c_str());
-    return 0;
-  }
+  if (!a.parse_or_print_help(args)) return 0;
   const Device device = a.device("device");
   const certify::CertifyOptions o = make_options(a);
   const int64_t skip = a.integer("skip"), max = a.integer("max");

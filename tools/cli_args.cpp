@@ -166,6 +166,12 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
   return true;
 }
 
+bool ArgParser::parse_or_print_help(const std::vector<std::string>& args) {
+  if (parse(args)) return true;
+  std::printf("%s", help().c_str());
+  return false;
+}
+
 int thread_count(const std::string& command, const std::string& value) {
   char* end = nullptr;
   const long long n = std::strtoll(value.c_str(), &end, 10);

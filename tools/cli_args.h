@@ -55,6 +55,9 @@ class ArgParser {
   // does any work). Returns false if --help or -h was given (the caller prints help()).
   // A given --threads N (every parser has it) is checked and applied here (set_num_threads).
   bool parse(const std::vector<std::string>& args);
+  // parse(), printing help() on stdout when it returns false: what every command starts with
+  // (`if (!a.parse_or_print_help(args)) return 0;`).
+  bool parse_or_print_help(const std::vector<std::string>& args);
 
   std::string str(const std::string& name) const;
   int64_t integer(const std::string& name) const;

@@ -81,10 +81,7 @@ void report(const char* name, Device device, const DemoResult& r) {
 
 int demo_command(const std::vector<std::string>& args) {
   ArgParser a("nanofed demo", "Trains two tiny models on synthetic data on every device (the engine end to end).");
-  if (!a.parse(args)) {
-    std::printf("%s", a.help().c_str());
-    return 0;
-  }
+  if (!a.parse_or_print_help(args)) return 0;
   std::printf("nanofed engine demo (backends: cpu%s%s)\n",
               cuda_available() ? " + cuda" : cuda_compiled() ? "; cuda compiled, not usable: " : "",
               cuda_compiled() && !cuda_available() ? cuda_unavailable_reason().c_str() : "");

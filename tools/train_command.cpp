@@ -521,10 +521,7 @@ nn::Evaluation train_epochs(const ArgParser& a, Run& r, const std::string& csv_p
 
 int train_command(const std::vector<std::string>& args) {
   ArgParser a = make_parser();
-  if (!a.parse(args)) {
-    std::printf("%s", a.help().c_str());
-    return 0;
-  }
+  if (!a.parse_or_print_help(args)) return 0;
   Run r = setup(a);
   // Everything is checked and loaded: only now is anything created.
   std::filesystem::create_directories(r.out_dir);

@@ -1,5 +1,6 @@
 // basic.cu — CUDA side of the core kernels (see basic.h). All memory-bound:
 // fill writes 4n bytes, axpy reads 8n and writes 4n bytes per call.
+#include "engine/cuda/launch.cuh"
 #include "engine/cuda/runtime.h"
 #include "engine/ops/basic.h"
 
@@ -28,9 +29,7 @@ __global__ void half_open_uniform_kernel(float* y, int64_t n) {
 }
 template <typename T>
 void launch_fill(T* y, T value, int64_t n) {
-  if (n == 0) return;
-  fill_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(y, value, n);
-  NF_KERNEL_CHECK();
+  launch_per_element(fill_kernel<T>, n, y, value, n);
 }
 }  // namespace
 
@@ -39,41 +38,39 @@ void fill_i32(int32_t* y, int32_t value, int64_t n) { launch_fill(y, value, n); 
 void fill_u8(uint8_t* y, uint8_t value, int64_t n) { launch_fill(y, value, n); }
 
 void arange_f32(float* y, float start, float step, int64_t n) {
-  if (n == 0) return;
-  arange_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(y, start, step, n);
-  NF_KERNEL_CHECK();
+  launch_per_element(arange_kernel<float>, n, y, start, step, n);
 }
 void arange_i32(int32_t* y, int32_t start, int32_t step, int64_t n) {
-  if (n == 0) return;
-  arange_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(y, start, step, n);
-  NF_KERNEL_CHECK();
+  launch_per_element(arange_kernel<int32_t>, n, y, start, step, n);
 }
 
 void axpy_f32(float alpha, const float* x, float* y, int64_t n) {
-  if (n == 0) return;
-  axpy_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(alpha, x, y, n);
-  NF_KERNEL_CHECK();
+  launch_per_element(axpy_kernel, n, alpha, x, y, n);
 }
 
 void affine_inplace_f32(float* y, float scale, float shift, int64_t n) {
-  if (n == 0) return;
-  affine_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(y, scale, shift, n);
-  NF_KERNEL_CHECK();
+  launch_per_element(affine_kernel, n, y, scale, shift, n);
 }
 
 void threshold_below_f32(float* y, float p, int64_t n) {
-  if (n == 0) return;
-  threshold_below_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(y, p, n);
-  NF_KERNEL_CHECK();
+  launch_per_element(threshold_below_kernel, n, y, p, n);
 }
 
+namespace {
 // cuRAND's Philox generator, re-seeded and positioned at `offset` for each draw so a draw
-// depends only on (seed, offset). curandGenerateUniform returns (0,1]; 1.0 is mapped to 0.
-void uniform_f32(float* y, int64_t n, uint64_t seed, uint64_t offset) {
-  if (n == 0) return;
+// depends only on (seed, offset).
+curandGenerator_t philox_at(uint64_t seed, uint64_t offset) {
   curandGenerator_t gen = curand();
   CURAND_CHECK(curandSetPseudoRandomGeneratorSeed(gen, seed));
   CURAND_CHECK(curandSetGeneratorOffset(gen, offset));
+  return gen;
+}
+}  // namespace
+
+// curandGenerateUniform returns (0,1]; 1.0 is mapped to 0.
+void uniform_f32(float* y, int64_t n, uint64_t seed, uint64_t offset) {
+  if (n == 0) return;
+  curandGenerator_t gen = philox_at(seed, offset);
   CURAND_CHECK(curandGenerateUniform(gen, y, (size_t)n));
   half_open_uniform_kernel<<<blocks_for(n), kThreads, 0, stream()>>>(y, n);
   NF_KERNEL_CHECK();
@@ -82,9 +79,7 @@ void uniform_f32(float* y, int64_t n, uint64_t seed, uint64_t offset) {
 // curandGenerateNormal needs an even count: an odd n draws n+1 into a scratch block.
 void normal_f32(float* y, int64_t n, uint64_t seed, uint64_t offset) {
   if (n == 0) return;
-  curandGenerator_t gen = curand();
-  CURAND_CHECK(curandSetPseudoRandomGeneratorSeed(gen, seed));
-  CURAND_CHECK(curandSetGeneratorOffset(gen, offset));
+  curandGenerator_t gen = philox_at(seed, offset);
   if (n % 2 == 0) {
     CURAND_CHECK(curandGenerateNormal(gen, y, (size_t)n, 0.0f, 1.0f));
     return;

@@ -5,8 +5,10 @@
 // element is written exactly once, without atomics: deterministic, and no memset of dx.
 #include <cmath>
 
+#include "engine/cuda/launch.cuh"
 #include "engine/cuda/runtime.h"
 #include "engine/ops/pool.h"
+#include "engine/ops/pool_math.h"
 
 namespace nanofed::cuda {
 
@@ -20,16 +22,22 @@ __device__ __forceinline__ void covering_windows(int64_t h, int64_t k, int64_t s
   hi = min((h + p) / s + 1, out);
 }
 
-__device__ __forceinline__ int64_t avg_divisor(const Pool2dGeom& g, int64_t h0, int64_t w0,
-                                               bool count_include_pad) {
-  if (count_include_pad) {
-    const int64_t he = min(h0 + g.kh, g.H + g.ph), we = min(w0 + g.kw, g.W + g.pw);
-    return (he - h0) * (we - w0);
-  }
-  const int64_t hs = max(h0, (int64_t)0), he = min(h0 + g.kh, g.H);
-  const int64_t ws = max(w0, (int64_t)0), we = min(w0 + g.kw, g.W);
-  return (he - hs) * (we - ws);
+// Sums fn(o, oh, ow) over the outputs o = (oh, ow) whose window covers input element i, row
+// by row: the gather both backwards share.
+template <class Fn>
+__device__ __forceinline__ float sum_over_covering_windows(const Pool2dGeom& g, int64_t i, Fn fn) {
+  const int64_t w = i % g.W, t = i / g.W, h = t % g.H, p = t / g.H;
+  int64_t oh_lo, oh_hi, ow_lo, ow_hi;
+  covering_windows(h, g.kh, g.sh, g.ph, g.OH, oh_lo, oh_hi);
+  covering_windows(w, g.kw, g.sw, g.pw, g.OW, ow_lo, ow_hi);
+  const int64_t base = p * g.OH * g.OW;
+  float sum = 0.0f;
+  for (int64_t oh = oh_lo; oh < oh_hi; ++oh)
+    for (int64_t ow = ow_lo; ow < ow_hi; ++ow) sum += fn(base + oh * g.OW + ow, oh, ow);
+  return sum;
 }
+
+using pool::Window;
 
 // ---- max ----
 // Per output: kh*kw compares, kh*kw loads (mostly cache hits: windows overlap), 4-8 B stored.
@@ -40,13 +48,11 @@ __global__ void max_pool2d_forward_kernel(const float* __restrict__ x, float* __
   NF_KERNEL_LOOP(o, total) {
     const int64_t ow = o % g.OW, t = o / g.OW, oh = t % g.OH, p = t / g.OH;
     const float* xp = x + p * g.H * g.W;
-    const int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
-    const int64_t hs = max(h0, (int64_t)0), he = min(h0 + g.kh, g.H);
-    const int64_t ws = max(w0, (int64_t)0), we = min(w0 + g.kw, g.W);
+    const Window win = pool::window(g, oh, ow);
     float best = -INFINITY;
-    int64_t best_at = hs * g.W + ws;
-    for (int64_t h = hs; h < he; ++h)
-      for (int64_t w = ws; w < we; ++w) {
+    int64_t best_at = win.hs * g.W + win.ws;
+    for (int64_t h = win.hs; h < win.he; ++h)
+      for (int64_t w = win.ws; w < win.we; ++w) {
         const float v = __ldg(xp + h * g.W + w);
         if (v > best || isnan(v)) {  // first maximum wins; NaN propagates (PyTorch CPU)
           best = v;
@@ -65,19 +71,11 @@ __global__ void max_pool2d_backward_kernel(const float* __restrict__ dy,
                                            float* __restrict__ dx, Pool2dGeom g) {
   const int64_t total = g.N * g.C * g.H * g.W;
   NF_KERNEL_LOOP(i, total) {
-    const int64_t w = i % g.W, t = i / g.W, h = t % g.H, p = t / g.H;
-    int64_t oh_lo, oh_hi, ow_lo, ow_hi;
-    covering_windows(h, g.kh, g.sh, g.ph, g.OH, oh_lo, oh_hi);
-    covering_windows(w, g.kw, g.sw, g.pw, g.OW, ow_lo, ow_hi);
-    const int32_t me = (int32_t)(h * g.W + w);
-    const int64_t base = p * g.OH * g.OW;
-    float sum = 0.0f;
-    for (int64_t oh = oh_lo; oh < oh_hi; ++oh)
-      for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
-        const int64_t o = base + oh * g.OW + ow;
-        if (__ldg(idx + o) == me) sum += __ldg(dy + o);
-      }
-    dx[i] = sum;
+    const int32_t me = (int32_t)(i % (g.H * g.W));  // the index max_pool2d stored for it
+    // Adding +0 where the max was elsewhere leaves the sum as skipping would (it is never -0).
+    dx[i] = sum_over_covering_windows(g, i, [&](int64_t o, int64_t, int64_t) {
+      return __ldg(idx + o) == me ? __ldg(dy + o) : 0.0f;
+    });
   }
 }
 
@@ -89,13 +87,11 @@ __global__ void avg_pool2d_forward_kernel(const float* __restrict__ x, float* __
   NF_KERNEL_LOOP(o, total) {
     const int64_t ow = o % g.OW, t = o / g.OW, oh = t % g.OH, p = t / g.OH;
     const float* xp = x + p * g.H * g.W;
-    const int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
-    const int64_t hs = max(h0, (int64_t)0), he = min(h0 + g.kh, g.H);
-    const int64_t ws = max(w0, (int64_t)0), we = min(w0 + g.kw, g.W);
+    const Window win = pool::window(g, oh, ow);
     float sum = 0.0f;
-    for (int64_t h = hs; h < he; ++h)
-      for (int64_t w = ws; w < we; ++w) sum += __ldg(xp + h * g.W + w);
-    y[o] = sum / (float)avg_divisor(g, h0, w0, count_include_pad);
+    for (int64_t h = win.hs; h < win.he; ++h)
+      for (int64_t w = win.ws; w < win.we; ++w) sum += __ldg(xp + h * g.W + w);
+    y[o] = sum / (float)pool::avg_divisor(g, win, count_include_pad);
   }
 }
 
@@ -104,19 +100,9 @@ __global__ void avg_pool2d_backward_kernel(const float* __restrict__ dy, float* 
                                            Pool2dGeom g, bool count_include_pad) {
   const int64_t total = g.N * g.C * g.H * g.W;
   NF_KERNEL_LOOP(i, total) {
-    const int64_t w = i % g.W, t = i / g.W, h = t % g.H, p = t / g.H;
-    int64_t oh_lo, oh_hi, ow_lo, ow_hi;
-    covering_windows(h, g.kh, g.sh, g.ph, g.OH, oh_lo, oh_hi);
-    covering_windows(w, g.kw, g.sw, g.pw, g.OW, ow_lo, ow_hi);
-    const int64_t base = p * g.OH * g.OW;
-    float sum = 0.0f;
-    for (int64_t oh = oh_lo; oh < oh_hi; ++oh)
-      for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
-        const float div = (float)avg_divisor(g, oh * g.sh - g.ph, ow * g.sw - g.pw,
-                                             count_include_pad);
-        sum += __ldg(dy + base + oh * g.OW + ow) / div;
-      }
-    dx[i] = sum;
+    dx[i] = sum_over_covering_windows(g, i, [&](int64_t o, int64_t oh, int64_t ow) {
+      return __ldg(dy + o) / (float)pool::avg_divisor(g, pool::window(g, oh, ow), count_include_pad);
+    });
   }
 }
 
@@ -150,33 +136,21 @@ __global__ void global_avg_pool2d_backward_kernel(const float* __restrict__ dy,
 }  // namespace
 
 void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom& g) {
-  const int64_t total = g.N * g.C * g.OH * g.OW;
-  if (total == 0) return;
-  max_pool2d_forward_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(x, y, idx, g);
-  NF_KERNEL_CHECK();
+  launch_per_element(max_pool2d_forward_kernel, g.N * g.C * g.OH * g.OW, x, y, idx, g);
 }
 
 void max_pool2d_backward(const float* dy, const int32_t* idx, float* dx, const Pool2dGeom& g) {
-  const int64_t total = g.N * g.C * g.H * g.W;
-  if (total == 0) return;
-  max_pool2d_backward_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(dy, idx, dx, g);
-  NF_KERNEL_CHECK();
+  launch_per_element(max_pool2d_backward_kernel, g.N * g.C * g.H * g.W, dy, idx, dx, g);
 }
 
 void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool count_include_pad) {
-  const int64_t total = g.N * g.C * g.OH * g.OW;
-  if (total == 0) return;
-  avg_pool2d_forward_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(x, y, g,
-                                                                         count_include_pad);
-  NF_KERNEL_CHECK();
+  launch_per_element(avg_pool2d_forward_kernel, g.N * g.C * g.OH * g.OW, x, y, g,
+                     count_include_pad);
 }
 
 void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool count_include_pad) {
-  const int64_t total = g.N * g.C * g.H * g.W;
-  if (total == 0) return;
-  avg_pool2d_backward_kernel<<<blocks_for(total), kThreads, 0, stream()>>>(dy, dx, g,
-                                                                          count_include_pad);
-  NF_KERNEL_CHECK();
+  launch_per_element(avg_pool2d_backward_kernel, g.N * g.C * g.H * g.W, dy, dx, g,
+                     count_include_pad);
 }
 
 void global_avg_pool2d_forward(const float* x, float* y, int64_t planes, int64_t hw) {
@@ -188,10 +162,7 @@ void global_avg_pool2d_forward(const float* x, float* y, int64_t planes, int64_t
 }
 
 void global_avg_pool2d_backward(const float* dy, float* dx, int64_t planes, int64_t hw) {
-  if (planes * hw == 0) return;
-  global_avg_pool2d_backward_kernel<<<blocks_for(planes * hw), kThreads, 0, stream()>>>(
-      dy, dx, planes, hw);
-  NF_KERNEL_CHECK();
+  launch_per_element(global_avg_pool2d_backward_kernel, planes * hw, dy, dx, planes, hw);
 }
 
 }  // namespace nanofed::cuda

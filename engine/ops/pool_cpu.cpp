@@ -6,34 +6,40 @@
 #include <limits>
 
 #include "engine/ops/pool.h"
+#include "engine/ops/pool_math.h"
 #include "engine/threads.h"
 
 namespace nanofed::cpu {
+
+namespace {
+using pool::Window;
+
+// Runs fn(o, window) for every output o of plane p, in order.
+template <class Fn>
+void for_each_window(const Pool2dGeom& g, int64_t p, Fn fn) {
+  for (int64_t oh = 0; oh < g.OH; ++oh)
+    for (int64_t ow = 0; ow < g.OW; ++ow) fn((p * g.OH + oh) * g.OW + ow, pool::window(g, oh, ow));
+}
+}  // namespace
 
 void max_pool2d_forward(const float* x, float* y, int32_t* idx, const Pool2dGeom& g) {
   const int64_t planes = g.N * g.C;
   parallel_for(planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t p) {
     const float* xp = x + p * g.H * g.W;
-    for (int64_t oh = 0; oh < g.OH; ++oh) {
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        const int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
-        const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + g.kh, g.H);
-        const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + g.kw, g.W);
-        float best = -std::numeric_limits<float>::infinity();
-        int64_t best_at = hs * g.W + ws;  // PyTorch's initial index (kept if all are -inf)
-        for (int64_t h = hs; h < he; ++h)
-          for (int64_t w = ws; w < we; ++w) {
-            const float v = xp[h * g.W + w];
-            if (v > best || std::isnan(v)) {  // first maximum wins; NaN propagates
-              best = v;
-              best_at = h * g.W + w;
-            }
+    for_each_window(g, p, [&](int64_t o, const Window& win) {
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t best_at = win.hs * g.W + win.ws;  // PyTorch's initial index (kept if all are -inf)
+      for (int64_t h = win.hs; h < win.he; ++h)
+        for (int64_t w = win.ws; w < win.we; ++w) {
+          const float v = xp[h * g.W + w];
+          if (v > best || std::isnan(v)) {  // first maximum wins; NaN propagates
+            best = v;
+            best_at = h * g.W + w;
           }
-        const int64_t o = (p * g.OH + oh) * g.OW + ow;
-        y[o] = best;
-        if (idx) idx[o] = (int32_t)best_at;
-      }
-    }
+        }
+      y[o] = best;
+      if (idx) idx[o] = (int32_t)best_at;
+    });
   });
 }
 
@@ -46,36 +52,16 @@ void max_pool2d_backward(const float* dy, const int32_t* idx, float* dx, const P
   });
 }
 
-namespace {
-// The averaging divisor of the window starting at (h0, w0) (may be negative: padding).
-int64_t avg_divisor(const Pool2dGeom& g, int64_t h0, int64_t w0, bool count_include_pad) {
-  if (count_include_pad) {
-    // Window clipped to the padded input; with ceil_mode=false this is always kh*kw.
-    const int64_t he = std::min<int64_t>(h0 + g.kh, g.H + g.ph);
-    const int64_t we = std::min<int64_t>(w0 + g.kw, g.W + g.pw);
-    return (he - h0) * (we - w0);
-  }
-  const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + g.kh, g.H);
-  const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + g.kw, g.W);
-  return (he - hs) * (we - ws);
-}
-}  // namespace
-
 void avg_pool2d_forward(const float* x, float* y, const Pool2dGeom& g, bool count_include_pad) {
   const int64_t planes = g.N * g.C;
   parallel_for(planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t p) {
     const float* xp = x + p * g.H * g.W;
-    for (int64_t oh = 0; oh < g.OH; ++oh) {
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        const int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
-        const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + g.kh, g.H);
-        const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + g.kw, g.W);
-        float sum = 0.0f;
-        for (int64_t h = hs; h < he; ++h)
-          for (int64_t w = ws; w < we; ++w) sum += xp[h * g.W + w];
-        y[(p * g.OH + oh) * g.OW + ow] = sum / (float)avg_divisor(g, h0, w0, count_include_pad);
-      }
-    }
+    for_each_window(g, p, [&](int64_t o, const Window& win) {
+      float sum = 0.0f;
+      for (int64_t h = win.hs; h < win.he; ++h)
+        for (int64_t w = win.ws; w < win.we; ++w) sum += xp[h * g.W + w];
+      y[o] = sum / (float)pool::avg_divisor(g, win, count_include_pad);
+    });
   });
 }
 
@@ -84,17 +70,11 @@ void avg_pool2d_backward(const float* dy, float* dx, const Pool2dGeom& g, bool c
   parallel_for(planes, g.OH * g.OW * g.kh * g.kw, [&](int64_t p) {
     float* dxp = dx + p * in_plane;
     for (int64_t i = 0; i < in_plane; ++i) dxp[i] = 0.0f;
-    for (int64_t oh = 0; oh < g.OH; ++oh) {
-      for (int64_t ow = 0; ow < g.OW; ++ow) {
-        const int64_t h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
-        const int64_t hs = std::max<int64_t>(h0, 0), he = std::min<int64_t>(h0 + g.kh, g.H);
-        const int64_t ws = std::max<int64_t>(w0, 0), we = std::min<int64_t>(w0 + g.kw, g.W);
-        const float share = dy[(p * g.OH + oh) * g.OW + ow] /
-                            (float)avg_divisor(g, h0, w0, count_include_pad);
-        for (int64_t h = hs; h < he; ++h)
-          for (int64_t w = ws; w < we; ++w) dxp[h * g.W + w] += share;
-      }
-    }
+    for_each_window(g, p, [&](int64_t o, const Window& win) {
+      const float share = dy[o] / (float)pool::avg_divisor(g, win, count_include_pad);
+      for (int64_t h = win.hs; h < win.he; ++h)
+        for (int64_t w = win.ws; w < win.we; ++w) dxp[h * g.W + w] += share;
+    });
   });
 }
 

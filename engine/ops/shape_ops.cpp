@@ -22,6 +22,14 @@ int64_t inner_of(const Shape& s, int64_t dim) {
 
 std::string dims_str(const std::vector<int64_t>& dims) { return shape_str(dims); }
 
+// index_select's and gather's common checks: both defined, an i32 index on x's device.
+void check_input_and_index(const char* op, const Tensor& x, const Tensor& index) {
+  check_defined(op, x);
+  check_defined(op, index, "index");
+  check_dtype(op, index, DType::i32, "index");
+  check_same_device(op, x, index);
+}
+
 void check_index(const char* op, const Tensor& index, int64_t size, int64_t dim) {
   if (!index.device().is_cpu()) return;  // GPU: no host sync (out-of-range -> poison value)
   const int32_t* v = index.data<int32_t>();
@@ -160,10 +168,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   const char* op = "index_select";
-  check_defined(op, x);
-  check_defined(op, index, "index");
-  check_dtype(op, index, DType::i32, "index");
-  check_same_device(op, x, index);
+  check_input_and_index(op, x, index);
   NF_CHECK(index.dim() <= 1, op << ": index " << shape_str(index.shape()) << " must be 1-D");
   NF_CHECK(x.dim() >= 1, op << ": input " << x.str() << " must have at least one dim");
   const int64_t d = normalize_dim(dim, x.dim(), op);
@@ -192,10 +197,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   const char* op = "gather";
-  check_defined(op, x);
-  check_defined(op, index, "index");
-  check_dtype(op, index, DType::i32, "index");
-  check_same_device(op, x, index);
+  check_input_and_index(op, x, index);
   NF_CHECK(x.dim() >= 1 && x.dim() <= kMaxPermuteRank,
            op << ": input " << shape_str(x.shape()) << " must have rank 1.." << kMaxPermuteRank);
   NF_CHECK(index.dim() == x.dim(), op << ": index " << shape_str(index.shape())

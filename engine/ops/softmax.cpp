@@ -5,6 +5,7 @@
 
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
+#include "engine/ops/reduce.h"
 
 namespace nanofed {
 
@@ -19,37 +20,23 @@ const char* reduction_name(Reduction r) {
 
 namespace {
 
-// x viewed as [outer, D, inner] around `dim`.
-struct ColumnLayout {
-  int64_t outer = 1, D = 1, inner = 1;
-};
-ColumnLayout column_layout(const Shape& shape, int64_t dim) {
-  ColumnLayout l;
-  for (int64_t d = 0; d < (int64_t)shape.size(); ++d) {
-    if (d < dim) l.outer *= shape[d];
-    else if (d == dim) l.D = shape[d];
-    else l.inner *= shape[d];
-  }
-  return l;
-}
-
 Tensor softmax_impl(const char* op, const Tensor& x, int64_t dim, bool log) {
   check_defined(op, x);
   check_dtype(op, x, DType::f32);
   // A 0-d tensor is treated as [1], like PyTorch.
   const int64_t rank = std::max<int64_t>(x.dim(), 1);
   const int64_t d = normalize_dim(dim, rank, op);
-  const ColumnLayout l = x.dim() == 0 ? ColumnLayout{} : column_layout(x.shape(), d);
+  const ReduceGeometry l = reduce_geometry(x.shape(), d);  // [1, 1, 1] for a 0-d x
   Tensor y = empty(x.shape(), x.device());
   if (x.numel() > 0)
-    NF_DISPATCH(x.device(), softmax_forward, x.data<float>(), y.data<float>(), l.outer, l.D,
+    NF_DISPATCH(x.device(), softmax_forward, x.data<float>(), y.data<float>(), l.outer, l.r,
                 l.inner, log);
   Tensor y_saved = y.detach();
   return record(op, y, {x}, [y_saved, l, log](const Tensor& grad_y, Grads& grads) {
     Tensor grad_x = empty(y_saved.shape(), y_saved.device());
     if (y_saved.numel() > 0)
       NF_DISPATCH(y_saved.device(), softmax_backward, y_saved.data<float>(),
-                  grad_y.data<float>(), grad_x.data<float>(), l.outer, l.D, l.inner, log);
+                  grad_y.data<float>(), grad_x.data<float>(), l.outer, l.r, l.inner, log);
     grads.set(0, grad_x);
   });
 }
@@ -99,6 +86,16 @@ template <typename T> const T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
+// cross_entropy's and nll_loss's common checks: `scores` (named `name`) and target defined,
+// the scores f32 [N, C] on the target's device.
+void check_scores(const char* op, const Tensor& scores, const char* name, const Tensor& target) {
+  check_defined(op, scores, name);
+  check_defined(op, target, "target");
+  check_dtype(op, scores, DType::f32, name);
+  check_same_device(op, scores, target);
+  NF_CHECK(scores.dim() == 2, op << ": " << name << " " << shape_str(scores.shape()) << " must be 2-D [N, C]");
+}
+
 }  // namespace
 
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl("softmax", x, dim, false); }
@@ -109,12 +106,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
 Tensor cross_entropy(const Tensor& logits, const Tensor& target,
                      const CrossEntropyOptions& options) {
   const char* op = "cross_entropy";
-  check_defined(op, logits, "logits");
-  check_defined(op, target, "target");
-  check_dtype(op, logits, DType::f32, "logits");
-  check_same_device(op, logits, target);
-  NF_CHECK(logits.dim() == 2, op << ": logits " << shape_str(logits.shape())
-                                 << " must be 2-D [N, C]");
+  check_scores(op, logits, "logits", target);
   const int64_t N = logits.size(0), C = logits.size(1);
   const bool hard = target.dtype() == DType::i32;
   if (hard) {
@@ -164,13 +156,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target,
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target,
                 const CrossEntropyOptions& options) {
   const char* op = "nll_loss";
-  check_defined(op, log_probs, "log_probs");
-  check_defined(op, target, "target");
-  check_dtype(op, log_probs, DType::f32, "log_probs");
+  check_scores(op, log_probs, "log_probs", target);
   check_dtype(op, target, DType::i32, "target");
-  check_same_device(op, log_probs, target);
-  NF_CHECK(log_probs.dim() == 2, op << ": log_probs " << shape_str(log_probs.shape())
-                                    << " must be 2-D [N, C]");
   const int64_t N = log_probs.size(0), C = log_probs.size(1);
   NF_CHECK(target.shape() == Shape{N}, op << ": target " << shape_str(target.shape())
                                           << " must have shape [" << N << "] for log_probs "
