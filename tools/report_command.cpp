@@ -46,6 +46,13 @@ int report_command(const std::vector<std::string>& args) {
   return report::build_report(args[0]);
 }
 
+void print_report_command(const std::string& folder) {
+  const std::string dir = folder.empty() ? "." : folder;  // the parent of a bare file name
+  const bool plain = dir.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._=,+-") ==
+                     std::string::npos;
+  std::printf("report: nanofed report %s%s%s  (figures + report.html)\n", plain ? "" : "'", dir.c_str(), plain ? "" : "'");
+}
+
 }  // namespace cli
 
 }  // namespace nanofed

@@ -10,4 +10,7 @@ namespace nanofed::cli {
 // could not be rendered, the page was written without them). A bad DIR throws nanofed::Error.
 int report_command(const std::vector<std::string>& args);
 
+// The last line of a long command: "report: nanofed report DIR" (the command that makes one).
+void print_report_command(const std::string& folder);
+
 }  // namespace nanofed::cli
