@@ -55,7 +55,9 @@ def draw_lines(ax, series):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if ys and all(a == int(a) for a in ys):  # counts (rejected updates): from 0, whole numbers
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylim(bottom=0, top=max(ys) + 1)
+        ax.set_ylim(bottom=-0.05 * (max(ys) + 1), top=max(ys) + 1)
+        if max(ys) == 0:  # a flat line on the axis reads as an empty plot: say it
+            ax.text(0.5, 0.5, "0 in every round", transform=ax.transAxes, ha="center", color="0.4")
 
 
 def draw_boxes(ax, series):

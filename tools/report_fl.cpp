@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "engine/file_io.h"
 #include "engine/text.h"
@@ -20,6 +21,14 @@ namespace {
 std::string text_of(const std::string& path) {
   const std::vector<uint8_t> bytes = read_file_bytes(path, "nanofed report");
   return std::string(bytes.begin(), bytes.end());
+}
+
+// results.md is the printed table between ``` lines (markdown); the page shows the table.
+std::string without_fences(const std::string& text) {
+  std::string out, line;
+  for (std::istringstream in(text); std::getline(in, line);)
+    if (line != "```") out += line + "\n";
+  return out;
 }
 
 // One column of rounds.csv against the round, per model (global / personal).
@@ -72,11 +81,12 @@ void add_run_tables(Report& r, const std::string& run, const std::string& where)
 
 void add_fl_run(Report& r, const std::string& run) {
   const CsvFile rounds = read_csv(run + "/rounds.csv"), clients = read_csv(run + "/clients.csv");
-  const std::map<std::string, Series> mean = per_model(rounds, "mean_acc"), lo = per_model(rounds, "min_acc"),
-                                      hi = per_model(rounds, "max_acc"), rejected = per_model(rounds, "rejected");
+  const std::map<std::string, Series> mean = per_model(rounds, "mean_acc"), lo = per_model(rounds, "worst10_acc"),
+                                      hi = per_model(rounds, "best10_acc"), rejected = per_model(rounds, "rejected");
   Figure acc{"fl_accuracy", "line", "Benign clients' mean test accuracy per round", "round", "accuracy",
              "Unweighted mean over the benign clients of each client's test accuracy (rounds.csv mean_acc); the band "
-             "spans the worst and the best client (min_acc, max_acc).", {}, ""};
+             "spans the mean of the worst 10% of clients to that of the best 10% (worst10_acc, best10_acc; the "
+             "single worst and best client are in the next figure).", {}, ""};
   for (const auto& [model, s] : mean) acc.series.push_back({model, s.x, s.y, lo.at(model).y, hi.at(model).y});
   Figure spread{"fl_client_accuracy", "box", "Per-client test accuracy at the last round", "model", "accuracy",
                 "One point per benign client (clients.csv at the last evaluated round); box: quartiles and median.",
@@ -167,8 +177,8 @@ void add_fl_grid(Report& r, const std::vector<std::string>& runs) {
     if (const auto rej = per_model(rounds, "rejected"); !rej.empty()) rejected[point].push_back(rej.begin()->second);
     for (const auto& [model, values] : last_round_clients(per_client))
       clients[point + " (" + model + ")"].insert(clients[point + " (" + model + ")"].end(), values.begin(), values.end());
-    r.sources.push_back(where + "rounds.csv");
-    r.sources.push_back(where + "clients.csv");
+    for (const char* name : {"rounds.csv", "clients.csv", "config.json", "summary.json"})
+      if (file_exists(run + "/" + name)) r.sources.push_back(where + name);
     if (fs::is_directory(run + "/certify")) add_certify(r, run + "/certify", relative_to(run, r.dir) + ": ");
   }
   for (const auto& [model, points] : acc) {
@@ -186,7 +196,7 @@ void add_fl_grid(Report& r, const std::vector<std::string>& runs) {
   for (const auto& [point, seeds] : rejected) rej.series.push_back(over_seeds(point, seeds));
   r.figures.insert(r.figures.end(), {box, rej});
   if (file_exists(r.dir + "/results.md")) {
-    r.tables.push_back({"Results table (results.md)", {}, {}, text_of(r.dir + "/results.md")});
+    r.tables.push_back({"Results table (results.md)", {}, {}, without_fences(text_of(r.dir + "/results.md"))});
     r.sources.push_back("results.md");
   }
   r.tables.push_back(runs_table(r, runs));
