@@ -11,6 +11,7 @@ The data are drawn as given: nothing is computed here. Exit status 3 when matplo
 """
 import json
 import sys
+import textwrap
 
 try:
     import matplotlib
@@ -44,7 +45,7 @@ def draw_lines(ax, series):
         x, y = values(s["x"]), values(s["y"])
         marker = "o" if len(x) <= 30 else None
         (line,) = ax.plot(x, y, linestyle="--" if s.get("dashed") else "-", marker=marker, markersize=3,
-                          linewidth=1.6, label=s["label"] or None)
+                          linewidth=1.6, label=textwrap.fill(s["label"], 45) or None)
         if "lo" in s:
             ax.fill_between(x, values(s["lo"]), values(s["hi"]), color=line.get_color(), alpha=0.18, linewidth=0)
     if any(s["label"] for s in series):

@@ -184,7 +184,8 @@ void add_fl_grid(Report& r, const std::vector<std::string>& runs) {
   for (const auto& [model, points] : acc) {
     Figure f{"grid_accuracy_" + model, "line", "Benign clients' mean accuracy per round: " + model + " model", "round",
              "accuracy", "One line per grid point: the mean over benign clients (rounds.csv mean_acc), averaged over "
-             "seeds; the band is +- one std over seeds when there are several.", {}, ""};
+             "seeds; the band is +- one std over seeds when there are several. Lines with the same points are one "
+             "line labelled a = b; fine-tuned personal models exist after the last round only (one point).", {}, ""};
     for (const auto& [point, seeds] : points) f.series.push_back(over_seeds(point, seeds));
     r.figures.push_back(f);
   }

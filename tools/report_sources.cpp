@@ -230,6 +230,21 @@ static void add_certify_files(Report& r, const std::string& folder, const std::v
 
 // ---- collect ----
 
+// Lines with the same points (Ditto's global model is FedAvg's, the same trajectory) would hide
+// one another: the first keeps them all in its label ("a = b").
+static void merge_identical(Figure& f) {
+  if (f.kind != "line") return;
+  std::vector<Series> kept;
+  for (const Series& s : f.series) {
+    auto same = std::find_if(kept.begin(), kept.end(), [&](const Series& k) {
+      return k.x == s.x && k.y == s.y && k.lo == s.lo && k.hi == s.hi && k.dashed == s.dashed;
+    });
+    if (same == kept.end()) kept.push_back(s);
+    else same->label += " = " + s.label;
+  }
+  f.series = kept;
+}
+
 static std::vector<std::string> fl_runs_below(const std::string& dir) {
   std::vector<std::string> runs;
   for (const auto& e : fs::recursive_directory_iterator(dir))
@@ -263,6 +278,7 @@ Report collect(const std::string& dir) {
   const std::vector<std::string> csvs = top_files(dir, ".csv", "norm,eps,"), pngs = top_files(dir, ".png", "");
   if (!csvs.empty()) add_attack(r, csvs, pngs), r.kinds.push_back("attack");
   if (!top_files(dir, ".tsv", "idx\tlabel").empty()) add_certify(r, r.dir, ""), r.kinds.push_back("certify");
+  for (Figure& f : r.figures) merge_identical(f);
   NF_CHECK(!r.kinds.empty(), "nanofed report: " << dir << " holds no nanofed results; expected epochs.csv (nanofed "
            "train), rounds.csv or folders of fl runs (nanofed fl), an attack CSV (nanofed attack --out) or a "
            "certification TSV (nanofed certify --out)");
