@@ -13,6 +13,7 @@
 //   report_fl.cpp       the fl sections (one run, a grid of runs)
 //   report_plot.cpp     figure specs + the python process
 //   report_html.cpp     the page
+//   report_command.cpp  build_report (the three steps) and the `nanofed report` command
 #pragma once
 #include <string>
 #include <utility>
