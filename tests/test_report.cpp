@@ -25,8 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 bool matplotlib_present() {
-  const char* p = std::getenv("NANOFED_PYTHON");
-  for (const std::string& python : p && *p ? std::vector<std::string>{p} : std::vector<std::string>{"python3", "/usr/bin/python3"})
+  for (const std::string& python : report::python_candidates())
     if (std::system((python + " -c 'import matplotlib' >/dev/null 2>&1").c_str()) == 0) return true;
   return false;
 }

@@ -78,6 +78,9 @@ void add_certify(Report& r, const std::string& folder, const std::string& prefix
 Table json_table(const std::string& title, const std::string& json_path);
 std::string relative_to(const std::string& path, const std::string& dir);
 
+// The interpreters tried in turn: $NANOFED_PYTHON alone when set, else python3, /usr/bin/python3.
+std::vector<std::string> python_candidates();
+
 // Writes DIR/figures/*.json and runs the plotting script on them. Returns "" when every
 // figure was rendered, else the one line that says why not (python3-matplotlib missing, ...).
 std::string render_figures(const Report& r, bool& missing_package);

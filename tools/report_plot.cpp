@@ -78,6 +78,12 @@ int run_python(const std::string& python, const std::string& script, const std::
 
 }  // namespace
 
+std::vector<std::string> python_candidates() {
+  const char* env = std::getenv("NANOFED_PYTHON");
+  if (env && *env) return {env};
+  return {"python3", "/usr/bin/python3"};
+}
+
 std::string render_figures(const Report& r, bool& missing_package) {
   missing_package = false;
   std::vector<std::string> specs;
@@ -95,9 +101,7 @@ std::string render_figures(const Report& r, bool& missing_package) {
     return "nanofed report: tools/plot_figures.py not found next to the program (set NANOFED_PLOT_SCRIPT); wrote "
            "report.html without figures";
   }
-  const char* env = std::getenv("NANOFED_PYTHON");
-  const std::vector<std::string> pythons = env && *env ? std::vector<std::string>{env}
-                                                       : std::vector<std::string>{"python3", "/usr/bin/python3"};
+  const std::vector<std::string> pythons = python_candidates();
   int status = kNoPython;
   for (size_t i = 0; i < pythons.size() && (status == kNoPython || status == kNoMatplotlib); ++i)
     status = run_python(pythons[i], script, specs);
