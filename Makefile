@@ -5,6 +5,7 @@
 #   make run        the main job: examples/quickstart (Ditto vs FedAvg vs fine-tuning on FMNIST)
 #   make deps       installs what is missing with apt-get (idempotent)
 #   make data       fetches the real data sets into data/ (see tools/fetch_data.sh)
+#   make report DIR=runs/x   DIR/report.html + DIR/figures/*.png for any output folder (docs/report.md)
 #   make gpu-pack   build/gpu-pack/: the CUDA check for a GPU machine (stripped tests for one arch,
 #                   libraries, run.sh; docs/gpu.md); make gpu-test builds it and runs it here
 #   make bench      build/nanofed_bench on the CPU workloads, PyTorch beside it when importable
@@ -53,7 +54,7 @@ EXAMPLES := $(patsubst examples/%/main.cpp,$(BUILD)/examples/%,$(wildcard exampl
 EXAMPLE_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard examples/*/main.cpp))
 .SECONDARY: $(EXAMPLE_OBJ)  # keep them (make would delete them as intermediates)
 
-.PHONY: all build deps test test-long run data gpu-pack gpu-test bench clean backends
+.PHONY: all build deps test test-long run data gpu-pack gpu-test bench clean backends report
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
 build: $(BUILD)/nanofed $(BUILD)/nanofed_tests $(BUILD)/nanofed_bench $(EXAMPLES) backends
@@ -80,6 +81,12 @@ test-long: deps data
 run: deps data
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed $(BUILD)/examples/quickstart
 	@$(BUILD)/examples/quickstart
+
+# Figures and an HTML page for the output folder of train, fl, attack or certify (docs/report.md).
+report: deps
+	@test -n "$(DIR)" || { echo "report: give the output folder: make report DIR=runs/quickstart" >&2; exit 2; }
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed
+	@$(BUILD)/nanofed report "$(DIR)"
 
 # The GPU check pack (docs/gpu.md): the test binary with device code for PACK_ARCH alone (the
 # .cu files compiled again for that one architecture; host objects shared with the main

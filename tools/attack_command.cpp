@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
@@ -15,6 +16,7 @@
 #include "nn/model_io.h"
 #include "tools/cli_args.h"
 #include "tools/cli_data.h"
+#include "tools/report_command.h"
 
 namespace nanofed::cli {
 
@@ -231,6 +233,7 @@ int attack_command(const std::vector<std::string>& args) {
                   (long long)count, eps_str(o).c_str(), a.str("save-png").c_str());
     }
   }
+  if (a.given("out")) print_report_command(std::filesystem::path(a.str("out")).parent_path().lexically_normal().string());
   return 0;
 }
 

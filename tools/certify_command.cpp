@@ -23,6 +23,7 @@
 #include "tools/cli_args.h"
 #include "tools/cli_data.h"
 #include "tools/progress.h"
+#include "tools/report_command.h"
 
 namespace nanofed::cli {
 
@@ -150,6 +151,7 @@ int certify_command(const std::vector<std::string>& args) {
   }
   progress.finish();
   print_summary(writer.done(), out);  // the file's rows: resumed ones and this run's
+  print_report_command(std::filesystem::path(out).parent_path().lexically_normal().string());
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "fl/config.h"
 #include "fl/run.h"
 #include "tools/cli_args.h"
+#include "tools/report_command.h"
 
 namespace nanofed::cli {
 
@@ -59,7 +60,11 @@ int fl_command(const std::vector<std::string>& args) {
   const std::vector<std::string> overrides = overrides_of(args);
   fl::json config = fl::read_config_file(args[0]);
   fl::apply_overrides(config, overrides);
-  fl::run(config, true, args[0]);
+  std::vector<std::string> folders;  // one per experiment: <out>/<name>
+  for (const fl::RunResult& r : fl::run(config, true, args[0]))
+    if (std::find(folders.begin(), folders.end(), r.config.out + "/" + r.config.name) == folders.end())
+      folders.push_back(r.config.out + "/" + r.config.name);
+  for (const std::string& folder : folders) print_report_command(folder);
   return 0;
 }
 

@@ -2,7 +2,8 @@
 # Installs the build dependencies that are missing, with apt-get (sudo when not root).
 # Idempotent: when everything is present it only checks and prints one line.
 set -euo pipefail
-pkgs=(g++ make libboost-test-dev libboost-math-dev libopenblas-dev nlohmann-json3-dev libstb-dev zlib1g-dev)
+pkgs=(g++ make libboost-test-dev libboost-math-dev libopenblas-dev nlohmann-json3-dev libstb-dev zlib1g-dev
+      python3-matplotlib)  # nanofed report's figures (tools/plot_figures.py)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 // nanofed — the command-line program: `demo` (tools/demo_command.cpp), `train` (tools/train_command.cpp),
-// `fl` (tools/fl_command.cpp), `attack` (tools/attack_command.cpp), `certify` (tools/certify_command.cpp).
+// `fl` (tools/fl_command.cpp), `attack` (tools/attack_command.cpp), `certify` (tools/certify_command.cpp),
+// `report` (tools/report_command.cpp).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "tools/cli_args.h"
 #include "tools/demo_command.h"
 #include "tools/fl_command.h"
+#include "tools/report_command.h"
 #include "tools/train_command.h"
 
 using namespace nanofed;
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
       {"fl", "run a federated experiment from a JSON config", cli::fl_command},
       {"attack", "PGD robust accuracy of a checkpoint, eps sweeps, transferability", cli::attack_command},
       {"certify", "randomized-smoothing certification, Cohen's TSV", cli::certify_command},
+      {"report", "figures and an HTML page for the output folder of train, fl, attack or certify", cli::report_command},
   };
   return cli::run_program("nanofed", commands, std::vector<std::string>(argv + 1, argv + argc));
 }

@@ -32,6 +32,7 @@
 #include "tools/cli_args.h"
 #include "tools/cli_data.h"
 #include "tools/progress.h"
+#include "tools/report_command.h"
 #if NANOFED_CUDA
 #include "engine/cuda/runtime.h"
 #endif
@@ -537,6 +538,7 @@ int train_command(const std::vector<std::string>& args) {
   const nn::Evaluation test = train_epochs(a, r, csv_path);
   std::printf("final test accuracy %.2f%% (loss %.4f); checkpoint %s, per-epoch results %s\n", 100 * test.accuracy(),
               test.loss(), r.ckpt.c_str(), csv_path.c_str());
+  print_report_command(r.out_dir);
   return 0;
 }
 

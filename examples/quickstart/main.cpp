@@ -8,7 +8,8 @@
 //
 // Runs are resumable: results go to runs/quickstart/..., and a finished or interrupted run is
 // continued rather than redone (delete runs/quickstart to start over); a finished run is read
-// from its summary.json alone. The table is also written to runs/quickstart/results.md.
+// from its summary.json alone. The table is also written to runs/quickstart/results.md, and the
+// figures of every run to runs/quickstart/report.html (nanofed report; docs/report.md).
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "engine/common.h"
 #include "fl/config.h"
 #include "fl/run.h"
+#include "tools/report.h"
 
 using namespace nanofed;
 using nanofed::fl::json;
@@ -115,6 +117,9 @@ int main(int argc, char** argv) {
          folder.c_str());
     std::printf("\n%s", table.c_str());
     fl::write_results_md(folder, table);
+    // The figures of every run (tools/report.h); without matplotlib one line says so, and the
+    // page still has the tables: the results above stand either way.
+    report::build_report(folder);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 1;
