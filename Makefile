@@ -59,7 +59,7 @@ all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
 build: $(BUILD)/nanofed $(BUILD)/nanofed_tests $(BUILD)/nanofed_bench $(EXAMPLES) backends
 backends:
-	@echo "nanofed backends: cpu (OpenBLAS)$(if $(filter 1,$(CUDA)), + cuda (nvcc $(NVCC), arch $(CUDA_ARCH)),; cuda not built (no nvcc; CUDA=1 to force))"
+	@echo "nanofed backends: cpu (own packed GEMM)$(if $(filter 1,$(CUDA)), + cuda (nvcc $(NVCC), arch $(CUDA_ARCH)),; cuda not built (no nvcc; CUDA=1 to force))"
 
 deps:
 	@bash tools/install_deps.sh

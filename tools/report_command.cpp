@@ -15,8 +15,8 @@ int build_report(const std::string& dir) {
   bool missing_package = false;
   const std::string problem = render_figures(r, missing_package);
   write_html(r, problem);
-  std::printf("report: %s/report.html (%zu figures, from %zu files)\n", r.dir.c_str(), r.figures.size(),
-              r.sources.size());
+  std::printf("report: %s/report.html (%zu figures%s, from %zu files)\n", r.dir.c_str(), r.figures.size(),
+              problem.empty() ? "" : " not drawn", r.sources.size());
   if (problem.empty()) return 0;
   std::fflush(stdout);
   std::fprintf(stderr, "%s\n", problem.c_str());
