@@ -282,18 +282,26 @@ BOOST_AUTO_TEST_CASE(errors) {
 
 // ---- CUDA parity ----
 
+namespace {
+// Forward and gradients of one configuration on the GPU against the CPU; random inputs drawn
+// from seeds seed, seed + 1, seed + 2 (the weights scaled by w_scale).
+void check_conv_parity(const Config& f, uint64_t seed, float w_scale, float rtol, float atol) {
+  Tensor x = random_tensor({f.N, f.C, f.H, f.W}, seed).requires_grad_();
+  Tensor w = random_tensor({f.K, f.C, f.R, f.S}, seed + 1, w_scale).requires_grad_();
+  Tensor b = random_tensor({f.K}, seed + 2).requires_grad_();
+  check_cuda_parity(f.name(),
+                    [f](const std::vector<Tensor>& in) {
+                      return nanofed::conv2d(in[0], in[1], f.bias ? in[2] : Tensor(), {f.sh, f.sw}, {f.ph, f.pw});
+                    },
+                    {x, w, b}, rtol, atol);
+}
+}  // namespace
+
 NF_CUDA_TEST_CASE(cuda_parity_conv2d) {
   uint64_t seed = 900;
   for (const Config& f : kConfigs) {
-    Tensor x = random_tensor({f.N, f.C, f.H, f.W}, seed++).requires_grad_();
-    Tensor w = random_tensor({f.K, f.C, f.R, f.S}, seed++).requires_grad_();
-    Tensor b = random_tensor({f.K}, seed++).requires_grad_();
-    check_cuda_parity(f.name(),
-                      [f](const std::vector<Tensor>& in) {
-                        return nanofed::conv2d(in[0], in[1], f.bias ? in[2] : Tensor(),
-                                               {f.sh, f.sw}, {f.ph, f.pw});
-                      },
-                      {x, w, b}, 2e-4f, 1e-4f);
+    check_conv_parity(f, seed, 1.0f, 2e-4f, 1e-4f);
+    seed += 3;
   }
 }
 
@@ -309,16 +317,8 @@ NF_CUDA_TEST_CASE(cuda_parity_conv2d_resnet_like) {
   };
   uint64_t seed = 1000;
   for (const Case& c : cases) {
-    const Config& f = c.f;
-    Tensor x = random_tensor({f.N, f.C, f.H, f.W}, seed++).requires_grad_();
-    Tensor w = random_tensor({f.K, f.C, f.R, f.S}, seed++, c.w_scale).requires_grad_();
-    Tensor b = random_tensor({f.K}, seed++).requires_grad_();
-    check_cuda_parity(f.name(),
-                      [f](const std::vector<Tensor>& in) {
-                        return nanofed::conv2d(in[0], in[1], f.bias ? in[2] : Tensor(),
-                                               {f.sh, f.sw}, {f.ph, f.pw});
-                      },
-                      {x, w, b}, 2e-3f, 1e-3f);
+    check_conv_parity(c.f, seed, c.w_scale, 2e-3f, 1e-3f);
+    seed += 3;
   }
   // PGD-style: only the input requires grad.
   Tensor x = random_tensor({8, 64, 16, 16}, 1100).requires_grad_();
@@ -345,12 +345,8 @@ NF_CUDA_TEST_CASE(cuda_parity_conv2d_chunked) {
 
 #if NANOFED_CUDA
 NF_CUDA_TEST_CASE(cuda_parity_conv2d_tf32) {
-  struct Tf32Scope {
-    Tf32Scope() { nanofed::cuda::set_tf32(true); }
-    ~Tf32Scope() { nanofed::cuda::set_tf32(false); }
-  };
   {
-    Tf32Scope tf32;
+    nanofed::cuda::Tf32Scope tf32;
     Tensor x = random_tensor({4, 16, 12, 12}, 1300).requires_grad_();
     Tensor w = random_tensor({32, 16, 3, 3}, 1301, 0.1f).requires_grad_();
     Tensor b = random_tensor({32}, 1302).requires_grad_();

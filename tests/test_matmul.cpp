@@ -252,12 +252,8 @@ NF_CUDA_TEST_CASE(cuda_parity_linear) {
 NF_CUDA_TEST_CASE(cuda_parity_tf32) {
   // TF32 rounds GEMM inputs to a 10-bit mantissa: compare with a looser tolerance, and
   // restore strict fp32 even if a check throws.
-  struct Tf32Scope {
-    Tf32Scope() { nanofed::cuda::set_tf32(true); }
-    ~Tf32Scope() { nanofed::cuda::set_tf32(false); }
-  };
   {
-    Tf32Scope tf32;
+    nanofed::cuda::Tf32Scope tf32;
     BOOST_CHECK(nanofed::cuda::tf32_enabled());
     Tensor a = random_tensor({65, 64}, 700).requires_grad_();
     Tensor b = random_tensor({64, 33}, 701).requires_grad_();

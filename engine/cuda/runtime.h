@@ -29,6 +29,17 @@ void synchronize();            // cudaStreamSynchronize(stream()), checked
 // TF32 tensor-op GEMMs (and convolutions through them): off by default (strict fp32).
 void set_tf32(bool on);
 bool tf32_enabled();
+// TF32 set for a scope, the previous setting restored when it ends (an exception included).
+class Tf32Scope {
+ public:
+  explicit Tf32Scope(bool on = true) : before_(tf32_enabled()) { set_tf32(on); }
+  ~Tf32Scope() { set_tf32(before_); }
+  Tf32Scope(const Tf32Scope&) = delete;
+  Tf32Scope& operator=(const Tf32Scope&) = delete;
+
+ private:
+  bool before_;
+};
 
 // Caching allocator (engine/block_cache.h): freed blocks are kept per size class and reused, so
 // a steady-state training step performs no cudaMalloc. empty_cache() returns cached blocks to
