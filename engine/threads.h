@@ -44,10 +44,15 @@ inline bool worth_parallel(int64_t work) { return work >= kParallelMinWork; }
 void parallel_ranges(int64_t n, int64_t work_per_item, const std::function<void(int64_t, int64_t)>& body);
 
 // parallel_ranges with a per-index body f(i): the loop every CPU kernel uses.
+// Each range runs a private copy of f: a body that captures its scalars by value ([=]) then
+// holds them in an object no output pointer can reach, so the compiler keeps them in registers
+// and vectorizes the loop (through a reference, a float store to y[i] might have changed a
+// captured float, which forces a reload per element and a scalar loop).
 template <class F>
 void parallel_for(int64_t n, int64_t work_per_item, F&& f) {
   parallel_ranges(n, work_per_item, [&f](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) f(i);
+    auto body = f;
+    for (int64_t i = begin; i < end; ++i) body(i);
   });
 }
 

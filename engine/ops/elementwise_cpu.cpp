@@ -11,18 +11,18 @@ namespace {
 
 template <class F>
 void map_unary(F f, const float* x, float* y, int64_t n) {
-  parallel_for(n, 1, [&](int64_t i) { y[i] = f(x[i]); });
+  parallel_for(n, 1, [=](int64_t i) { y[i] = f(x[i]); });
 }
 
 template <class F>
 void map_unary_grad(F f, const float* x, const float* y, const float* gy, float* gx, int64_t n) {
   // x or y may be null when the derivative does not read them
-  parallel_for(n, 1, [&](int64_t i) { gx[i] = f(x ? x[i] : 0.f, y ? y[i] : 0.f, gy[i]); });
+  parallel_for(n, 1, [=](int64_t i) { gx[i] = f(x ? x[i] : 0.f, y ? y[i] : 0.f, gy[i]); });
 }
 
 template <class F, class T0, class T1, class TOut>
 void map_binary(F f, const T0* a, const T1* b, TOut* y, const BroadcastIndex& bi, int64_t n) {
-  parallel_for(n, 1, [&](int64_t i) {
+  parallel_for(n, 1, [=, &bi](int64_t i) {
     int64_t off[2];
     ew::broadcast_offsets<2>(bi, i, off);
     y[i] = f(a[off[0]], b[off[1]]);
@@ -32,7 +32,7 @@ void map_binary(F f, const T0* a, const T1* b, TOut* y, const BroadcastIndex& bi
 template <class F, class T0>
 void map_ternary(F f, const T0* p0, const float* p1, const float* p2, float* y,
                  const BroadcastIndex& bi, int64_t n) {
-  parallel_for(n, 1, [&](int64_t i) {
+  parallel_for(n, 1, [=, &bi](int64_t i) {
     int64_t off[3];
     ew::broadcast_offsets<3>(bi, i, off);
     y[i] = f(p0[off[0]], p1[off[1]], p2[off[2]]);
@@ -41,7 +41,7 @@ void map_ternary(F f, const T0* p0, const float* p1, const float* p2, float* y,
 
 template <class To, class From>
 void convert_all(const From* x, To* y, int64_t n) {
-  parallel_for(n, 1, [&](int64_t i) { y[i] = ew::convert<To, From>(x[i]); });
+  parallel_for(n, 1, [=](int64_t i) { y[i] = ew::convert<To, From>(x[i]); });
 }
 
 template <class From>
