@@ -184,23 +184,29 @@ PackedA packed_weights(bool trans, int64_t M, int64_t K, const float* w, int64_t
 // Output positions per task of conv2d_forward: one task per image for the usual sizes (P up to
 // 27 x 27), a multiple of every micro-kernel's NR.
 constexpr int64_t kOutputBlock = 768;
+// Columns of dW (rows of the column matrix) per backward task: 576 (64 channels, 3x3) gives 18
+// tasks, so two threads stay busy; the GEMM re-packs the image's dy [K, P] for each (~3% of its MACs).
+constexpr int64_t kDwRows = 32;
 
 }  // namespace
 
+namespace {
+// Row `row` = (c, r, s) of one image's column matrix, P floats at dst.
+void im2col_row(const float* x_img, const ConvGeometry& g, int64_t row, float* dst) {
+  const int64_t c = row / (g.R * g.S), r = (row / g.S) % g.R, s = row % g.S;
+  const Span in = inside_columns(g, s);
+  const float* plane = x_img + c * g.H * g.W;
+  if (shifted_rows(g))
+    im2col_shifted(plane, g, r, s, in, 0, g.out_hw(), 0, dst);
+  else
+    for (int64_t ho = 0; ho < g.Ho; ++ho) im2col_run(plane, g, r, s, in, ho, 0, g.Wo, dst + ho * g.Wo);
+}
+}  // namespace
+
 void im2col(const float* x, float* col, ConvGeometry g, int64_t n) {
-  const int64_t P = g.out_hw(), row_len = n * P;
+  const int64_t P = g.out_hw(), row_len = n * P, image = g.C * g.H * g.W;
   parallel_for(g.crs(), n * P, [&](int64_t row) {  // one (c, r, s) per row: independent outputs
-    const int64_t c = row / (g.R * g.S), r = (row / g.S) % g.R, s = row % g.S;
-    const Span in = inside_columns(g, s);
-    for (int64_t img = 0; img < n; ++img) {
-      const float* plane = x + (img * g.C + c) * g.H * g.W;
-      float* dst = col + row * row_len + img * P;
-      if (shifted_rows(g))
-        im2col_shifted(plane, g, r, s, in, 0, P, 0, dst);
-      else
-        for (int64_t ho = 0; ho < g.Ho; ++ho)
-          im2col_run(plane, g, r, s, in, ho, 0, g.Wo, dst + ho * g.Wo);
-    }
+    for (int64_t img = 0; img < n; ++img) im2col_row(x + img * image, g, row, col + row * row_len + img * P);
   });
 }
 
@@ -225,13 +231,22 @@ void conv2d_forward(const float* x, const float* w, float* y, float* /*scratch*/
 void conv2d_backward(const float* x, const float* w, const float* dy, float* dx, float* dw,
                      float* /*scratch*/, ConvGeometry g, int64_t n, float beta_w) {
   const int64_t P = g.out_hw(), CRS = g.crs(), image = g.C * g.H * g.W;
-  if (dw) {  // images in order: each continues the previous one's fma chains in dw (beta 1)
-    float* col = image_columns(CRS * P);
-    for (int64_t img = 0; img < n; ++img) {
-      im2col(x + img * image, col, g, 1);
-      gemm(false, true, g.K, CRS, P, 1.0f, dy + img * g.K * P, P, col, P,
-           img == 0 ? beta_w : 1.0f, dw, CRS);
-    }
+  if (dw) {
+    // dW [K, CRS] by blocks of kDwRows columns (rows of the column matrix), one task each: a
+    // task walks the images in order, so every element of dW continues one fma chain across
+    // them (beta 1 after the first image): the bits of one GEMM over all images, for any
+    // thread count. A [64 x 576] dW per image, split only inside each image's GEMM, left one
+    // of two threads idle a third of the time. FLOPs: 2*n*K*CRS*P.
+    const int64_t blocks = NF_CEIL_DIV(CRS, kDwRows);
+    parallel_for(blocks, n * g.K * kDwRows * P / kMacsPerWork, [&](int64_t b) {
+      const int64_t r0 = b * kDwRows, rows = std::min(kDwRows, CRS - r0);
+      float* col = image_columns(rows * P);  // rows r0.. of one image's column matrix
+      for (int64_t img = 0; img < n; ++img) {
+        for (int64_t r = 0; r < rows; ++r) im2col_row(x + img * image, g, r0 + r, col + r * P);
+        gemm(false, true, g.K, rows, P, 1.0f, dy + img * g.K * P, P, col, P, img == 0 ? beta_w : 1.0f, dw + r0,
+             CRS);
+      }
+    });
   }
   if (!dx) return;
   const PackedA Wt = packed_weights(true, CRS, g.K, w, CRS);
