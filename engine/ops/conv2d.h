@@ -62,9 +62,9 @@ struct ConvGeometry {
 // conv2d_backward: dw [K, C*R*S] = beta_w * dw + dy im2col(x)^T (skipped when dw is nullptr)
 // and dx = col2im(w^T dy) (skipped when dx is nullptr) for the n images at x, dy [n, K, Ho, Wo];
 // scratch: (C*R*S + K) * n*Ho*Wo floats. The GPU permutes dy into dy' [K, n*P] once and runs
-// one GEMM per gradient for the chunk; the CPU runs them image by image on dy_n [K, P] as it
-// is, the image's columns staying in cache between im2col, the GEMM and col2im (dw's chain runs
-// over the images in order: the same bits as one GEMM).
+// one GEMM per gradient for the chunk; the CPU works on dy_n [K, P] as it is: dx image by
+// image, the image's columns staying in cache between the GEMM and col2im; dw in tasks over
+// blocks of its columns, each walking the images in order (the same bits as one GEMM).
 // Kernels: the same list on both devices (see engine/dispatch.h).
 #define NF_CONV2D_KERNELS                                                            \
 void im2col(const float* x, float* col, nanofed::ConvGeometry g, int64_t n);         \
