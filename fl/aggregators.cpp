@@ -76,18 +76,38 @@ std::vector<double> sorted_column(const HostRows& h, int64_t j) {
 
 }  // namespace
 
+namespace {
+// The (weighted) mean of the float rows read where they are (a CPU tensor; one float copy from
+// the GPU), summed in double row after row: the arithmetic of weighted_mean above without its
+// [K, P] double copy (100 clients of a 3.27M-parameter CNN: 2.6 GB less at the peak).
+Tensor streamed_mean(const Updates& in, const std::vector<double>& w) {
+  const int64_t K = in.count(), P = in.dim();
+  std::vector<float> copy;
+  if (!in.rows.device().is_cpu()) copy = in.rows.to_vector<float>();
+  const float* rows = in.rows.device().is_cpu() ? in.rows.data<float>() : copy.data();
+  std::vector<double> out((size_t)P, 0.0);
+  double total = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    total += w[k];
+    const float* row = rows + k * P;
+    for (int64_t j = 0; j < P; ++j) out[j] += w[k] * (double)row[j];
+  }
+  for (double& o : out) o /= total;
+  return detail::to_tensor(out, {P}, in.rows.device());
+}
+}  // namespace
+
 Tensor Mean::aggregate(const Updates& in) const {
-  const HostRows h = detail::to_host(in, "mean");
-  return detail::to_tensor(weighted_mean(h, std::vector<double>((size_t)h.K, 1.0)), {h.P},
-                           in.rows.device());
+  in.validate("mean");
+  return streamed_mean(in, std::vector<double>((size_t)in.count(), 1.0));
 }
 
 Tensor WeightedMean::aggregate(const Updates& in) const {
-  const HostRows h = detail::to_host(in, "weighted_mean");
+  in.validate("weighted_mean");
   const std::vector<double> w = detail::weights_or_ones(in);
   NF_CHECK(std::accumulate(w.begin(), w.end(), 0.0) > 0,
-           "weighted_mean: all " << h.K << " weights are zero");
-  return detail::to_tensor(weighted_mean(h, w), {h.P}, in.rows.device());
+           "weighted_mean: all " << in.count() << " weights are zero");
+  return streamed_mean(in, w);
 }
 
 Tensor CoordinateMedian::aggregate(const Updates& in) const {
