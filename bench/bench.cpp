@@ -53,8 +53,7 @@ std::vector<const WorkloadSpec*> select(const std::string& only, Device device) 
       if (device.is_cuda() ? s.cuda_default : s.cpu_default) out.push_back(&s);
     return out;
   }
-  std::istringstream names(only);
-  for (std::string name; std::getline(names, name, ',');) {
+  for (const std::string& name : split(only, ',')) {
     const WorkloadSpec* found = nullptr;
     for (const WorkloadSpec& s : workload_specs())
       if (s.name == name) found = &s;

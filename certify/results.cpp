@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "engine/common.h"
+#include "engine/text.h"
 
 namespace nanofed::certify {
 namespace {
@@ -64,10 +65,7 @@ double parse_time(const std::string& where, const std::string& field) {
 
 // One row of a file whose header has the radius_full column iff `full_radius`.
 CertifyRow parse_row(const std::string& where, const std::string& line, bool full_radius) {
-  std::vector<std::string> fields;
-  std::stringstream ss(line);
-  for (std::string f; std::getline(ss, f, '\t');) fields.push_back(f);
-  if (!line.empty() && line.back() == '\t') fields.push_back("");
+  const std::vector<std::string> fields = split(line, '\t');
   const int columns = kColumns + full_radius;
   NF_CHECK((int)fields.size() == columns,
            "read_tsv: " << where << ": expected " << columns << " tab-separated columns (idx label predict radius correct time"

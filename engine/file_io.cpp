@@ -249,9 +249,7 @@ void truncate_csv(const std::string& path, int64_t last, size_t column, const ch
   size_t fields = 0;
   bool header = true;
   while (std::getline(in, line)) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    const std::vector<std::string> cells = split(line, ',');
     if (header) {
       out += line + "\n";
       fields = cells.size();

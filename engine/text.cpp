@@ -77,6 +77,15 @@ std::string fmt(double v, const char* format) {
   return buf;
 }
 
+std::vector<std::string> split(const std::string& line, char separator) {
+  std::vector<std::string> fields(1);
+  for (char c : line) {
+    if (c == separator) fields.emplace_back();
+    else fields.back().push_back(c);
+  }
+  return fields;
+}
+
 std::string join(const std::vector<std::string>& items, const std::string& sep) {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];

@@ -38,6 +38,9 @@ std::string fmt(double v, const char* format = "%g");
 
 // The items with `sep` between them: join({"a", "b"}) = "a, b".
 std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
+// The fields of one CSV/TSV line, empty ones kept (a trailing separator ends in an empty
+// field): split("a,,b,", ',') = {"a", "", "b", ""}; split("", ',') = {""}. join's inverse.
+std::vector<std::string> split(const std::string& line, char separator);
 
 // "(a, b)", as PyTorch prints a kernel size, stride or padding.
 std::string pair_str(int64_t a, int64_t b);

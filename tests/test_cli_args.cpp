@@ -153,6 +153,9 @@ BOOST_AUTO_TEST_CASE(text_formatting_helpers) {
   BOOST_TEST(nanofed::join({"a", "b", "c"}) == "a, b, c");
   BOOST_TEST(nanofed::join({"0.1", "0.2"}, ",") == "0.1,0.2");
   BOOST_TEST(nanofed::join({}).empty());
+  BOOST_TEST(nanofed::split("a,,b,", ',') == std::vector<std::string>({"a", "", "b", ""}), boost::test_tools::per_element());
+  BOOST_TEST(nanofed::split("", ',') == std::vector<std::string>({""}), boost::test_tools::per_element());
+  BOOST_TEST(nanofed::join(nanofed::split("x\ty", '\t'), "\t") == "x\ty");
   BOOST_TEST(nanofed::pair_str(3, 1) == "(3, 1)");
   BOOST_TEST(nanofed::starts_with("optimizer.state", "optimizer."));
   BOOST_TEST(!nanofed::starts_with("opt", "optimizer."));

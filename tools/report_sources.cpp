@@ -28,24 +28,19 @@ double to_number(const std::string& field) {
   return field.empty() || *end != '\0' ? NAN : v;
 }
 
-static std::vector<std::string> split(const std::string& line, char separator) {
-  std::vector<std::string> out(1);
-  for (char c : line) {
-    if (c == separator) out.emplace_back();
-    else if (c != '\r') out.back().push_back(c);
-  }
-  return out;
-}
-
 // Rows with another field count than the header (a torn last line) are left out.
 CsvFile read_csv(const std::string& path, char separator) {
   check_input_file(path, "nanofed report");
   std::ifstream in(path);
   CsvFile f{path, {}, {}};
   std::string line;
-  if (std::getline(in, line)) f.header = split(line, separator);
+  auto fields = [&] {  // a file written on Windows ends its lines in \r\n
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return split(line, separator);
+  };
+  if (std::getline(in, line)) f.header = fields();
   while (std::getline(in, line))
-    if (std::vector<std::string> row = split(line, separator); row.size() == f.header.size()) f.rows.push_back(row);
+    if (std::vector<std::string> row = fields(); row.size() == f.header.size()) f.rows.push_back(row);
   return f;
 }
 
