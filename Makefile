@@ -49,9 +49,10 @@ endif
 LIB_OBJ := $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/*.cpp))
 LIB := $(BUILD)/libnanofed.a
-# One program per examples/<name>/main.cpp: $(BUILD)/examples/<name>.
+# One program per examples/<name>/main.cpp: $(BUILD)/examples/<name>, linked from every .cpp of
+# that folder (a reproduction splits its driver into parts: theory, runs, criteria).
 EXAMPLES := $(patsubst examples/%/main.cpp,$(BUILD)/examples/%,$(wildcard examples/*/main.cpp))
-EXAMPLE_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard examples/*/main.cpp))
+EXAMPLE_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard examples/*/*.cpp))
 .SECONDARY: $(EXAMPLE_OBJ)  # keep them (make would delete them as intermediates)
 
 .PHONY: all build deps test test-long run data gpu-pack gpu-test bench clean backends report
@@ -137,7 +138,8 @@ $(BUILD)/nanofed: $(BUILD)/obj/tools/nanofed.o $(LIB)
 $(BUILD)/nanofed_bench: $(BUILD)/obj/bench/bench.o $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/examples/%: $(BUILD)/obj/examples/%/main.o $(LIB)
+.SECONDEXPANSION:
+$(BUILD)/examples/%: $$(addprefix $(BUILD)/obj/,$$(subst .cpp,.o,$$(wildcard examples/$$*/*.cpp))) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(LDFLAGS) -Wl,-rpath,'$$ORIGIN/../lib' -o $@ $^ $(LDLIBS)
 
