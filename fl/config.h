@@ -60,6 +60,8 @@ struct FlConfig {
   // ---- model ----
   std::string model = "cnn";   // nn::make_model names: logreg, mlp, cnn, mnist_cnn, cnn28, ...
   std::vector<int64_t> hidden = {200};  // mlp hidden widths
+  std::vector<int64_t> channels;        // cnn, mnist_cnn, cnn28, cnn64: the two conv widths ([] = the model's)
+  int64_t fc_hidden = 0;                // the CNNs' hidden FC width (0 = the model's: 1024; cnn28/64: 4096)
   std::string init = "pytorch";  // pytorch | glorot_uniform (TF1 default, Ditto's code)
 
   // ---- local training ----

@@ -55,6 +55,8 @@ void run_and_data_keys(Table& t) {
   // model
   t.add("model", &FlConfig::model, nn::model_names());
   t.add("hidden", &FlConfig::hidden);
+  t.add("channels", &FlConfig::channels);
+  t.add("fc_hidden", &FlConfig::fc_hidden);
   t.add("init", &FlConfig::init, {"pytorch", "glorot_uniform"});
 }
 

@@ -71,6 +71,10 @@ void check_data(const Checker& k) {
 
 void check_model(const Checker& k) {
   for (int64_t h : k.c.hidden) k.need(h >= 1, "hidden", show(json(k.c.hidden)), "entries must be >= 1");
+  const std::vector<int64_t>& ch = k.c.channels;
+  k.need(ch.empty() || (ch.size() == 2 && ch[0] >= 1 && ch[1] >= 1), "channels", show(json(ch)),
+         "must be [] (the model's widths) or two conv widths >= 1, e.g. [16, 32]");
+  k.at_least(k.c.fc_hidden, 0, "fc_hidden");
 }
 
 void check_training(const Checker& k, const std::set<std::string>& given) {

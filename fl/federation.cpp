@@ -96,6 +96,8 @@ nn::ModelOptions model_options(const FlConfig& c, const datasets::Dataset& train
   mo.image_size = shape.size() == 3 ? shape[2] : 0;
   mo.num_classes = train.num_classes;
   mo.hidden = c.hidden;
+  mo.channels = c.channels;
+  mo.fc_hidden = c.fc_hidden;
   mo.init = c.init == "glorot_uniform" ? nn::Init::glorot_uniform : nn::Init::pytorch;
   return mo;
 }

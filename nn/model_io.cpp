@@ -85,6 +85,7 @@ Metadata model_metadata(const std::string& name, const ModelOptions& o, const Mo
                 {"hidden", format_number_list(hidden)},
                 {"width", std::to_string(o.width)},
                 {"fc_hidden", std::to_string(o.fc_hidden)},
+                {"channels", format_number_list(std::vector<double>(o.channels.begin(), o.channels.end()))},
                 {"negative_slope", format_number_list({o.negative_slope})}};
   if (model.has_input_normalization()) {
     const Shape& shape = model.input_mean().shape();
@@ -116,6 +117,7 @@ std::shared_ptr<Module> load_model(const std::string& path, Device device, Metad
   o.hidden = r.integers("hidden");
   o.width = r.integer("width");
   o.fc_hidden = r.integer("fc_hidden");
+  if (meta.count("channels")) o.channels = r.integers("channels");  // older files: the model's widths
   o.negative_slope = (float)r.number("negative_slope");
   o.init = Init::zeros;  // every weight is overwritten by the load: skip drawing them
   std::shared_ptr<Module> model = make_model(r.str("model"), o);

@@ -59,10 +59,10 @@ Tensor MLP::forward(const Tensor& x) {
 TwoConvCNN::TwoConvCNN(const CNNOptions& o, int64_t padding, int64_t side) {
   Generator* gen = o.gen;
   const Init init = o.init;
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(o.in_channels, 32, 5, 1, padding, true, gen, init));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 5, 1, padding, true, gen, init));
-  fc1 = register_module("fc1", std::make_shared<Linear>(64 * side * side, 1024, true, gen, init));
-  fc2 = register_module("fc2", std::make_shared<Linear>(1024, o.num_classes, true, gen, init));
+  conv1 = register_module("conv1", std::make_shared<Conv2d>(o.in_channels, o.channels1, 5, 1, padding, true, gen, init));
+  conv2 = register_module("conv2", std::make_shared<Conv2d>(o.channels1, o.channels2, 5, 1, padding, true, gen, init));
+  fc1 = register_module("fc1", std::make_shared<Linear>(o.channels2 * side * side, o.fc_hidden, true, gen, init));
+  fc2 = register_module("fc2", std::make_shared<Linear>(o.fc_hidden, o.num_classes, true, gen, init));
 }
 
 Tensor TwoConvCNN::forward(const Tensor& x) {
@@ -126,13 +126,21 @@ std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& 
     sizes.push_back(k);
     return std::make_shared<MLP>(sizes, o.gen, o.init);
   }
-  const CNNOptions cnn{c, side, k, o.gen, o.init};
-  if (name == "cnn") return std::make_shared<FmnistCNN>(cnn);
-  if (name == "mnist_cnn") return std::make_shared<MnistCNN>(cnn);
+  NF_CHECK(o.channels.empty() || o.channels.size() == 2,
+           "make_model: channels must hold the two conv widths (got " << o.channels.size() << " values)");
+  for (int64_t w : o.channels) NF_CHECK(w >= 1, "make_model: conv widths must be >= 1 (got " << w << ")");
+  NF_CHECK(o.fc_hidden >= 0, "make_model: fc_hidden must be >= 1, or 0 for the model's own");
+  auto channel = [&](size_t i, int64_t fallback) { return o.channels.empty() ? fallback : o.channels[i]; };
+  if (name == "cnn" || name == "mnist_cnn") {
+    CNNOptions cnn{c, side, k};
+    cnn.channels1 = channel(0, 32), cnn.channels2 = channel(1, 64), cnn.fc_hidden = pick(o.fc_hidden, 1024);
+    cnn.gen = o.gen, cnn.init = o.init;
+    if (name == "cnn") return std::make_shared<FmnistCNN>(cnn);
+    return std::make_shared<MnistCNN>(cnn);
+  }
   if (name == "cnn28" || name == "cnn64") {
-    const int64_t channels2 = name == "cnn28" ? 128 : 64;
-    return std::make_shared<SpuriousCNN>(SpuriousCNNOptions{
-        c, side, 64, channels2, pick(o.fc_hidden, 4096), k, o.negative_slope, o.gen, o.init});
+    return std::make_shared<SpuriousCNN>(SpuriousCNNOptions{c, side, channel(0, 64), channel(1, name == "cnn28" ? 128 : 64),
+                                                            pick(o.fc_hidden, 4096), k, o.negative_slope, o.gen, o.init});
   }
   if (name == "resnet18") return std::make_shared<ResNet18>(ResNet18Options{c, k, o.width, o.gen, o.init});
   NF_CHECK(false, "make_model: unknown model '" << name << "' (expected one of: " << join(model_names()) << ")");

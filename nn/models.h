@@ -53,12 +53,15 @@ struct CNNOptions {
   int64_t in_channels = 1;
   int64_t image_size = 28;   // square inputs (H = W)
   int64_t num_classes = 10;
+  // The reference widths; narrower ones make the same family cheaper (the CPU-scaled Ditto
+  // reproduction, examples/ditto).
+  int64_t channels1 = 32, channels2 = 64, fc_hidden = 1024;
   Generator* gen = nullptr;  // nullptr = nn::default_generator()
   Init init = Init::pytorch;
 };
 
 // The layout FmnistCNN and MnistCNN share: conv5x5 in->32, ReLU, maxpool 2; conv5x5 32->64,
-// ReLU, maxpool 2; flatten; fc 1024, ReLU; fc num_classes. They differ only in the convs'
+// ReLU, maxpool 2; flatten; fc 1024, ReLU; fc num_classes (widths from CNNOptions). They differ only in the convs'
 // padding (hence the flattened side). Children: conv1, conv2, fc1, fc2.
 class TwoConvCNN : public Module {
  public:
@@ -67,7 +70,7 @@ class TwoConvCNN : public Module {
   std::shared_ptr<Linear> fc1, fc2;
 
  protected:
-  // `side`: the side of conv2's pooled output (the flattened map is 64 x side x side).
+  // `side`: the side of conv2's pooled output (the flattened map is channels2 x side x side).
   TwoConvCNN(const CNNOptions& o, int64_t padding, int64_t side);
 };
 
@@ -124,7 +127,8 @@ struct ModelOptions {
   int64_t num_classes = 10;
   std::vector<int64_t> hidden = {200};  // MLP hidden widths
   int64_t width = 64;                  // ResNet18 base width (64 = the standard model)
-  int64_t fc_hidden = 0;               // cnn28/cnn64 hidden FC width (0 = Table 5's 4096)
+  int64_t fc_hidden = 0;               // hidden FC width of the CNNs (0 = the model's: 1024, cnn28/64 4096)
+  std::vector<int64_t> channels;       // the CNNs' two conv widths ({} = the model's: 32 64, cnn28 64 128)
   float negative_slope = 0.2f;         // cnn28/cnn64 LeakyReLU slope
   Init init = Init::pytorch;
   Generator* gen = nullptr;            // nullptr = nn::default_generator()

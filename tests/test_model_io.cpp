@@ -75,6 +75,13 @@ BOOST_AUTO_TEST_CASE(cnn_round_trips) {
   for (bool normalized : {false, true}) round_trip("cnn", o, normalized);
 }
 
+BOOST_AUTO_TEST_CASE(a_narrower_cnn_round_trips_with_its_widths) {
+  nn::ModelOptions o = image_model(1, 12, 3);
+  o.channels = {4, 6};
+  o.fc_hidden = 10;
+  round_trip("cnn", o, false);  // a load that ignored the widths would not fit the tensors
+}
+
 BOOST_AUTO_TEST_CASE(resnet18_round_trips_with_batchnorm_statistics) {
   nn::ModelOptions o = image_model(3, 8, 5);
   o.width = 4;

@@ -206,6 +206,21 @@ BOOST_AUTO_TEST_CASE(ditto_fmnist_cnn_layout_count_and_forward) {
   BOOST_TEST(dynamic_cast<nn::FmnistCNN&>(*g).fc1->bias.to_vector() == std::vector<float>(1024, 0.0f));
 }
 
+// The CPU-scaled Ditto reproduction's narrower member of the family: same layout, given widths.
+BOOST_AUTO_TEST_CASE(fmnist_cnn_takes_narrower_widths) {
+  nn::ModelOptions o;
+  o.channels = {16, 32};
+  o.fc_hidden = 256;
+  auto m = nn::make_model("cnn", o);
+  BOOST_TEST(shape_of(*m, "conv1.weight") == Shape({16, 1, 5, 5}));
+  BOOST_TEST(shape_of(*m, "conv2.weight") == Shape({32, 16, 5, 5}));
+  BOOST_TEST(shape_of(*m, "fc1.weight") == Shape({256, 1568}));  // 32 * 7 * 7
+  // 416 + 12,832 + 401,664 + 2,570
+  BOOST_TEST(m->num_parameters() == 417482);
+  o.channels = {16};
+  expect_error([&] { nn::make_model("cnn", o); }, {"channels must hold the two conv widths"});
+}
+
 BOOST_AUTO_TEST_CASE(byzantine_mnist_cnn_layout_count_and_forward) {
   auto m = nn::make_model("mnist_cnn");
   BOOST_TEST(names(m->named_parameters()) == std::vector<std::string>({"conv1.weight", "conv1.bias", "conv2.weight",
