@@ -82,6 +82,10 @@ struct FlConfig {
   // ---- strategy parameters ----
   double mu = 0.01;                    // fedprox
   double lambda = 1.0;                 // ditto: [0, inf); mixture, ipgd: [0, 1]
+  // ditto: more personal models, one per value, trained beside v_k on the same global trajectory
+  // (Ditto §5's shared-trajectory trick: w^t does not depend on lambda); evaluated as the models
+  // "personal@lambda=<value>". [0] is the "local" baseline (no pull, the same schedule).
+  std::vector<double> personal_lambdas;
   std::string ditto_order = "per_step";  // per_step (official code) | after_global (s personal steps after)
   int64_t personal_steps = 0;          // ditto after_global: 0 = as many as the global steps
   int64_t finetune_epochs = 5;         // finetune: epochs of SGD from the final global model

@@ -79,6 +79,7 @@ void training_keys(Table& t) {
   // strategy parameters
   t.add("mu", &FlConfig::mu);
   t.add("lambda", &FlConfig::lambda);
+  t.add("personal_lambdas", &FlConfig::personal_lambdas);
   t.add("ditto_order", &FlConfig::ditto_order, {"per_step", "after_global"});
   t.add("personal_steps", &FlConfig::personal_steps);
   t.add("finetune_epochs", &FlConfig::finetune_epochs);
@@ -298,6 +299,14 @@ void set_field(FlConfig& c, const Key& key, const std::string& shown, const json
           std::vector<int64_t> out(v.size());
           for (size_t i = 0; i < v.size(); ++i)
             if (!as_int(v[i], out[i])) bad("a list of integers");
+          c.*m = out;
+        } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+          if (!v.is_array()) bad("a list of numbers");
+          std::vector<double> out;
+          for (const json& e : v) {
+            if (!e.is_number() || !std::isfinite(e.get<double>())) bad("a list of numbers");
+            out.push_back(e.get<double>());
+          }
           c.*m = out;
         } else {
           static_assert(std::is_same_v<T, std::vector<std::string>>);

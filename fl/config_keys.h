@@ -15,7 +15,7 @@ namespace nanofed::fl::config_detail {
 
 using Member = std::variant<std::string FlConfig::*, int64_t FlConfig::*, uint64_t FlConfig::*,
                             double FlConfig::*, bool FlConfig::*, std::vector<int64_t> FlConfig::*,
-                            std::vector<std::string> FlConfig::*>;
+                            std::vector<double> FlConfig::*, std::vector<std::string> FlConfig::*>;
 
 struct Key {
   std::string name;
@@ -26,6 +26,7 @@ struct Key {
   std::vector<std::string> accepted() const { return live_choices ? live_choices() : choices; }
   bool is_list() const {
     return std::holds_alternative<std::vector<int64_t> FlConfig::*>(member) ||
+           std::holds_alternative<std::vector<double> FlConfig::*>(member) ||
            std::holds_alternative<std::vector<std::string> FlConfig::*>(member);
   }
   bool is_string() const { return std::holds_alternative<std::string FlConfig::*>(member); }

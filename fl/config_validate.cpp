@@ -115,6 +115,16 @@ void check_strategy(const Checker& k) {
   if (info.lambda == StrategyInfo::Lambda::non_negative)
     k.need(c.lambda >= 0, "lambda", num(c.lambda), "must be >= 0" + for_strategy);
   if (info.lambda == StrategyInfo::Lambda::unit_interval) k.in(c.lambda, 0, 1, false, true, "lambda", for_strategy);
+  if (!c.personal_lambdas.empty()) {
+    k.need(info.personal_lambdas, "personal_lambdas", show(json(c.personal_lambdas)), "needs strategy 'ditto', not '" + c.strategy + "'");
+    std::vector<double> all = {c.lambda};
+    for (double l : c.personal_lambdas) {
+      k.need(l >= 0, "personal_lambdas", show(json(c.personal_lambdas)), "entries must be >= 0");
+      k.need(std::find(all.begin(), all.end(), l) == all.end(), "personal_lambdas", show(json(c.personal_lambdas)),
+             "repeats " + num(l) + " (lambda = " + num(c.lambda) + " is the first personal model)");
+      all.push_back(l);
+    }
+  }
   k.at_least(c.personal_steps, 0, "personal_steps");
   k.at_least(c.finetune_epochs, 0, "finetune_epochs");
   k.at_least(c.finetune_lr, 0.0, "finetune_lr");

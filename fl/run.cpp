@@ -191,12 +191,14 @@ void save_checkpoint(const std::string& ckpt, const Simulation& sim, const Feder
 void evaluate_round(Simulation& sim, int64_t round, Progress& p, std::ostream& rounds_out, std::ostream& clients_out) {
   p.last = json::object();
   p.last["round"] = round;
-  for (ModelKind kind : {ModelKind::global, ModelKind::personal}) {
-    if ((kind == ModelKind::global && !sim.has_global()) || (kind == ModelKind::personal && !sim.has_personal()))
-      continue;
-    const std::vector<ClientScore> scores = sim.evaluate(kind);
+  std::vector<std::pair<ModelKind, int>> models;  // (kind, personal set)
+  if (sim.has_global()) models.push_back({ModelKind::global, 0});
+  if (sim.has_personal())
+    for (int set = 0; set < (int)sim.personal_sets().size(); ++set) models.push_back({ModelKind::personal, set});
+  for (const auto& [kind, set] : models) {
+    const std::vector<ClientScore> scores = sim.evaluate(kind, set);
     const Summary s = summarize(scores);
-    const std::string model = to_string(kind);
+    const std::string model = kind == ModelKind::global ? "global" : sim.personal_sets()[set];
     rounds_out << round << "," << model << "," << join(summary_values(s), ",") << ","
                << fmt(sim.last_round().train_loss, "%.6f") << "," << sim.last_round().rejected.size() << "\n";
     for (const ClientScore& c : scores)

@@ -67,6 +67,8 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
   augment_[1] = training_augmentation(config_, true);
   adversarial_ = adversarial_training_attack(config_);
   strategy_ = make_strategy(config_);
+  personal_sets_ = strategy_->personal_sets();
+  extra_sets_.assign(personal_sets_.size() - 1, std::vector<ClientState>(clients_.size()));
   sampling_ = config_.sampling == "all"       ? Sampling::all
               : config_.sampling == "uniform" ? Sampling::uniform
                                               : Sampling::proportional;
@@ -192,15 +194,23 @@ std::unique_ptr<nn::Optimizer> Simulation::make_optimizer(nn::Module& model, dou
       model.parameters(), nn::SGDOptions(lr).momentum(config_.momentum).weight_decay(config_.weight_decay));
 }
 
-Simulation::ClientState& Simulation::personal_state(int64_t client) {
-  ClientState& s = state_[client];
+Simulation::ClientState& Simulation::set_state(int64_t client, int set) {
+  return set == 0 ? state_.at(client) : extra_sets_.at(set - 1).at(client);
+}
+
+const Simulation::ClientState& Simulation::set_state(int64_t client, int set) const {
+  return set == 0 ? state_.at(client) : extra_sets_.at(set - 1).at(client);
+}
+
+Simulation::ClientState& Simulation::personal_state(int64_t client, int set) {
+  ClientState& s = set_state(client, set);
   if (s.personal_params.defined()) return s;
   s.personal_params = init_params_.clone();  // v_k starts at w^0 for every client (001 §2.4)
   s.personal_buffers = init_buffers_.clone();
   return s;
 }
 
-Tensor Simulation::personal_params(int64_t client) const { return state_.at(client).personal_params; }
+Tensor Simulation::personal_params(int64_t client, int set) const { return set_state(client, set).personal_params; }
 
 Tensor Simulation::client_buffers(int64_t client) const {
   const Tensor& local = state_[client].local_buffers;
@@ -249,8 +259,8 @@ Simulation::LocalResult Simulation::train_global_side(int64_t client, const Batc
 //   v <- v - lr (grad_scale * grad F_k(v) + pull (v - anchor))
 // with SGD (momentum, weight decay as configured; their state is not kept across rounds).
 double Simulation::train_personal(int64_t client, const Batches& batches, const Tensor& anchor, double pull,
-                                  double grad_scale, double lr) {
-  ClientState& s = personal_state(client);
+                                  double grad_scale, double lr, int set) {
+  ClientState& s = personal_state(client, set);
   nn::Module& model = *task_workers().personal;
   load_into(model, s.personal_params, s.personal_buffers);
   auto opt = make_optimizer(model, lr);
@@ -365,19 +375,19 @@ void Simulation::finish() {
 
 // ---------------------------------------------------------------- evaluation and state
 
-nn::Module& Simulation::model_for(ModelKind kind, int64_t client) {
+nn::Module& Simulation::model_for(ModelKind kind, int64_t client, int set) {
   Workers& w = task_workers();
   if (kind == ModelKind::global) {
     load_into(*w.global, global_params_, client_buffers(client));
     return *w.global;
   }
-  const ClientState& s = state_.at(client);
+  const ClientState& s = set_state(client, set);
   if (s.personal_params.defined()) load_into(*w.personal, s.personal_params, s.personal_buffers);
   else load_into(*w.personal, init_params_, init_buffers_);  // never selected: v_k = w^0
   return *w.personal;
 }
 
-std::vector<ClientScore> Simulation::evaluate(ModelKind kind) {
+std::vector<ClientScore> Simulation::evaluate(ModelKind kind, int set) {
   std::vector<int64_t> benign;
   for (int64_t k = 0; k < num_clients(); ++k)
     if (!is_byzantine_[k]) benign.push_back(k);
@@ -385,7 +395,7 @@ std::vector<ClientScore> Simulation::evaluate(ModelKind kind) {
   for_each_client((int64_t)benign.size(), [&](int64_t i) {
     const int64_t k = benign[i];
     static_cast<nn::Evaluation&>(scores[i]) =
-        score(model_for(kind, k), clients_[k].test, config_.eval_batch_size, device_);
+        score(model_for(kind, k, set), clients_[k].test, config_.eval_batch_size, device_);
     scores[i].client = k;
   });
   return scores;

@@ -87,11 +87,14 @@ class Simulation {
   ModelKind headline() const;  // the model the strategy is judged by
 
   // Scores of every benign client on its own test set.
-  std::vector<ClientScore> evaluate(ModelKind kind);
+  // `set` picks one of the strategy's personal model sets (personal_sets(); 0 = "personal").
+  std::vector<ClientScore> evaluate(ModelKind kind, int set = 0);
   // Client k's model of that kind, loaded into a working module (valid until the next call
   // that loads the same kind): the global model with the BN statistics k uses, or k's personal
-  // model (w^0 if k was never selected).
-  nn::Module& model_for(ModelKind kind, int64_t client);
+  // model of that set (w^0 if k was never selected).
+  nn::Module& model_for(ModelKind kind, int64_t client, int set = 0);
+  // The names of the strategy's personal model sets (rounds.csv's model column), set 0 first.
+  const std::vector<std::string>& personal_sets() const { return personal_sets_; }
 
   // Clients selected in `round` (a pure function of seed and round).
   std::vector<int64_t> sample(int64_t round) const;
@@ -102,7 +105,7 @@ class Simulation {
   int64_t num_clients() const { return (int64_t)clients_.size(); }
   const ClientData& client(int64_t k) const { return clients_[k]; }
   const Tensor& global_params() const { return global_params_; }
-  Tensor personal_params(int64_t client) const;  // undefined if the client has none
+  Tensor personal_params(int64_t client, int set = 0) const;  // undefined if the client has none
   std::string describe() const;                  // strategy, chain, attack in one line
 
   // All state as named tensors ("global.params", "client.3.personal.params", ...) and back.
@@ -135,8 +138,9 @@ class Simulation {
                         bool personal);
   // Copies params (when defined) and buffers (when non-empty) into the model's arenas.
   void load_into(nn::Module& model, const Tensor& params, const Tensor& buffers);
-  // Client k's state with its personal model (v_k = w^0 when it had none yet).
-  ClientState& personal_state(int64_t client);
+  // Client k's state with its personal model of that set (v_k = w^0 when it had none yet).
+  // Sets above 0 hold only personal_params / personal_buffers.
+  ClientState& personal_state(int64_t client, int set = 0);
   Tensor client_buffers(int64_t client) const;  // the BN stats the global model uses for `client`
   nn::Module& worker() { return *task_workers().global; }  // the calling task's global-side module
   // Runs work(i) for i in [0, n): one client each. On the CPU with more than one thread, the
@@ -157,7 +161,7 @@ class Simulation {
   LocalResult train_global_side(int64_t client, const Batches& batches, double mu);
   // Steps of client k's personal model v on the batches: v <- v - lr (grad_scale grad + pull (v - anchor)).
   double train_personal(int64_t client, const Batches& batches, const Tensor& anchor, double pull,
-                        double grad_scale, double lr);
+                        double grad_scale, double lr, int set = 0);
   // Attack (corrupted rows), NaN/Inf screening, then the chain; returns the aggregate [P]
   // (undefined when every row was rejected). `key` separates several aggregations in a round.
   Tensor aggregate(int64_t round, uint64_t key, const std::vector<int64_t>& selected,
@@ -175,6 +179,10 @@ class Simulation {
   std::vector<int64_t> byzantine_ids_;
   std::vector<bool> is_byzantine_;
   std::vector<ClientState> state_;
+  std::vector<std::vector<ClientState>> extra_sets_;  // personal sets 1.. (extra_sets_[set - 1][client])
+  std::vector<std::string> personal_sets_;
+  ClientState& set_state(int64_t client, int set);
+  const ClientState& set_state(int64_t client, int set) const;
   ModelFactory make_model_;
   LossFn loss_;
   Device device_;

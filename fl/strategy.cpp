@@ -22,7 +22,7 @@ Registry builtin_strategies() {
           {"fedprox", make_fedprox, Lambda::unused, false},
           {"local", make_local, Lambda::unused, true},
           {"finetune", make_finetune, Lambda::unused, true},
-          {"ditto", make_ditto, Lambda::non_negative, true},
+          {"ditto", make_ditto, Lambda::non_negative, true, true},
           {"mixture", make_mixture, Lambda::unit_interval, true},
           {"ipgd", make_ipgd, Lambda::unit_interval, true}};
 }

@@ -37,6 +37,10 @@ class Strategy {
   virtual bool has_global() const { return true; }
   virtual bool has_personal(bool finished) const { (void)finished; return false; }
   virtual ModelKind headline(bool finished) const;
+  // The personal models each client keeps: one name per set, set 0 first ("personal"). More
+  // than one when a method trains several on the same global trajectory (ditto's
+  // personal_lambdas: one v_k per lambda, the shared-trajectory trick of Ditto §5).
+  virtual std::vector<std::string> personal_sets() const { return {"personal"}; }
   // Whether the method aggregates client vectors (describe() then shows the chain).
   virtual bool aggregates() const { return has_global(); }
   // The method's parameters for describe(), e.g. "(mu=0.01)"; "" when it has none.
@@ -56,6 +60,8 @@ struct StrategyInfo {
   // Whether the finished run has personal models (Strategy::has_personal(true)); save_personal
   // needs it.
   bool personal_models = false;
+  // Whether it takes personal_lambdas (more personal models on the same global trajectory).
+  bool personal_lambdas = false;
 };
 
 // Names in registration order (the built-in ones first); config validation accepts these.

@@ -113,6 +113,14 @@ BOOST_AUTO_TEST_CASE(enum_keys_list_their_values) {
   bad(R"({"sampling": "random"})", {"sampling = 'random' is not one of all, uniform, proportional"});
   bad(R"({"init": "xavier"})", {"init = 'xavier' is not one of pytorch, glorot_uniform"});
   bad(R"({"ditto_order": "before"})", {"ditto_order = 'before' is not one of per_step, after_global"});
+  // personal_lambdas: extra v_k(lambda) of ditto, distinct, >= 0.
+  bad(R"({"strategy": "ditto", "personal_lambdas": [0.1, -1]})", {"personal_lambdas = [0.1,-1] entries must be >= 0"});
+  bad(R"({"strategy": "ditto", "personal_lambdas": [0.1, 0.1]})",
+      {"personal_lambdas = [0.1,0.1] repeats 0.1 (lambda = 1 is the first personal model)"});
+  bad(R"({"strategy": "ditto", "personal_lambdas": [1]})", {"repeats 1"});
+  bad(R"({"strategy": "fedavg", "personal_lambdas": [1]})", {"personal_lambdas = [1] needs strategy 'ditto', not 'fedavg'"});
+  bad(R"({"strategy": "ditto", "personal_lambdas": 0.1})", {"personal_lambdas = 0.1 must be a list of numbers"});
+  BOOST_CHECK_NO_THROW(parse(R"({"strategy": "ditto", "personal_lambdas": [0, 0.1, 2]})"));
   bad(R"({"aggregator": "trmean"})",
       {"aggregator = 'trmean' is not one of mean, weighted_mean, median, trimmed_mean, krum, multi_krum, "
        "geometric_median, centered_clipping, k_norm"});

@@ -258,6 +258,48 @@ BOOST_AUTO_TEST_CASE(fedavg_equal_shards_weighted_equals_unweighted) {
   BOOST_TEST(first(u2.global_params()) == (0.38f - 0.19f) / 2, boost::test_tools::tolerance(1e-5f));
 }
 
+// The shared-trajectory trick (Ditto §5): w^t does not depend on lambda, so one run with
+// personal_lambdas trains every v_k(lambda) of separate runs, on the same batches and anchor.
+BOOST_AUTO_TEST_CASE(ditto_personal_lambdas_equal_separate_runs_and_survive_a_checkpoint) {
+  auto config = [](double lambda, std::vector<double> more) {
+    FlConfig c = quadratic_config("ditto");
+    c.sampling = "uniform";
+    c.clients_per_round = 2;  // v_k persists between the rounds k is selected in
+    c.local_steps = 2;
+    c.batch_size = 1;
+    c.lambda = lambda;
+    c.personal_lambdas = more;
+    return c;
+  };
+  const std::vector<std::vector<float>> data = {{1, 3}, {-2, 0, 5}, {4}, {0.5f, 1.5f}};
+  Simulation shared(config(1.0, {0.0, 0.5}), quadratic_clients(data), {}, quadratic_model(), half_mean_square);
+  BOOST_TEST(shared.personal_sets() == std::vector<std::string>({"personal", "personal@lambda=0", "personal@lambda=0.5"}),
+             boost::test_tools::per_element());
+  for (int t = 0; t < 3; ++t) shared.run_round(t);
+  // A checkpoint after round 3 carries every set; the resumed run goes on exactly.
+  Simulation resumed(config(1.0, {0.0, 0.5}), quadratic_clients(data), {}, quadratic_model(), half_mean_square);
+  resumed.load_state(shared.state());
+  for (int t = 3; t < 6; ++t) shared.run_round(t), resumed.run_round(t);
+  const std::vector<double> lambdas = {1.0, 0.0, 0.5};
+  for (int set = 0; set < 3; ++set) {
+    Simulation alone(config(lambdas[set], {}), quadratic_clients(data), {}, quadratic_model(), half_mean_square);
+    for (int t = 0; t < 6; ++t) alone.run_round(t);
+    BOOST_TEST(alone.global_params().to_vector<float>() == shared.global_params().to_vector<float>(),
+               boost::test_tools::per_element());
+    for (int64_t k = 0; k < 4; ++k) {
+      BOOST_TEST_CONTEXT("set " << set << ", client " << k) {
+        const Tensor v = alone.personal_params(k);
+        BOOST_REQUIRE(shared.personal_params(k, set).defined() == v.defined());
+        if (!v.defined()) continue;
+        BOOST_TEST(shared.personal_params(k, set).to_vector<float>() == v.to_vector<float>(), boost::test_tools::per_element());
+        BOOST_TEST(resumed.personal_params(k, set).to_vector<float>() == v.to_vector<float>(), boost::test_tools::per_element());
+      }
+    }
+  }
+  // The sets differ (a test of three copies of one model would pass the checks above).
+  BOOST_TEST(first(shared.personal_params(0, 1)) != first(shared.personal_params(0, 0)));
+}
+
 BOOST_AUTO_TEST_CASE(ditto_personal_models_converge_to_lemma9) {
   // Federated point estimation (001 §2.8), clean Fig. 1 setting in d = 3 dimensions: Ditto run
   // with full participation and full-batch GD; v_k must reach lambda/(1+lambda) w* +

@@ -3,6 +3,8 @@
 //   after_global  personal_steps steps after the global local training.
 #include <sstream>
 
+#include "engine/text.h"
+
 #include "fl/strategies/fedavg.h"
 
 namespace nanofed::fl {
@@ -12,6 +14,11 @@ class Ditto : public FedAvg {
  public:
   explicit Ditto(const FlConfig& config) : FedAvg(config, false), after_global_(config.ditto_order == "after_global") {}
   bool has_personal(bool) const override { return true; }
+  std::vector<std::string> personal_sets() const override {
+    std::vector<std::string> names = {"personal"};
+    for (double l : config_.personal_lambdas) names.push_back("personal@lambda=" + fmt(l, "%g"));
+    return names;
+  }
   std::string parameters() const override {
     std::ostringstream o;
     o << "(lambda=" << config_.lambda << ", " << config_.ditto_order << ")";
@@ -29,6 +36,8 @@ class Ditto : public FedAvg {
       personal = sim.plan_batches(k, round, kFinetune, steps, 1);
     }
     sim.train_personal(k, personal, sim.global_params(), config_.lambda, 1.0, config_.lr);
+    for (size_t s = 0; s < config_.personal_lambdas.size(); ++s)  // the same batches, the same anchor w^t
+      sim.train_personal(k, personal, sim.global_params(), config_.personal_lambdas[s], 1.0, config_.lr, (int)s + 1);
   }
 
  private:
