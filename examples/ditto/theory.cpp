@@ -362,6 +362,7 @@ Figure fig2_figure(const Fig2& f) {
 TheoryResult run_theory(const std::string& dir, int64_t trials, uint64_t seed) {
   NF_CHECK(trials >= 2, kWho << ": trials must be >= 2, got " << trials);
   NF_CHECK(!dir.empty(), kWho << ": the output directory is empty");
+  NF_CHECK(!fs::exists(dir) || fs::is_directory(dir), kWho << ": " << dir << " exists and is not a directory");
   fs::create_directories(dir);
   const int64_t fig2_trials = std::min(trials, kFig2Trials);
   for (bool adv : {false, true}) {
