@@ -127,7 +127,7 @@ Tensor ditto_point_solution(const Tensor& w_hat, double lambda) {
     for (int64_t k = 0; k < K; ++k) global += wh[k * d + j];
     global /= (double)K;
     for (int64_t k = 0; k < K; ++k)
-      v[k * d + j] = (float)((lambda * global + wh[k * d + j]) / (1.0 + lambda));
+      v[k * d + j] = (float)ditto_point_estimate(global, wh[k * d + j], lambda);
   }
   return from_vector(v, {K, d}, w_hat.device());
 }

@@ -51,6 +51,11 @@ struct PointEstimation {
 };
 PointEstimation point_estimation(const PointEstimationConfig& config, Generator& gen);
 
+// Lemma 9 for one device and coordinate: argmin_v F_k(v) + lambda/2 (v - w*)^2 with
+// F_k(v) = 1/2 (v - w_hat)^2 is the convex combination below (both forms of Lemma 9).
+inline double ditto_point_estimate(double w_star, double w_hat, double lambda) {
+  return (lambda * w_star + w_hat) / (1.0 + lambda);
+}
 // Ditto's closed-form personalized solution (Lemma 9) from the local estimates:
 // v_k(lambda) = lambda/(1+lambda) w* + 1/(1+lambda) w_hat_k with w* = mean_k w_hat_k (over
 // all devices, adversaries included, as in the paper's notebook). f32 [K, d].

@@ -1,5 +1,5 @@
 // Strategies on quadratic objectives with hand-computed values, FedAvg invariants, and Ditto's
-// point-estimation theory (001 §2.8, §7.1).
+// point-estimation theory (Ditto §2.8).
 //
 // The quadratic client: one parameter vector w [d] started at 0, loss 1/2 mean_i ||w - x_i||^2,
 // so grad = w - xbar (xbar = the client's sample mean) and every update rule can be worked out
@@ -301,36 +301,40 @@ BOOST_AUTO_TEST_CASE(ditto_personal_lambdas_equal_separate_runs_and_survive_a_ch
 }
 
 BOOST_AUTO_TEST_CASE(ditto_personal_models_converge_to_lemma9) {
-  // Federated point estimation (001 §2.8), clean Fig. 1 setting in d = 3 dimensions: Ditto run
-  // with full participation and full-batch GD; v_k must reach lambda/(1+lambda) w* +
-  // 1/(1+lambda) w_hat_k (Lemma 9) and w^t the mean of the local estimates.
-  datasets::PointEstimationConfig pe;
-  pe.dim = 3;
-  Generator g(7);
-  const datasets::PointEstimation p = datasets::point_estimation(pe, g);
-  const std::vector<float> x = p.x.to_vector<float>();
-  const int64_t K = pe.devices, n = pe.samples, d = pe.dim;
-  for (double lambda : {0.5, 2.1333}) {
-    std::vector<ClientData> clients;
-    for (int64_t k = 0; k < K; ++k) {
-      std::vector<float> xs(x.begin() + k * n * d, x.begin() + (k + 1) * n * d);
-      clients.push_back({samples(xs, d), samples(xs, d)});
+  // Federated point estimation (Ditto §2.8), clean Fig. 1 setting in d = 1 and d = 3: Ditto's
+  // Algorithm 2 run by the engine with full participation and full-batch GD; v_k must reach
+  // lambda/(1+lambda) w* + 1/(1+lambda) w_hat_k (Lemma 9) and w^t the mean of the local
+  // estimates w*. lambda = 0 is local training; a wrong sign or anchor of the pull term moves v_k
+  // off Lemma 9's point for lambda > 0.
+  for (int64_t d : {1, 3}) {
+    datasets::PointEstimationConfig pe;
+    pe.dim = d;
+    Generator g(7);
+    const datasets::PointEstimation p = datasets::point_estimation(pe, g);
+    const std::vector<float> x = p.x.to_vector<float>();
+    const int64_t K = pe.devices, n = pe.samples;
+    for (double lambda : {0.0, 0.5, 2.0}) {
+      std::vector<ClientData> clients;
+      for (int64_t k = 0; k < K; ++k) {
+        std::vector<float> xs(x.begin() + k * n * d, x.begin() + (k + 1) * n * d);
+        clients.push_back({samples(xs, d), samples(xs, d)});
+      }
+      FlConfig c = quadratic_config("ditto");
+      c.lambda = lambda;
+      c.local_steps = 2;
+      c.lr = 0.2;
+      Simulation sim(c, std::move(clients), {}, quadratic_model(d), half_mean_square);
+      for (int t = 0; t < 150; ++t) sim.run_round(t);
+      const Tensor expected = datasets::ditto_point_solution(p.w_hat, lambda);
+      for (int64_t k = 0; k < K; ++k)
+        expect_close(sim.personal_params(k), expected.slice(k, k + 1).reshape({d}), 1e-4f, 1e-4f, "v_k vs Lemma 9");
+      expect_close(sim.global_params(), mean(p.w_hat, 0), 1e-4f, 1e-4f, "w vs mean of local estimates");
     }
-    FlConfig c = quadratic_config("ditto");
-    c.lambda = lambda;
-    c.local_steps = 2;
-    c.lr = 0.2;
-    Simulation sim(c, std::move(clients), {}, quadratic_model(d), half_mean_square);
-    for (int t = 0; t < 150; ++t) sim.run_round(t);
-    const Tensor expected = datasets::ditto_point_solution(p.w_hat, lambda);
-    for (int64_t k = 0; k < K; ++k)
-      expect_close(sim.personal_params(k), expected.slice(k, k + 1).reshape({d}), 1e-4f, 1e-4f, "v_k vs Lemma 9");
-    expect_close(sim.global_params(), mean(p.w_hat, 0), 1e-4f, 1e-4f, "w vs mean of local estimates");
   }
 }
 
 BOOST_AUTO_TEST_CASE(ditto_lambda_star_minimizes_simulated_error) {
-  // 001 §7.1: the argmin over Fig. 1's lambda grid of the Monte-Carlo error lies within one grid
+  // Ditto Fig. 1: the argmin over its lambda grid of the Monte-Carlo error lies within one grid
   // step of lambda* (2.13 clean, 1.19 adversarial), and the error there is within 3% of sigma_w^2.
   std::vector<double> grid;
   for (int i = 0; i <= 14; ++i) grid.push_back(0.2 * i);
