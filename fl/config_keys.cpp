@@ -76,6 +76,7 @@ void training_keys(Table& t) {
   t.add("average_bn_buffers", &FlConfig::average_bn_buffers);
   // strategy parameters
   t.add("mu", &FlConfig::mu);
+  t.add("tilt", &FlConfig::tilt);
   t.add("lambda", &FlConfig::lambda);
   t.add("ditto_order", &FlConfig::ditto_order, {"per_step", "after_global"});
   t.add("personal_steps", &FlConfig::personal_steps);

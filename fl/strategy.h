@@ -56,6 +56,10 @@ struct StrategyInfo {
   // Whether the finished run has personal models (Strategy::has_personal(true)); save_personal
   // needs it.
   bool personal_models = false;
+  // Whether the strategy weights the clients' rows itself (Simulation::aggregate's row_weights,
+  // e.g. TERM): it then replaces the aggregator, so the config allows only aggregator mean or
+  // weighted_mean and no pre_aggregators.
+  bool weights_rows = false;
 };
 
 // Names in registration order (the built-in ones first); config validation accepts these.
@@ -76,5 +80,6 @@ std::unique_ptr<Strategy> make_finetune(const FlConfig& config);
 std::unique_ptr<Strategy> make_ditto(const FlConfig& config);
 std::unique_ptr<Strategy> make_mixture(const FlConfig& config);
 std::unique_ptr<Strategy> make_ipgd(const FlConfig& config);
+std::unique_ptr<Strategy> make_term(const FlConfig& config);
 
 }  // namespace nanofed::fl
