@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(term_round_matches_hand_computation) {
   Simulation weighted(w, quadratic_clients(data), {}, quadratic_model(), half_mean_square);
   for (int64_t t = 0; t < 4; ++t) weighted.run_round(t);
   BOOST_TEST(first(weighted.global_params()) == first(sim.global_params()));
-  BOOST_TEST(sim.describe().find("term(tilt=1)") != std::string::npos, sim.describe());
+  BOOST_TEST(sim.describe().find("term(tilt=1, weights softmax(tilt L) replace the aggregator's)") != std::string::npos, sim.describe());
 }
 
 BOOST_AUTO_TEST_CASE(term_tilt_goes_from_the_mean_to_the_worst_client) {

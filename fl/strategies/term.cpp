@@ -32,9 +32,10 @@ std::vector<double> tilted_weights(const std::vector<double>& losses, double t) 
 class Term : public FedAvg {
  public:
   explicit Term(const FlConfig& config) : FedAvg(config, false) {}
+  // describe() goes on with "| aggregation <chain>", which these weights replace: say so.
   std::string parameters() const override {
     std::ostringstream o;
-    o << "(tilt=" << config_.tilt << ")";
+    o << "(tilt=" << config_.tilt << ", weights softmax(tilt L) replace the aggregator's)";
     return o.str();
   }
 
