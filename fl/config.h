@@ -15,7 +15,7 @@
 // Validation happens before any training and throws nanofed::Error with ONE line naming the
 // key, the value and what is accepted, e.g.
 //   config: unknown key 'lamda' (did you mean 'lambda'?)
-//   config: strategy = 'dito' is not one of fedavg, fedprox, local, finetune, ditto, mixture, ipgd
+//   config: strategy = 'dito' is not one of fedavg, fedprox, local, finetune, ditto, mixture, ipgd, term
 //   config: lambda = 1.5 must be in [0, 1] for strategy 'mixture'
 //   config: f = 5 needs f < clients_per_round / 2 = 5 for aggregator 'trimmed_mean'
 #pragma once
@@ -65,7 +65,7 @@ struct FlConfig {
   std::string init = "pytorch";  // pytorch | glorot_uniform (TF1 default, Ditto's code)
 
   // ---- local training ----
-  std::string strategy = "fedavg";  // fedavg | fedprox | local | finetune | ditto | mixture | ipgd
+  std::string strategy = "fedavg";  // fedavg | fedprox | local | finetune | ditto | mixture | ipgd | term
   int64_t rounds = 10;              // alias num_rounds
   int64_t clients_per_round = 10;   // ignored (= num_clients) when sampling = all
   std::string sampling = "uniform";  // all | uniform | proportional (to train size, w/o replacement)
@@ -81,6 +81,7 @@ struct FlConfig {
 
   // ---- strategy parameters ----
   double mu = 0.01;                    // fedprox
+  double tilt = 1.0;                   // term: t > 0 in softmax(t L_i) (Ditto §5 tables: 1)
   double lambda = 1.0;                 // ditto: [0, inf); mixture, ipgd: [0, 1]
   // ditto: more personal models, one per value, trained beside v_k on the same global trajectory
   // (Ditto §5's shared-trajectory trick: w^t does not depend on lambda); evaluated as the models

@@ -78,6 +78,7 @@ void training_keys(Table& t) {
   t.add("average_bn_buffers", &FlConfig::average_bn_buffers);
   // strategy parameters
   t.add("mu", &FlConfig::mu);
+  t.add("tilt", &FlConfig::tilt);
   t.add("lambda", &FlConfig::lambda);
   t.add("personal_lambdas", &FlConfig::personal_lambdas);
   t.add("ditto_order", &FlConfig::ditto_order, {"per_step", "after_global"});

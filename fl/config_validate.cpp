@@ -106,12 +106,24 @@ std::string personal_strategies() {
   return join(names);
 }
 
+// A strategy that weights the rows itself (TERM) is the aggregation rule: a robust rule or a
+// pre-aggregator cannot be combined with it.
+void check_own_weights(const Checker& k) {
+  const FlConfig& c = k.c;
+  const std::string why = " for strategy '" + c.strategy + "' (it weights the updates itself, replacing the aggregator)";
+  k.need(c.aggregator == "mean" || c.aggregator == "weighted_mean", "aggregator", "'" + c.aggregator + "'",
+         "must be mean or weighted_mean" + why);
+  k.need(c.pre_aggregators.empty(), "pre_aggregators", show(json(c.pre_aggregators)), "must be empty" + why);
+}
+
 // Rules that depend on the strategy ask its registry entry (StrategyInfo).
 void check_strategy(const Checker& k) {
   const FlConfig& c = k.c;
   const StrategyInfo& info = *find_strategy(c.strategy);  // read_fields checked the name
   const std::string for_strategy = " for strategy '" + c.strategy + "'";
   k.at_least(c.mu, 0.0, "mu");
+  k.positive(c.tilt, "tilt");
+  if (info.weights_rows) check_own_weights(k);
   if (info.lambda == StrategyInfo::Lambda::non_negative)
     k.need(c.lambda >= 0, "lambda", num(c.lambda), "must be >= 0" + for_strategy);
   if (info.lambda == StrategyInfo::Lambda::unit_interval) k.in(c.lambda, 0, 1, false, true, "lambda", for_strategy);

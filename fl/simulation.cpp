@@ -11,6 +11,7 @@
 #include "engine/ops/reduce.h"
 #include "engine/ops/shape_ops.h"
 #include "engine/ops/softmax.h"
+#include "fl/aggregators.h"
 #include "fl/robust_options.h"
 #include "nn/optim.h"
 #include "nn/training.h"
@@ -270,17 +271,25 @@ double Simulation::train_personal(int64_t client, const Batches& batches, const 
   return loss;
 }
 
+double Simulation::global_train_loss(int64_t client) {
+  const datasets::Dataset& train = clients_[client].train;
+  return nn::mean_loss(model_for(ModelKind::global, client), train.images, train.labels, config_.eval_batch_size,
+                       loss_);
+}
+
 // ---------------------------------------------------------------- aggregation
 
 Tensor Simulation::aggregate(int64_t round, uint64_t key, const std::vector<int64_t>& selected,
-                             std::vector<LocalResult>& results) {
+                             std::vector<LocalResult>& results, const std::vector<double>& row_weights) {
   const int64_t K = (int64_t)selected.size(), P = global_params_.numel();
+  NF_CHECK(row_weights.empty() || (int64_t)row_weights.size() == K,
+           "fl::Simulation::aggregate: " << row_weights.size() << " row weights for " << K << " clients");
   Updates u;
   u.rows = empty({K, P}, device_);
   for (int64_t k = 0; k < K; ++k) {
     Tensor row = u.rows.slice(k, k + 1).reshape({P});
     row.copy_(results[k].update);
-    u.weights.push_back((double)clients_[selected[k]].train.size());
+    u.weights.push_back(row_weights.empty() ? (double)clients_[selected[k]].train.size() : row_weights[k]);
   }
   std::vector<int64_t> corrupted;
   for (int64_t k = 0; k < K; ++k)
@@ -317,6 +326,7 @@ Tensor Simulation::aggregate(int64_t round, uint64_t key, const std::vector<int6
     for (int64_t k : keep) kept.weights.push_back(u.weights[k]);
     u = std::move(kept);
   }
+  if (!row_weights.empty()) return WeightedMean().aggregate(u);  // the strategy's weights are the rule
   Generator g = base_.derive({kPreAggregate, (uint64_t)round, key});
   if (u.count() == K) return chain_(u, g);
   // The rejected clients are taken as identified faults: the rule runs on the rows left with

@@ -13,7 +13,7 @@
 // Generator(seed).derive({purpose, round, client, ...}), so results do not depend on the order
 // in which clients are simulated, and a run resumed at round r continues exactly.
 //
-// Strategies (fedavg, fedprox, local, finetune, ditto, mixture, ipgd) are fl::Strategy
+// Strategies (fedavg, fedprox, local, finetune, ditto, mixture, ipgd, term) are fl::Strategy
 // subclasses, one file each under fl/strategies/ (the update rule of each, with its source, is
 // written there); config.strategy picks one from the registry in fl/strategy.h. A strategy
 // works through the building blocks below, so this class never asks which strategy runs.
@@ -80,7 +80,7 @@ class Simulation {
   void finish();
 
   // Which models the strategy has to show (Strategy::has_global etc.): global for
-  // fedavg/fedprox/finetune/ditto/mixture, personal for local/ditto/mixture/ipgd and finetune
+  // fedavg/fedprox/finetune/ditto/mixture/term, personal for local/ditto/mixture/ipgd and finetune
   // once finished.
   bool has_global() const;
   bool has_personal() const;
@@ -162,10 +162,20 @@ class Simulation {
   // Steps of client k's personal model v on the batches: v <- v - lr (grad_scale grad + pull (v - anchor)).
   double train_personal(int64_t client, const Batches& batches, const Tensor& anchor, double pull,
                         double grad_scale, double lr, int set = 0);
+  // The mean training loss (the simulation's loss) of the round-start global model w^t on
+  // client k's full train set (its labels as the client holds them: poisoned for a Byzantine
+  // client that poisons), in eval mode, batches of eval_batch_size. Loads the calling task's
+  // global-side module, so call it before train_global_side. TERM's L_i.
+  double global_train_loss(int64_t client);
   // Attack (corrupted rows), NaN/Inf screening, then the chain; returns the aggregate [P]
   // (undefined when every row was rejected). `key` separates several aggregations in a round.
+  // row_weights (one per selected client), when given, replace the train sizes as the rows'
+  // weights and the rows are combined by their weighted mean in place of the configured chain:
+  // a strategy that weights the clients itself (TERM) is the aggregator, so its registry entry
+  // sets StrategyInfo::weights_rows and the config allows it only mean / weighted_mean and no
+  // pre-aggregators.
   Tensor aggregate(int64_t round, uint64_t key, const std::vector<int64_t>& selected,
-                   std::vector<LocalResult>& results);
+                   std::vector<LocalResult>& results, const std::vector<double>& row_weights = {});
   void update_buffers(const std::vector<int64_t>& selected, const std::vector<LocalResult>& results);
   void apply_aggregate(const Tensor& aggregate);
   double mean_benign_loss(const std::vector<int64_t>& selected, const std::vector<double>& losses) const;

@@ -15,8 +15,8 @@ namespace {
 using Lambda = StrategyInfo::Lambda;
 using Registry = std::vector<StrategyInfo>;
 
-// One line per built-in strategy: name, factory, lambda's range, personal models once finished.
-// The order is the order error messages list them in.
+// One line per built-in strategy: name, factory, lambda's range, personal models once finished,
+// whether it weights the rows itself. The order is the order error messages list them in.
 Registry builtin_strategies() {
   return {{"fedavg", make_fedavg, Lambda::unused, false},
           {"fedprox", make_fedprox, Lambda::unused, false},
@@ -24,7 +24,8 @@ Registry builtin_strategies() {
           {"finetune", make_finetune, Lambda::unused, true},
           {"ditto", make_ditto, Lambda::non_negative, true, true},
           {"mixture", make_mixture, Lambda::unit_interval, true},
-          {"ipgd", make_ipgd, Lambda::unit_interval, true}};
+          {"ipgd", make_ipgd, Lambda::unit_interval, true},
+          {"term", make_term, Lambda::unused, false, false, true}};
 }
 
 Registry& registry() {

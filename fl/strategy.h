@@ -62,6 +62,10 @@ struct StrategyInfo {
   bool personal_models = false;
   // Whether it takes personal_lambdas (more personal models on the same global trajectory).
   bool personal_lambdas = false;
+  // Whether the strategy weights the clients' rows itself (Simulation::aggregate's row_weights,
+  // e.g. TERM): it then replaces the aggregator, so the config allows only aggregator mean or
+  // weighted_mean and no pre_aggregators.
+  bool weights_rows = false;
 };
 
 // Names in registration order (the built-in ones first); config validation accepts these.
@@ -82,5 +86,6 @@ std::unique_ptr<Strategy> make_finetune(const FlConfig& config);
 std::unique_ptr<Strategy> make_ditto(const FlConfig& config);
 std::unique_ptr<Strategy> make_mixture(const FlConfig& config);
 std::unique_ptr<Strategy> make_ipgd(const FlConfig& config);
+std::unique_ptr<Strategy> make_term(const FlConfig& config);
 
 }  // namespace nanofed::fl

@@ -34,6 +34,22 @@ Evaluation evaluate(Module& model, const Tensor& images, const Tensor& labels, i
   return out;
 }
 
+double mean_loss(Module& model, const Tensor& images, const Tensor& labels, int64_t batch_size, const LossFn& loss) {
+  NF_CHECK(batch_size > 0, "nn::mean_loss: batch_size must be positive, got " << batch_size);
+  const int64_t n = images.size(0);
+  if (n == 0) return 0.0;
+  NoGrad no_grad;
+  EvalMode mode(model);
+  Tensor total = zeros({}, images.device());
+  for (int64_t b = 0; b < n; b += batch_size) {
+    const int64_t e = std::min(n, b + batch_size);
+    const Tensor x = images.slice(b, e), y = labels.slice(b, e);
+    const Tensor l = loss ? loss(model(x), y) : cross_entropy(model(x), y);
+    add_(total, l, (float)(e - b));
+  }
+  return total.item() / n;
+}
+
 Tensor batch_gradients(Module& model, const Tensor& x, const Tensor& y, const LossFn& loss) {
   model.zero_grad();
   Tensor l = loss ? loss(model(x), y) : cross_entropy(model(x), y);

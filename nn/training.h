@@ -34,6 +34,12 @@ struct Evaluation {
 // samples at a time, in eval mode (each module's mode restored after) and without a tape.
 Evaluation evaluate(Module& model, const Tensor& images, const Tensor& labels, int64_t batch_size);
 
+// The mean of loss(model(x), y) over a labelled set (cross-entropy when loss is empty): each
+// batch's mean loss weighted by its size, in eval mode (modes restored after), without a tape,
+// one read at the end. 0 for an empty set. TERM's L_i (fl/strategies/term.cpp) is this.
+double mean_loss(Module& model, const Tensor& images, const Tensor& labels, int64_t batch_size,
+                 const LossFn& loss = {});
+
 // The gradients of loss(model(x), y) in the model's parameters (zeroed first); returns the
 // loss, detached.
 Tensor batch_gradients(Module& model, const Tensor& x, const Tensor& y, const LossFn& loss = {});

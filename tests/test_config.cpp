@@ -179,6 +179,7 @@ BOOST_AUTO_TEST_CASE(ranges_reject_just_outside_and_accept_the_boundary) {
       {"local_steps", "-1", "local_steps = -1 must be >= 0", "0"},
       {"local_epochs", "0", "local_epochs = 0 must be >= 1", "1"},
       {"mu", "-0.01", "mu = -0.01 must be >= 0", "0"},
+      {"tilt", "0", "tilt = 0 must be > 0", "1e-9"},
       {"alpha", "0", "alpha = 0 must be > 0", "0.01"},
       {"test_fraction", "0", "test_fraction = 0 must be in (0, 1)", "0.01"},
       {"test_fraction", "1", "test_fraction = 1 must be in (0, 1)", "0.99"},

@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(outputs_do_not_depend_on_the_thread_count) {
 BOOST_AUTO_TEST_CASE(clients_trained_at_once_give_the_sequential_bytes) {
   TempDir tmp;
   const int before = num_threads();
-  for (const char* strategy : {"fedavg", "fedprox", "local", "finetune", "ditto", "mixture"}) {
+  for (const char* strategy : {"fedavg", "fedprox", "local", "finetune", "ditto", "mixture", "term"}) {
     json j = tiny(tmp.path);
     j["strategy"] = strategy;
     j["momentum"] = 0.9;

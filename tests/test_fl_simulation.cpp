@@ -89,9 +89,133 @@ class Shift : public Strategy {
   std::string parameters() const override { return "(toy)"; }
 };
 
+// TERM on the quadratic clients, worked out on the host in doubles: L_i(w) = 1/2 mean_j (w - x_ij)^2
+// at the round-start w, one full-batch step gives Δ_i = -lr (w - xbar_i), and
+// w <- w + Σ_i softmax(t L)_i Δ_i.
+double term_by_hand(const std::vector<std::vector<float>>& data, double lr, double t, int rounds) {
+  double w = 0;
+  for (int r = 0; r < rounds; ++r) {
+    double num = 0, den = 0;
+    for (const auto& xs : data) {
+      double loss = 0, mean = 0;
+      for (float x : xs) loss += 0.5 * (w - x) * (w - x) / xs.size(), mean += x / (double)xs.size();
+      num += std::exp(t * loss) * -lr * (w - mean);
+      den += std::exp(t * loss);
+    }
+    w += num / den;
+  }
+  return w;
+}
+
+// Logits = b for every sample (the images are zeros [n, 2]), b^0 = (1, 0): the cross-entropy of
+// label y is log(e^b0 + e^b1) - b_y, and a full-batch step moves b by -lr (softmax(b) - the
+// label frequencies).
+class Bias : public nn::Module {
+ public:
+  Bias() { b = register_parameter("b", from_vector(std::vector<float>{1, 0}, {2})); }
+  Tensor forward(const Tensor& x) override { return add(x, b); }
+  std::string repr() const override { return "Bias"; }
+  Tensor b;
+};
+
+ClientData zero_images(int64_t n) {
+  datasets::Dataset ds;
+  ds.images = zeros({n, 2});
+  ds.labels = zeros({n}, Device::cpu(), DType::i32);  // every label 0
+  ds.num_classes = 2;
+  ds.name = "zeros";
+  return {ds, ds};
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(fl_simulation)
+
+BOOST_AUTO_TEST_CASE(term_round_matches_hand_computation) {
+  // xbar = 1, 2, -1 and L_i(0) = 0.5, 2, 2.5; lr 0.1 gives Δ = 0.1, 0.2, -0.1, so with t = 1
+  //   w^1 = (0.1 e^0.5 + 0.2 e^2 - 0.1 e^2.5) / (e^0.5 + e^2 + e^2.5) = 0.0200013.
+  // Losses taken after local training (at w_k = 0.1, 0.2, -0.1: 0.405, 1.62, 2.405) would give
+  // 0.0029894, and the plain mean 0.0667.
+  const std::vector<std::vector<float>> data = {{1}, {2}, {-3, 1}};
+  FlConfig c = quadratic_config("term");
+  Simulation sim(c, quadratic_clients(data), {}, quadratic_model(), half_mean_square);
+  BOOST_TEST(sim.global_train_loss(2) == 2.5, boost::test_tools::tolerance(1e-6));
+  sim.run_round(0);
+  BOOST_TEST(first(sim.global_params()) == 0.0200013f, boost::test_tools::tolerance(1e-5f));
+  // Later rounds take L_i at the round-start model w^t, not w^0.
+  for (int64_t t = 1; t < 4; ++t) sim.run_round(t);
+  BOOST_TEST(first(sim.global_params()) == (float)term_by_hand(data, 0.1, 1.0, 4), boost::test_tools::tolerance(1e-5f));
+  // The tilted weights replace the train sizes: weighted_mean gives the same numbers.
+  FlConfig w = c;
+  w.aggregator = "weighted_mean";
+  Simulation weighted(w, quadratic_clients(data), {}, quadratic_model(), half_mean_square);
+  for (int64_t t = 0; t < 4; ++t) weighted.run_round(t);
+  BOOST_TEST(first(weighted.global_params()) == first(sim.global_params()));
+  BOOST_TEST(sim.describe().find("term(tilt=1, weights softmax(tilt L) replace the aggregator's)") != std::string::npos, sim.describe());
+}
+
+BOOST_AUTO_TEST_CASE(term_tilt_goes_from_the_mean_to_the_worst_client) {
+  const std::vector<std::vector<float>> data = {{1}, {2}, {-3, 1}};
+  auto one_round = [&](double tilt) {
+    FlConfig c = quadratic_config("term");
+    c.tilt = tilt;
+    Simulation sim(c, quadratic_clients(data), {}, quadratic_model(), half_mean_square);
+    sim.run_round(0);
+    return first(sim.global_params());
+  };
+  // t -> 0: the plain mean of Δ = 0.1, 0.2, -0.1 (fedavg with the mean).
+  Simulation mean(quadratic_config("fedavg"), quadratic_clients(data), {}, quadratic_model(), half_mean_square);
+  mean.run_round(0);
+  BOOST_TEST(one_round(1e-9) == first(mean.global_params()), boost::test_tools::tolerance(1e-6f));
+  BOOST_TEST(one_round(1e-9) == 0.0666667f, boost::test_tools::tolerance(1e-5f));
+  // A larger t moves the aggregate toward the highest-loss client's Δ_2 = -0.1 (t = 10: -0.0979921).
+  BOOST_TEST(one_round(1) < one_round(1e-9));
+  BOOST_TEST(one_round(10) < one_round(1));
+  BOOST_TEST(one_round(10) == -0.0979921f, boost::test_tools::tolerance(1e-5f));
+}
+
+BOOST_AUTO_TEST_CASE(term_gives_the_poisoned_label_client_the_higher_weight) {
+  // Clients 0 and 1 hold label 0 only; client 2 is Byzantine under A1 (labels drawn uniformly).
+  // Its L is taken on its poisoned labels, as Ditto's code does, so it weighs more than a clean
+  // client: with q = the share of its labels that are 1, p = softmax(b^0)_0 = e / (1 + e),
+  //   L_clean = -log p,  L_2 = L_clean + q (b0 - b1) = L_clean + q,
+  //   Δ_clean = -lr (p - 1, 1 - p),  Δ_2 = -lr (p - (1 - q), (1 - p) - q).
+  FlConfig c = quadratic_config("term");
+  c.attack = "label_poisoning";
+  c.num_byzantine = 1;
+  std::vector<ClientData> clients = {zero_images(4), zero_images(4), zero_images(8)};
+  Simulation sim(c, clients, {2}, [] { return std::make_shared<Bias>(); });
+  const std::vector<int32_t> labels = sim.client(2).train.labels.to_vector<int32_t>();
+  double q = 0;
+  for (int32_t y : labels) q += y / (double)labels.size();
+  BOOST_REQUIRE(q > 0);  // the seed's draw has some 1s
+  const double p = std::exp(1.0) / (1 + std::exp(1.0)), lr = c.lr;
+  const double clean = -std::log(p), poisoned = clean + q;
+  BOOST_TEST(sim.global_train_loss(0) == clean, boost::test_tools::tolerance(1e-5));
+  BOOST_TEST(sim.global_train_loss(2) == poisoned, boost::test_tools::tolerance(1e-5));
+  const double w_clean = std::exp(clean), w_poisoned = std::exp(poisoned), total = 2 * w_clean + w_poisoned;
+  BOOST_TEST(w_poisoned > w_clean);
+  const double b0 = 1 + (2 * w_clean * -lr * (p - 1) + w_poisoned * -lr * (p - (1 - q))) / total;
+  const double b1 = (2 * w_clean * -lr * (1 - p) + w_poisoned * -lr * ((1 - p) - q)) / total;
+  sim.run_round(0);
+  const std::vector<float> b = sim.global_params().to_vector<float>();
+  BOOST_TEST(b[0] == (float)b0, boost::test_tools::tolerance(1e-5f));
+  BOOST_TEST(b[1] == (float)b1, boost::test_tools::tolerance(1e-5f));
+}
+
+BOOST_AUTO_TEST_CASE(term_config_rules) {
+  BOOST_TEST(parse_config(json{{"strategy", "term"}, {"aggregator", "mean"}, {"tilt", 5}}).tilt == 5.0);
+  BOOST_TEST(parse_config(json{{"strategy", "term"}}).tilt == 1.0);  // weighted_mean, the default
+  expect_error([] { parse_config(json{{"strategy", "term"}, {"aggregator", "median"}}); },
+               {"config: aggregator = 'median' must be mean or weighted_mean for strategy 'term' (it weights the "
+                "updates itself, replacing the aggregator)"});
+  expect_error([] { parse_config(json{{"strategy", "term"}, {"pre_aggregators", {"clip"}}}); },
+               {"config: pre_aggregators = [\"clip\"] must be empty for strategy 'term'"});
+  expect_error([] { parse_config(json{{"strategy", "term"}, {"tilt", 0}}); }, {"config: tilt = 0 must be > 0"});
+  expect_error([] { parse_config(json{{"tilt", -1}}); }, {"config: tilt = -1 must be > 0"});
+  // Other strategies keep any aggregator.
+  BOOST_TEST(parse_config(json{{"strategy", "fedavg"}, {"aggregator", "median"}}).aggregator == "median");
+}
 
 BOOST_AUTO_TEST_CASE(fedprox_steps_match_hand_computation) {
   // One client, xbar = 2, mu = 1, lr 0.1, 2 steps from 0:
@@ -434,7 +558,7 @@ BOOST_AUTO_TEST_CASE(config_rules_come_from_the_strategy_registry) {
 
 // A built-in entry's personal_models says what its strategy's has_personal(finished) says.
 BOOST_AUTO_TEST_CASE(builtin_registry_entries_match_their_strategies) {
-  for (const char* name : {"fedavg", "fedprox", "local", "finetune", "ditto", "mixture", "ipgd"}) {
+  for (const char* name : {"fedavg", "fedprox", "local", "finetune", "ditto", "mixture", "ipgd", "term"}) {
     const StrategyInfo* info = find_strategy(name);
     BOOST_REQUIRE(info != nullptr);
     FlConfig c;

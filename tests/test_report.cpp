@@ -3,6 +3,7 @@
 // figure cases need python3-matplotlib (`make deps` installs it) and are reported skipped,
 // naming the package, where it is missing; the error cases run everywhere.
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
@@ -147,6 +148,39 @@ BOOST_AUTO_TEST_CASE(an_fl_grid_and_one_of_its_runs_get_valid_figures_and_local_
   const std::string html = read_text(run + "/report.html");
   BOOST_TEST(html.find("Resolved config") != std::string::npos);
   BOOST_TEST(html.find("<td>last.personal.mean_acc</td>") != std::string::npos);
+}
+
+// A bar figure (kind "bar"): its spec carries the category labels and one series per method
+// (null = no bar, lo / hi = whisker ends, left out when not given); with matplotlib it renders.
+BOOST_AUTO_TEST_CASE(a_bar_figure_spec_has_its_categories_and_series) {
+  TempDir tmp;
+  report::Report r;
+  r.dir = tmp / "bars";
+  report::Figure f;
+  f.name = "attacks";
+  f.kind = "bar";
+  f.title = "accuracy under attack";
+  f.categories = {"clean", "A1 50%", "A3 20%"};
+  const double nan = std::nan("");
+  report::Series fedavg{"fedavg", {}, {0.9, 0.4, nan}, {0.85, 0.3, nan}, {0.95, 0.5, nan}};
+  report::Series ditto{"ditto", {}, {0.97, 0.9, 0.88}, {}, {}};
+  f.series = {fedavg, ditto};
+  r.figures = {f};
+  bool missing = false;
+  const std::string problem = report::render_figures(r, missing);
+  const fl::json spec = fl::json::parse(read_text(r.dir + "/figures/attacks.json"));
+  BOOST_TEST(spec["kind"] == "bar");
+  BOOST_TEST(spec["categories"] == (fl::json{"clean", "A1 50%", "A3 20%"}), spec["categories"].dump());
+  BOOST_TEST(spec["series"].size() == 2u);
+  BOOST_TEST(spec["series"][0]["label"] == "fedavg");
+  BOOST_TEST(spec["series"][0]["y"] == (fl::json{0.9, 0.4, nullptr}), spec["series"][0]["y"].dump());
+  BOOST_TEST(spec["series"][0]["lo"] == (fl::json{0.85, 0.3, nullptr}));
+  BOOST_TEST(spec["series"][0]["hi"] == (fl::json{0.95, 0.5, nullptr}));
+  BOOST_TEST(spec["series"][1]["y"] == (fl::json{0.97, 0.9, 0.88}));
+  BOOST_TEST(!spec["series"][1].contains("lo"));
+  if (!matplotlib_present()) return;  // the spec is the C++ side's part; rendering needs matplotlib
+  BOOST_TEST(problem == "", problem);
+  check_png(r.dir + "/figures/attacks.png");
 }
 
 // Without matplotlib (here: no interpreter at all) the page is still written with its tables,

@@ -3,11 +3,15 @@
 
     plot_figures.py FIGURES/a.json [FIGURES/b.json ...]   -> FIGURES/a.png, ...
 
-Each spec (written by `nanofed report`): {"kind": "line" | "box", "title", "xlabel", "ylabel",
-"series": [{"label", "x", "y", "lo"?, "hi"?, "dashed"}]}. A line series draws y against x with
-the band lo..hi shaded; a box series is one box of the values y (one per client) with the points.
-The data are drawn as given: nothing is computed here. Exit status 3 when matplotlib is missing
-(the caller names the package), 1 on a bad spec.
+Each spec (written by `nanofed report`): {"kind": "line" | "box" | "bar", "title", "xlabel",
+"ylabel", "series": [{"label", "x", "y", "lo"?, "hi"?, "dashed"}], "categories"? (bar)}. A line
+series draws y against x with the band lo..hi shaded; a box series is one box of the values y
+(one per client) with the points. A bar figure has one group of bars per entry of "categories"
+(the x tick labels) and one bar per series in each group, one colour per series (the legend
+names them): y[i] is the height in category i (null = no bar), lo[i]..hi[i] its whisker
+(absolute ends, as a line's band); the y axis starts at 0. The data are drawn as given: nothing
+is computed here. Exit status 3 when matplotlib is missing (the caller names the package), 1 on
+a bad spec.
 """
 import json
 import sys
@@ -70,8 +74,38 @@ def draw_boxes(ax, series):
         n = max(len(ys), 1)
         xs = [i - 0.15 + 0.3 * k / n for k in range(len(ys))]
         ax.scatter(xs, ys, s=10, alpha=0.6, zorder=3)
-    ax.set_xticks(range(1, len(labels) + 1))
+    slanted_ticks(ax, range(1, len(labels) + 1), labels)
+
+
+def slanted_ticks(ax, positions, labels):
+    ax.set_xticks(positions)
     ax.set_xticklabels(labels, rotation=20 if len(labels) > 3 else 0, ha="right" if len(labels) > 3 else "center")
+
+
+def draw_bars(ax, series, categories):
+    width = 0.8 / max(len(series), 1)
+    for j, s in enumerate(series):
+        # Series j's bar in group i sits at i + offset: the group's bars side by side, centred on i.
+        offset = -0.4 + width * (j + 0.5)
+        xs = [i + offset for i in range(len(categories))]
+        bars = ax.bar(xs, values(s["y"]), width=width * 0.92, label=textwrap.fill(s["label"], 45) or None, zorder=2)
+        if "lo" in s:
+            ends = [(x, lo, hi) for x, lo, hi in zip(xs, values(s["lo"]), values(s["hi"])) if lo == lo and hi == hi]
+            if ends:
+                x, lo, hi = zip(*ends)
+                ax.vlines(x, lo, hi, color="0.15", linewidth=1, zorder=3)
+                for end in (lo, hi):  # the whisker's caps
+                    ax.hlines(end, [a - width * 0.2 for a in x], [a + width * 0.2 for a in x], color="0.15",
+                              linewidth=1, zorder=3)
+    slanted_ticks(ax, range(len(categories)), categories)
+    ax.grid(axis="x", visible=False)
+    ends = [a for s in series for key in ("y", "lo", "hi") for a in values(s.get(key, [])) if a == a]
+    bottom, top = min([0.0] + ends), max([0.0] + ends)
+    if any(s["label"] for s in series):
+        # Headroom above the tallest bar for the legend in one row on top (accuracies near 1 fill the frame).
+        top += 0.25 * ((top - bottom) or 1.0)
+        ax.legend(loc="upper center", ncol=min(len(series), 4))
+    ax.set_ylim(bottom=bottom, top=top)
 
 
 def render(path):
@@ -80,6 +114,8 @@ def render(path):
     fig, ax = plt.subplots()
     if spec["kind"] == "box":
         draw_boxes(ax, spec["series"])
+    elif spec["kind"] == "bar":
+        draw_bars(ax, spec["series"], spec["categories"])
     else:
         draw_lines(ax, spec["series"])
     ax.set_title(spec["title"])

@@ -21,8 +21,10 @@
 
 namespace nanofed::report {
 
-// One line (kind "line": x / y, band lo / hi when not empty) or one box (kind "box": y holds
-// the values, one per client) of a figure.
+// One line (kind "line": x / y, band lo / hi when not empty), one box (kind "box": y holds
+// the values, one per client) or one method's bars (kind "bar": y[i] is the bar's height in
+// Figure::categories[i], NaN = no bar; lo[i] / hi[i], when not empty, are the absolute ends of
+// its whisker, as a line's band; x is unused) of a figure.
 struct Series {
   std::string label;
   std::vector<double> x, y, lo, hi;
@@ -31,10 +33,11 @@ struct Series {
 
 struct Figure {
   std::string name;  // file stem under figures/
-  std::string kind = "line";  // line | box | image (an existing PNG of the run: `image`)
+  std::string kind = "line";  // line | box | bar | image (an existing PNG of the run: `image`)
   std::string title, xlabel, ylabel, caption;
   std::vector<Series> series;
   std::string image;  // kind image: its path relative to DIR
+  std::vector<std::string> categories = {};  // kind bar: the groups' tick labels, e.g. "clean", "A1 50%"
 };
 
 // A table of the page: header + rows, or preformatted text (results.md) when `text` is set.

@@ -39,7 +39,9 @@ json spec_of(const Figure& f) {
     if (!s.lo.empty()) j["lo"] = numbers(s.lo), j["hi"] = numbers(s.hi);
     series.push_back(j);
   }
-  return {{"kind", f.kind}, {"title", f.title}, {"xlabel", f.xlabel}, {"ylabel", f.ylabel}, {"series", series}};
+  json spec = {{"kind", f.kind}, {"title", f.title}, {"xlabel", f.xlabel}, {"ylabel", f.ylabel}, {"series", series}};
+  if (f.kind == "bar") spec["categories"] = f.categories;
+  return spec;
 }
 
 std::string program_dir() {

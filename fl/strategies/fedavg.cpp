@@ -6,6 +6,7 @@ namespace nanofed::fl {
 
 void FedAvg::run_round(Simulation& sim, int64_t round) {
   const std::vector<int64_t> selected = sim.last_round().selected;
+  const std::vector<double> weights = row_weights(sim, selected);
   std::vector<Simulation::LocalResult> results(selected.size());
   std::vector<double> losses(selected.size());
   sim.for_each_client((int64_t)selected.size(), [&](int64_t i) {
@@ -16,7 +17,7 @@ void FedAvg::run_round(Simulation& sim, int64_t round) {
     after_client(sim, k, round, batches);
   });
   sim.round_log().train_loss = sim.mean_benign_loss(selected, losses);
-  const Tensor agg = sim.aggregate(round, 0, selected, results);
+  const Tensor agg = sim.aggregate(round, 0, selected, results, weights);
   sim.update_buffers(selected, results);
   sim.apply_aggregate(agg);
 }

@@ -7,6 +7,7 @@ namespace nanofed::fl {
 
 // fedavg   w_k <- local SGD from w^t;  w^{t+1} = w^t + server_lr * AGG(w_k - w^t)
 // fedprox  the same with mu/2 ||w - w^t||^2 added to each local objective (Li et al. 2020)
+// (term, fl/strategies/term.cpp, is fedavg with its own row weights)
 class FedAvg : public Strategy {
  public:
   // prox: FedProx's proximal term, weighted by config.mu.
@@ -15,6 +16,13 @@ class FedAvg : public Strategy {
   std::string parameters() const override;
 
  protected:
+  // The weights of the selected clients' rows, worked out at the start of the round from w^t
+  // (before any local training), that replace the aggregator (Simulation::aggregate's
+  // row_weights); empty = the configured chain.
+  virtual std::vector<double> row_weights(Simulation& sim, const std::vector<int64_t>& selected) {
+    (void)sim, (void)selected;
+    return {};
+  }
   // Called for each selected client after its global-side training, on the same batches.
   virtual void after_client(Simulation& sim, int64_t client, int64_t round, const Simulation::Batches& batches) {
     (void)sim, (void)client, (void)round, (void)batches;
