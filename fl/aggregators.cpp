@@ -178,7 +178,8 @@ Tensor KNorm::aggregate(const Updates& in) const {
 
 // ---------------------------------------------------------------- Krum
 
-Krum::Krum(int64_t f, int64_t m, KrumNeighbours neighbours) : f_(f), m_(m), neighbours_(neighbours) {
+Krum::Krum(int64_t f, int64_t m, KrumNeighbours neighbours, bool strict)
+    : f_(f), m_(m), neighbours_(neighbours), strict_(strict) {
   NF_CHECK(f >= 0, "krum: f must be >= 0, got f = " << f);
   NF_CHECK(m >= 1, "krum: m must be >= 1, got m = " << m);
 }
@@ -195,12 +196,12 @@ std::vector<double> Krum::scores(const Updates& in) const {
   const int64_t K = h.K;
   int64_t others;  // how many nearest other rows a score sums over
   if (neighbours_ == KrumNeighbours::n_minus_f_minus_2) {
-    NF_CHECK(K > 2 * f_ + 2, "krum: the n-f-2 convention needs K > 2f + 2, got f = "
-                                 << f_ << " and K = " << K);
-    others = K - f_ - 2;
+    NF_CHECK(!strict_ || K > 2 * f_ + 2, "krum: the n-f-2 convention needs K > 2f + 2, got f = "
+                                             << f_ << " and K = " << K);
+    others = std::max<int64_t>(0, K - f_ - 2);
   } else {
-    NF_CHECK(K > 2 * f_, "krum: the n-f convention needs K > 2f, got f = " << f_ << " and K = " << K);
-    others = K - f_ - 1;
+    NF_CHECK(!strict_ || K > 2 * f_, "krum: the n-f convention needs K > 2f, got f = " << f_ << " and K = " << K);
+    others = std::max<int64_t>(0, K - f_ - 1);
   }
   NF_CHECK(m_ <= K, "krum: m = " << m_ << " exceeds the K = " << K << " updates");
   std::vector<double> score((size_t)K);

@@ -99,8 +99,11 @@ enum class KrumNeighbours { n_minus_f_minus_2, n_minus_f };
 // unweighted mean of the m lowest-scoring rows. Ties: lowest index. Ignores weights.
 class Krum : public Aggregator {
  public:
-  explicit Krum(int64_t f, int64_t m = 1,
-                KrumNeighbours neighbours = KrumNeighbours::n_minus_f_minus_2);
+  // strict = false drops the resilience bound (K > 2f + 2, or K > 2f): the score then sums the
+  // max(0, K - f - 2) (or K - f - 1) nearest others, as Ditto's code runs multi-Krum at 50% and
+  // 80% corrupted (at 0 neighbours every score is 0 and the lowest indices win).
+  explicit Krum(int64_t f, int64_t m = 1, KrumNeighbours neighbours = KrumNeighbours::n_minus_f_minus_2,
+                bool strict = true);
   Tensor aggregate(const Updates& in) const override;
   std::string describe() const override;  // "krum(f=1, neighbours=n-f-2)" / "multi_krum(f=1, m=3, ...)"
   // The scores and the selected rows (ascending score, then index), exposed for tests.
@@ -110,6 +113,7 @@ class Krum : public Aggregator {
  private:
   int64_t f_, m_;
   KrumNeighbours neighbours_;
+  bool strict_;
 };
 
 // Geometric median by smoothed Weiszfeld (Pillutla et al. 2022, RFA): start at the weighted

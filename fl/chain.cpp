@@ -39,9 +39,10 @@ std::shared_ptr<Aggregator> make_aggregator(const ChainSpec& s, int64_t n, int64
     case AggregatorKind::trimmed_mean:
       return s.beta >= 0 ? std::make_shared<TrimmedMean>(TrimmedMean::by_fraction(s.beta))
                          : std::make_shared<TrimmedMean>(f);
-    case AggregatorKind::krum: return std::make_shared<Krum>(f, 1, s.neighbours);
+    case AggregatorKind::krum: return std::make_shared<Krum>(f, 1, s.neighbours, s.enforce_f_bounds);
     case AggregatorKind::multi_krum:
-      return std::make_shared<Krum>(f, s.krum_m > 0 ? s.krum_m : aggregator_rows(s, n) - f, s.neighbours);
+      return std::make_shared<Krum>(f, s.krum_m > 0 ? s.krum_m : aggregator_rows(s, n) - f, s.neighbours,
+                                    s.enforce_f_bounds);
     case AggregatorKind::geometric_median: return std::make_shared<GeometricMedian>();
     case AggregatorKind::centered_clipping: return std::make_shared<CenteredClipping>(s.cc_tau, s.cc_iterations);
     case AggregatorKind::k_norm: return std::make_shared<KNorm>(f);
@@ -76,6 +77,7 @@ ChainSpec chain_spec(const FlConfig& c) {
   s.clip_norm = c.clip_norm;
   s.cc_tau = c.cc_tau;
   s.krum_m = c.krum_m;
+  s.enforce_f_bounds = c.enforce_f_bounds;
   s.bucket_size = c.bucket_size;
   s.cc_iterations = c.cc_iterations;
   return s;

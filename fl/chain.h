@@ -28,6 +28,7 @@ struct ChainSpec {
   AggregatorKind aggregator = AggregatorKind::weighted_mean;
   std::vector<PreAggregatorKind> pre;
   KrumNeighbours neighbours = KrumNeighbours::n_minus_f_minus_2;
+  bool enforce_f_bounds = true;  // FlConfig::enforce_f_bounds
   int64_t n = 0;  // rows per aggregation: round_size(config)
   int64_t f = 0;  // Byzantine count per round: effective_f(config)
   double beta = -1, clip_norm = 10, cc_tau = 10;

@@ -102,6 +102,9 @@ struct FlConfig {
   double beta = -1.0;             // trimmed_mean by fraction when >= 0 (else by count f)
   int64_t krum_m = 0;             // multi_krum: rows averaged; 0 = n - f
   std::string krum_neighbours = "n-f-2";  // n-f-2 (Blanchard, Flower, FS) | n-f (ByzFL)
+  // false: krum / multi_krum run past their resilience bound (n > 2f + 2; n > 2f for n-f), as
+  // Ditto's code does at 50% and 80% corrupted; only the bounds that keep a rule defined stay.
+  bool enforce_f_bounds = true;
   double clip_norm = 10.0;        // pre clip
   int64_t bucket_size = 2;        // pre bucketing
   double cc_tau = 10.0;           // centered_clipping radius

@@ -97,6 +97,7 @@ void aggregation_and_attack_keys(Table& t) {
   t.add("beta", &FlConfig::beta);
   t.add("krum_m", &FlConfig::krum_m);
   t.add("krum_neighbours", &FlConfig::krum_neighbours, {"n-f-2", "n-f"});
+  t.add("enforce_f_bounds", &FlConfig::enforce_f_bounds);
   t.add("clip_norm", &FlConfig::clip_norm);
   t.add("bucket_size", &FlConfig::bucket_size);
   t.add("cc_tau", &FlConfig::cc_tau);

@@ -222,6 +222,9 @@ void check_byzantine_count(const Checker& k) {
 }
 
 // What the pre-aggregators and the aggregator can take of the Byzantine count f per round.
+// Whether krum's resilience bound is what a failing f check would hit (the hint names the opt-out).
+bool krum_bounds_only(const FlConfig& c) { return c.aggregator == "krum" || c.aggregator == "multi_krum"; }
+
 void check_aggregator_f(const Checker& k) {
   const FlConfig& c = k.c;
   const std::string& src = k.src;
@@ -235,7 +238,10 @@ void check_aggregator_f(const Checker& k) {
   const int64_t n = aggregator_rows(c, n_clients);
   const std::string nn = n == n_clients ? n_name : "the " + num(n) + " rows left after bucketing (bucket_size " +
                                                        num(c.bucket_size) + ")";
-  const std::string hint = " (f is the Byzantine count per round; set f or lower byzantine_fraction)";
+  const std::string hint = krum_bounds_only(c)
+                               ? " (f is the Byzantine count per round; set f or lower byzantine_fraction, or "
+                                 "enforce_f_bounds=false to run past krum's resilience bound as Ditto's code does)"
+                               : " (f is the Byzantine count per round; set f or lower byzantine_fraction)";
   auto f_fail = [&](const std::string& bound, const std::string& who) {
     fail(src + ": f = " + num(fe) + " needs " + bound + " for " + who + hint);
   };
@@ -244,12 +250,15 @@ void check_aggregator_f(const Checker& k) {
   // Only rules that take f have an f limit: the coordinate-wise and geometric medians take none
   // (their breakdown point is theirs, not a parameter), so a grid over attack fractions with
   // aggregator 'median' runs up to 50% Byzantine clients (Ditto Table 8).
-  if ((agg == "trimmed_mean" && c.beta < 0) || (krum && c.krum_neighbours == "n-f")) {
+  if (agg == "multi_krum" && !c.enforce_f_bounds && !(fe < n))
+    f_fail("f < " + nn + " = " + num(n), "aggregator 'multi_krum' (it averages n - f rows)");
+  const bool bounded = c.enforce_f_bounds || !krum;  // krum's bounds are resilience, not definition
+  if (bounded && ((agg == "trimmed_mean" && c.beta < 0) || (krum && c.krum_neighbours == "n-f"))) {
     if (!(n > 2 * fe))
       f_fail("f < " + nn + " / 2 = " + num(n / 2.0),
              "aggregator '" + agg + "'" + (krum ? " with krum_neighbours 'n-f'" : ""));
   }
-  if (krum && c.krum_neighbours == "n-f-2" && !(n > 2 * fe + 2))
+  if (bounded && krum && c.krum_neighbours == "n-f-2" && !(n > 2 * fe + 2))
     f_fail("f < (" + nn + " - 2) / 2 = " + num((n - 2) / 2.0), "aggregator '" + agg + "' with krum_neighbours 'n-f-2'");
   if (agg == "k_norm" && !(fe < n)) f_fail("f < " + nn + " = " + num(n), "aggregator 'k_norm'");
   if (agg == "multi_krum" && c.krum_m > n - fe)

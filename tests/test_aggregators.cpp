@@ -131,6 +131,22 @@ BOOST_AUTO_TEST_CASE(krum_ties_limits_and_describe) {
              "multi_krum(f=1, m=2, neighbours=n-f)");
 }
 
+BOOST_AUTO_TEST_CASE(krum_past_its_resilience_bound_as_dittos_code) {
+  // 1-d rows 0, 1, 3, 7, 100; f = 2 > (K - 2) / 2: strict Krum refuses, Ditto's code sums the
+  // K - f - 2 = 1 nearest other. Squared distances to the nearest: 1, 1, 4, 16, 8649.
+  const Updates u = make({{0}, {1}, {3}, {7}, {100}});
+  expect_error([&] { Krum(2, 3).aggregate(u); }, {"krum", "K > 2f + 2"});
+  const Krum loose(2, 3, KrumNeighbours::n_minus_f_minus_2, false);
+  const std::vector<double> s = loose.scores(u);
+  const std::vector<double> expected = {1, 1, 4, 16, 8649};
+  for (size_t i = 0; i < 5; ++i) BOOST_TEST(s[i] == expected[i], boost::test_tools::tolerance(1e-12));
+  expect_values(loose.aggregate(u), {4.0f / 3.0f}, "multi-krum m = n - f = 3 of rows 0, 1, 3");
+  // f = 3: no neighbours (Ditto at 80%): every score 0, the lowest indices are averaged.
+  const Krum degenerate(3, 2, KrumNeighbours::n_minus_f_minus_2, false);
+  for (double v : degenerate.scores(u)) BOOST_TEST(v == 0.0);
+  expect_values(degenerate.aggregate(u), {0.5f}, "rows 0 and 1");
+}
+
 BOOST_AUTO_TEST_CASE(krum_conventions_select_differently) {
   // A tight pair {0, 1} and a spread group {30, 40, 50}; f = 1, K = 5. Squared distances:
   //   p0=0 : 1, 900, 1600, 2500     p1=1 : 1, 841, 1521, 2401

@@ -369,7 +369,13 @@ BOOST_AUTO_TEST_CASE(median_at_half_byzantine_runs_in_one_grid_over_attack_fract
   json krum = raw;
   krum["aggregator"] = "krum";
   krum["byzantine_fraction"] = 0.5;
-  bad(krum.dump(), {"f = 5 needs f < (clients_per_round - 2) / 2 = 4 for aggregator 'krum'"});
+  bad(krum.dump(), {"f = 5 needs f < (clients_per_round - 2) / 2 = 4 for aggregator 'krum'", "enforce_f_bounds=false"});
+  // Ditto's code runs multi-Krum there (f = 5, 3 neighbours, the mean of 5 rows): opted into.
+  krum["aggregator"] = "multi_krum";
+  krum["enforce_f_bounds"] = false;
+  BOOST_CHECK_NO_THROW(parse_config(krum));
+  krum["f"] = 10;  // f = n: multi-Krum would average no row
+  bad(krum.dump(), {"f = 10 needs f < clients_per_round = 10 for aggregator 'multi_krum'"});
 }
 
 BOOST_AUTO_TEST_CASE(attack_and_byzantine_clients_go_together) {
