@@ -6,7 +6,8 @@
 //                      per partition (hash of the keys that decide it), shared by its runs
 // For each grid point and seed (config.h), in <out>/<name>[/<grid label>]/seed_<seed>/:
 //   config.json        the resolved config (every key, defaults filled in)
-//   rounds.csv         one row per evaluated round and model (global / personal):
+//   rounds.csv         one row per evaluated round and model (global / personal, and each further
+//                      personal set, e.g. ditto's personal@lambda=0.1):
 //                      round, model, the summary columns of metrics.h, train_loss, rejected
 //   clients.csv        LEAF-style, benign clients: client_id, round_number, model, num_samples,
 //                      set, accuracy, loss

@@ -1,0 +1,235 @@
+// examples/ditto — the Ditto reproduction (Li et al., ICML 2021) and its workshop version (FMTL):
+// the point-estimation theory (Figs. 1-2), Fashion-MNIST under attack (Table 8 subset), and the
+// workshop's own claims, each judged PASS/FAIL from the CSVs this program writes.
+//
+//   build/examples/ditto [--full] [--theory-only] [key=value ...]
+//
+//   (default)      the CPU-scaled variant: examples/ditto/config.json (minutes per run, < 45 min
+//                  on 2 cores in all; see README.md here for what is scaled and why)
+//   --full         the paper's scale (examples/ditto/full.json on top): 500 devices, the
+//                  3.27M-parameter CNN, 5000 rounds, 3 seeds; meant for a GPU (device=cuda)
+//   --theory-only  the theory part alone (seconds)
+//   key=value      any fl config key, over the config (rounds=100, seeds=[0], device=cuda, ...)
+//
+// Output: <out>/<name>/ (runs/ditto by default): theory/*.csv, one folder per cell, run and
+// seed with fl::run_one's files, timing.csv, results.md (written from the CSVs), figures/*.png
+// and report.html. Every run resumes: a killed invocation continues where it stopped, and a
+// finished run is read back from its files.
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/common.h"
+#include "engine/file_io.h"
+#include "engine/text.h"
+#include "examples/ditto/fmnist.h"
+#include "examples/ditto/theory.h"
+#include "fl/run.h"
+
+using namespace nanofed;
+using namespace nanofed::ditto;
+
+namespace {
+
+struct Args {
+  bool full = false, theory_only = false;
+  std::vector<std::string> overrides;
+};
+
+const char* kUsage =
+    "usage: build/examples/ditto [--full] [--theory-only] [key=value ...]\n"
+    "  the Ditto / FMTL reproduction; results in runs/ditto/results.md (see examples/ditto/README.md)\n";
+
+Args parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string s = argv[i];
+    if (s == "--full") a.full = true;
+    else if (s == "--theory-only") a.theory_only = true;
+    else if (s == "--help" || s == "-h") std::printf("%s", kUsage), std::exit(0);
+    else if (s.find('=') != std::string::npos && s[0] != '-') a.overrides.push_back(s);
+    else NF_CHECK(false, "ditto: unknown argument '" << s << "' (expected --full, --theory-only or key=value)\n" << kUsage);
+  }
+  return a;
+}
+
+// The experiment config: config.json, full.json on --full, then the overrides; "seeds" is
+// taken out (the driver loops over it).
+fl::json experiment_config(const Args& a, std::vector<uint64_t>& seeds) {
+  fl::json j = fl::read_config_file("examples/ditto/config.json");
+  if (a.full) {
+    const fl::json full = fl::read_config_file("examples/ditto/full.json");
+    for (auto it = full.begin(); it != full.end(); ++it) j[it.key()] = it.value();
+  }
+  fl::apply_overrides(j, a.overrides);
+  seeds.clear();
+  if (j.contains("seeds")) {
+    NF_CHECK(j["seeds"].is_array() && !j["seeds"].empty(), "ditto: seeds = " << j["seeds"].dump() << " must be a non-empty list");
+    for (const fl::json& s : j["seeds"]) {
+      NF_CHECK(s.is_number_unsigned(), "ditto: seeds = " << j["seeds"].dump() << " must hold non-negative integers");
+      seeds.push_back(s.get<uint64_t>());
+    }
+    j.erase("seeds");
+  } else {
+    seeds.push_back(j.value("seed", uint64_t(0)));
+  }
+  j["progress"] = false;  // one line per run here instead
+  return j;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
+  return buf;
+}
+
+std::string first_line_of(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line))
+    if (starts_with(line, key)) return line.substr(line.find(':') + 2);
+  return "?";
+}
+
+std::string machine() {
+  return first_line_of("/proc/cpuinfo", "model name") + ", " + std::to_string(std::thread::hardware_concurrency()) +
+         " cores; load average at the end " + first_line_of("/proc/loadavg", "");
+}
+
+// Runs every planned run (finished ones are read back), one line each; the seconds of the runs
+// that trained go to timing.csv.
+void run_all(const std::vector<RunSpec>& runs, const std::string& root) {
+  const std::string timing = root + "/timing.csv";
+  if (!file_exists(timing)) write_file_atomic(timing, std::string("cell,run,seed,seconds,rounds_trained\n"), "ditto");
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const RunSpec& r = runs[i];
+    const auto t0 = std::chrono::steady_clock::now();
+    const fl::RunResult res = fl::run_one(r.config, r.dir);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const bool trained = res.summary.contains("seconds_this_session");
+    std::printf("[%zu/%zu] %-7s %-10s seed %llu  %s\n", i + 1, runs.size(), r.cell.c_str(), r.run.c_str(),
+                (unsigned long long)r.config.seed, trained ? fmt(secs, "%.0f s").c_str() : "done before");
+    if (!trained) continue;
+    std::ofstream out(timing, std::ios::app);
+    out << r.cell << "," << r.run << "," << r.config.seed << "," << fmt(secs, "%.1f") << ","
+        << res.summary.value("rounds_completed", int64_t(0)) << "\n";
+  }
+}
+
+double compute_seconds(const std::string& root) {
+  const report::CsvFile csv = report::read_csv(root + "/timing.csv");
+  double total = 0;
+  for (double s : csv.column("seconds")) total += s;
+  return total;
+}
+
+int count_pass(const std::vector<Criterion>& c) {
+  int n = 0;
+  for (const Criterion& x : c) n += x.pass;
+  return n;
+}
+
+std::string deviations(const fl::FlConfig& c, const std::vector<uint64_t>& seeds, bool full) {
+  std::string s = "## Setting and deviations from the paper\n\n";
+  s += "- Data: Fashion-MNIST with Ditto's partition generator (5 consecutive classes per device, log-normal sizes, "
+       "test = train/6 per class): " + std::to_string(c.num_clients) + " devices holding " + fmt(100 * c.ditto_scale, "%g") +
+       "% of the data (paper: 500 devices, all of it).\n";
+  const std::string widths = c.channels.empty() ? "32, 64" : fmt((double)c.channels[0]) + ", " + fmt((double)c.channels[1]);
+  s += "- Model: the paper's CNN layout (conv5x5 ×2 with max-pool, FC, FC) with conv widths " + widths + " and FC width " +
+       (c.fc_hidden ? std::to_string(c.fc_hidden) : std::string("1024")) +
+       " (paper: 32, 64, 1024 = 3.27M parameters); TF1 Glorot-uniform init, per-pixel z-score (σ + 0.001).\n";
+  s += "- Training: " + std::to_string(c.rounds) + " rounds (paper: 5000), " + std::to_string(c.clients_per_round) +
+       " devices per round sampled ∝ size without replacement, " + std::to_string(c.local_steps) +
+       " local steps, batch " + std::to_string(c.batch_size) + ", lr " + fmt(c.lr) +
+       ", unweighted mean; v_k starts at w^0 and is updated only when k is selected (as the paper's code).\n";
+  s += "- Seeds: " + std::to_string(seeds.size()) + " (" ;
+  for (size_t i = 0; i < seeds.size(); ++i) s += (i ? ", " : "") + std::to_string(seeds[i]);
+  s += "); ± is the sample sd over seeds.\n";
+  s += "- Fine-tuning: " + std::to_string(c.finetune_epochs) + " epochs of SGD from w^T (paper: 50; its code 40), "
+       "no oracle early stopping. The two-stage solver (FMTL Fig. 4) uses the same epochs (FMTL: 30).\n";
+  s += "- Baselines run in a subset of cells only: TERM (clean, A1 50%), median / clipping / multi-Krum (A3 50%), "
+       "as the reproduction plan asks; Krum, k-norm, k-loss and FedMGDA+ are not run.\n";
+  s += "- Clipping = clip every update to the round's median norm, then the mean (pre-aggregator median_clip).\n";
+  s += "- Dynamic lambda (Ditto Table 4, App. G.4): NOT run — it needs a per-device validation split (72/8/20), "
+       "which this version does not carve; its criterion is listed as not judged.\n";
+  s += "- FMTL's Algorithm 1 pulls v_k toward the locally updated w_k^t; we use w^t (the ICML paper and both papers' code).\n";
+  if (!full) s += "- Scale: this is the CPU-scaled variant; `--full` runs the paper's scale (meant for a GPU).\n";
+  return s + "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Args args = parse_args(argc, argv);
+    std::vector<uint64_t> seeds;
+    const fl::json base = experiment_config(args, seeds);
+    const std::string source = args.full ? "examples/ditto/config.json + full.json" : "examples/ditto/config.json";
+    const std::vector<RunSpec> runs = plan_runs(base, seeds, source);  // every config checked before any work
+    const std::string root = runs.front().config.out + "/" + runs.front().config.name;
+    std::filesystem::create_directories(root);
+
+    std::printf("ditto: theory (point estimation, Figs. 1-2)\n");
+    const TheoryResult theory = run_theory(root + "/theory", args.full ? 10000 : 4000, seeds.front());
+    std::vector<Criterion> all = theory.criteria;
+    std::string md = "# Ditto / FMTL reproduction: results\n\nWritten by build/examples/ditto" +
+                     std::string(args.full ? " --full" : "") + " on " + utc_now() + " from the CSVs under " + root +
+                     "/. Machine: " + machine() + ".\n\n";
+    std::string body = "## 1. Theory: federated point estimation (Ditto §2.8, Figs. 1-2)\n\n" + theory.markdown + "\n" +
+                       criteria_table(theory.criteria) + "\n";
+    std::vector<report::Figure> figures = theory.figures;
+    if (!args.theory_only) {
+      std::printf("ditto: %zu federated runs (%zu seeds) into %s/\n", runs.size(), seeds.size(), root.c_str());
+      run_all(runs, root);
+      const Measured m = read_finals(runs);
+      const Section fm = fmnist_section(runs, m, args.full);
+      const Section ws = fmtl_section(m);
+      body += "## 2. Fashion-MNIST under attack (Ditto §5, Table 8 subset)\n\n" + fm.markdown + "\n" +
+              criteria_table(fm.criteria, (int)all.size() + 1) + "\n";
+      all.insert(all.end(), fm.criteria.begin(), fm.criteria.end());
+      body += "## 3. The workshop version (FMTL): its own claims\n\nFMTL states the same method as a joint "
+              "multi-task objective (min over all v_k of Σ p_k (F_k(v_k) + λ/2 ||v_k − w*||²)), reports Vehicle, "
+              "FEMNIST and CelebA (not available offline), judges by worst-case accuracy, and compares the joint "
+              "solver with two fine-tuning solvers. Its theory claims are judged in section 1 (rows marked FMTL). "
+              "From the same runs:\n\n" + ws.markdown + "\n" +
+              criteria_table(ws.criteria, (int)all.size() + 1) + "\n";
+      all.insert(all.end(), ws.criteria.begin(), ws.criteria.end());
+      figures.insert(figures.end(), fm.figures.begin(), fm.figures.end());
+      body += deviations(runs.front().config, seeds, args.full);
+      md += "Compute: " + fmt(compute_seconds(root) / 60, "%.1f") + " min of federated runs in all (timing.csv), " +
+            fmt(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60, "%.1f") +
+            " min this invocation.\n\n";
+    }
+    const int passed = count_pass(all);
+    md += "**" + std::to_string(passed) + " PASS, " + std::to_string((int)all.size() - passed) + " FAIL** of " +
+          std::to_string(all.size()) + " criteria.\n\n" + body;
+    md += "## Figures\n\n";
+    for (const report::Figure& f : figures) md += "- " + f.title + ": figures/" + f.name + ".png\n";
+    write_file_atomic(root + "/results.md", md, "ditto");
+    report::Report r;
+    r.dir = root;
+    r.kinds = {"ditto reproduction"};
+    r.figures = figures;
+    report::Table t;
+    t.title = "results.md";
+    t.text = md;
+    r.tables.push_back(t);
+    bool missing_package = false;
+    const std::string problem = report::render_figures(r, missing_package);
+    report::write_html(r, problem);
+    if (!problem.empty()) std::fprintf(stderr, "%s\n", problem.c_str());
+    std::printf("\n%s\nditto: %d PASS, %d FAIL -> %s/results.md, %s/report.html\n", criteria_table(all).c_str(), passed,
+                (int)all.size() - passed, root.c_str(), root.c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
