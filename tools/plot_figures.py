@@ -84,11 +84,13 @@ def slanted_ticks(ax, positions, labels):
 
 def draw_bars(ax, series, categories):
     width = 0.8 / max(len(series), 1)
+    many = len(series) > 6  # a legend beside the axes, and 20 colours so that no two series share one
     for j, s in enumerate(series):
         # Series j's bar in group i sits at i + offset: the group's bars side by side, centred on i.
         offset = -0.4 + width * (j + 0.5)
         xs = [i + offset for i in range(len(categories))]
-        bars = ax.bar(xs, values(s["y"]), width=width * 0.92, label=textwrap.fill(s["label"], 45) or None, zorder=2)
+        colour = plt.cm.tab20(j % 20) if len(series) > 10 else None
+        ax.bar(xs, values(s["y"]), width=width * 0.92, color=colour, label=textwrap.fill(s["label"], 30) or None, zorder=2)
         if "lo" in s:
             ends = [(x, lo, hi) for x, lo, hi in zip(xs, values(s["lo"]), values(s["hi"])) if lo == lo and hi == hi]
             if ends:
@@ -101,7 +103,11 @@ def draw_bars(ax, series, categories):
     ax.grid(axis="x", visible=False)
     ends = [a for s in series for key in ("y", "lo", "hi") for a in values(s.get(key, [])) if a == a]
     bottom, top = min([0.0] + ends), max([0.0] + ends)
-    if any(s["label"] for s in series):
+    if any(s["label"] for s in series) and many:
+        ax.figure.set_size_inches(9.5, 4.2)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        top += 0.05 * ((top - bottom) or 1.0)
+    elif any(s["label"] for s in series):
         # Headroom above the tallest bar for the legend in one row on top (accuracies near 1 fill the frame).
         top += 0.25 * ((top - bottom) or 1.0)
         ax.legend(loc="upper center", ncol=min(len(series), 4))

@@ -148,20 +148,20 @@ Measured read_finals(const std::vector<RunSpec>& runs) {
   return out;
 }
 
-double mean_pooled(const Measured& m, const std::string& cell, const std::string& method) {
+double mean_over_seeds(const Measured& m, const std::string& cell, const std::string& method, double Final::*field) {
   const auto it = m.find({cell, method});
   if (it == m.end() || it->second.empty()) return kNaN;
   double s = 0;
-  for (const Final& f : it->second) s += f.pooled;
+  for (const Final& f : it->second) s += f.*field;
   return s / it->second.size();
 }
 
+double mean_pooled(const Measured& m, const std::string& cell, const std::string& method) {
+  return mean_over_seeds(m, cell, method, &Final::pooled);
+}
+
 double mean_std(const Measured& m, const std::string& cell, const std::string& method) {
-  const auto it = m.find({cell, method});
-  if (it == m.end() || it->second.empty()) return kNaN;
-  double s = 0;
-  for (const Final& f : it->second) s += f.std;
-  return s / it->second.size();
+  return mean_over_seeds(m, cell, method, &Final::std);
 }
 
 namespace {

@@ -60,7 +60,8 @@ struct Final {
 using Measured = std::map<std::pair<std::string, std::string>, std::vector<Final>>;
 Measured read_finals(const std::vector<RunSpec>& runs);
 
-// Mean over seeds of the pooled accuracy / of the std across devices; NaN when not run.
+// Mean over seeds of one field, of the pooled accuracy, of the std across devices; NaN when not run.
+double mean_over_seeds(const Measured& m, const std::string& cell, const std::string& method, double Final::*field);
 double mean_pooled(const Measured& m, const std::string& cell, const std::string& method);
 double mean_std(const Measured& m, const std::string& cell, const std::string& method);
 
