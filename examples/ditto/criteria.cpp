@@ -2,11 +2,11 @@
 
 namespace nanofed::ditto {
 
-std::string criteria_table(const std::vector<Criterion>& criteria, int first) {
+std::string criteria_table(const std::vector<Criterion>& criteria, int first, const std::string& prefix) {
   std::string out = "| # | claim | paper | ours | verdict |\n|---|---|---|---|---|\n";
   int i = first;
   for (const Criterion& c : criteria)
-    out += "| " + std::to_string(i++) + " | " + c.claim + " | " + c.paper + " | " + c.ours + " | " +
+    out += "| " + prefix + std::to_string(i++) + " | " + c.claim + " | " + c.paper + " | " + c.ours + " | " +
            (c.pass ? "PASS" : "**FAIL**") + " |\n";
   return out;
 }

@@ -14,7 +14,8 @@ struct Criterion {
   bool pass = false;
 };
 
-// A markdown table: | # | claim | paper | ours | verdict |, numbered from `first`.
-std::string criteria_table(const std::vector<Criterion>& criteria, int first = 1);
+// A markdown table: | # | claim | paper | ours | verdict |, numbered prefix + first, first + 1, ...
+// (a prefix such as "B" keeps a table of uncounted reference checks apart from the criteria).
+std::string criteria_table(const std::vector<Criterion>& criteria, int first = 1, const std::string& prefix = "");
 
 }  // namespace nanofed::ditto

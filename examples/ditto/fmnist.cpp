@@ -302,6 +302,8 @@ report::Figure curves(const std::vector<RunSpec>& runs, const Cell& c) {
   f.title = "Accuracy during training, " + c.label;
   f.xlabel = "round";
   f.ylabel = "benign pooled test accuracy";
+  f.caption = "Seed " + std::to_string(runs.front().config.seed) +
+              "; the fine-tuning rows exist only after the last round (one point). Dashed: baselines with runs of their own.";
   for (const Method& x : methods())
     for (const RunSpec& r : runs) {
       if (r.cell != c.label || r.run != x.run || r.config.seed != runs.front().config.seed) continue;
@@ -330,7 +332,7 @@ Section fmnist_section(const std::vector<RunSpec>& runs, const Measured& m, bool
     s.markdown += "\nThe paper's absolute bands (e.g. clean global 0.911 ± 0.015, A3 50% Ditto(0.1) 0.873 ± 0.03) "
                   "are judged on `--full` only: this CPU-scaled run trains a narrower CNN on fewer devices for fewer "
                   "rounds, so its absolute accuracies are not the paper's. Here they are for reference:\n\n" +
-                  criteria_table(bands) + "\n(verdicts in this reference table are NOT counted.)\n";
+                  criteria_table(bands, 1, "B") + "\n(B-rows are for reference: their verdicts are NOT counted.)\n";
   }
   s.figures = {bars(m, true), bars(m, false)};
   for (const Cell& c : cells()) s.figures.push_back(curves(runs, c));

@@ -97,8 +97,11 @@ std::string first_line_of(const std::string& path, const std::string& key) {
 }
 
 std::string machine() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
   return first_line_of("/proc/cpuinfo", "model name") + ", " + std::to_string(std::thread::hardware_concurrency()) +
-         " cores; load average at the end " + first_line_of("/proc/loadavg", "");
+         " cores; load average (1, 5, 15 min) when results.md was written: " + one + " " + five + " " + fifteen;
 }
 
 // Runs every planned run (finished ones are read back), one line each; the seconds of the runs
@@ -211,7 +214,8 @@ int main(int argc, char** argv) {
     md += "**" + std::to_string(passed) + " PASS, " + std::to_string((int)all.size() - passed) + " FAIL** of " +
           std::to_string(all.size()) + " criteria.\n\n" + body;
     md += "## Figures\n\n";
-    for (const report::Figure& f : figures) md += "- " + f.title + ": figures/" + f.name + ".png\n";
+    for (const report::Figure& f : figures)
+      md += "**" + f.title + "**" + (f.caption.empty() ? "" : " " + f.caption) + "\n\n![" + f.title + "](figures/" + f.name + ".png)\n\n";
     write_file_atomic(root + "/results.md", md, "ditto");
     report::Report r;
     r.dir = root;
