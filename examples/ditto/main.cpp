@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "engine/common.h"
+#include "engine/device.h"
 #include "engine/file_io.h"
 #include "engine/text.h"
 #include "examples/ditto/fmnist.h"
@@ -176,6 +177,8 @@ int main(int argc, char** argv) {
     const fl::json base = experiment_config(args, seeds);
     const std::string source = args.full ? "examples/ditto/config.json + full.json" : "examples/ditto/config.json";
     const std::vector<RunSpec> runs = plan_runs(base, seeds, source);  // every config checked before any work
+    NF_CHECK(runs.front().config.device == "cpu" || cuda_available(),
+             source << ": device = 'cuda', but " << (cuda_compiled() ? "no GPU is available" : "this build has no CUDA backend"));
     const std::string root = runs.front().config.out + "/" + runs.front().config.name;
     std::filesystem::create_directories(root);
 
