@@ -115,7 +115,9 @@ int main(int argc, char** argv) {
   try {
     const auto t0 = std::chrono::steady_clock::now();
     const Args args = parse_args(argc, argv);
-    std::filesystem::create_directories(args.out);
+    std::error_code ec;
+    std::filesystem::create_directories(args.out, ec);
+    NF_CHECK(!ec, "byzantine_ft: cannot create --out " << args.out << ": " << ec.message());
     std::printf("byzantine_ft: RT-A1 mean estimation, %lld repetitions per value\n", (long long)args.repetitions);
     const MeanEstimationResult rt_a1 = run_mean_estimation(args.out + "/mean_estimation", args.repetitions, args.seed);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
