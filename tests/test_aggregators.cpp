@@ -228,6 +228,27 @@ BOOST_AUTO_TEST_CASE(nnm_mixing_and_ties) {
   BOOST_TEST(NNM(2).describe() == "nnm(f=2)");
 }
 
+BOOST_AUTO_TEST_CASE(server_clip_cut_off_and_told_n) {
+  Generator gen(1);
+  // K = n = 7, f = 1 < floor(7/3) = 2: c = 7 - int(1 * (1 + 1/5)) = 6; norms sorted 1 2 3 4 5 6 20:
+  // the 7th (-20) is scaled to the 6th smallest norm (6), keeping its sign.
+  const Updates u = line({1, -2, 3, -4, -20, 5, 6});
+  expect_values(ServerClip(1).apply(u, gen).rows,
+                {1, 0, 0, -2, 0, 0, 3, 0, 0, -4, 0, 0, -6, 0, 0, 5, 0, 0, 6, 0, 0}, "server_clip f=1");
+  // f = 2 is not < 2: c = n - f = 5, so 6 and -20 go to norm 5.
+  expect_values(ServerClip(2).apply(u, gen).rows,
+                {1, 0, 0, -2, 0, 0, 3, 0, 0, -4, 0, 0, -5, 0, 0, 5, 0, 0, 5, 0, 0}, "server_clip f=2");
+  // Told n = 6 while 7 rows come: c = 6 - int(1 * (1 + 1/4)) = 5, as with f = 2 above.
+  expect_values(ServerClip(1, 6).apply(u, gen).rows,
+                {1, 0, 0, -2, 0, 0, 3, 0, 0, -4, 0, 0, -5, 0, 0, 5, 0, 0, 5, 0, 0}, "server_clip told n");
+  BOOST_TEST(ServerClip(1).cut_off(7) == 6);
+  BOOST_TEST(ServerClip(100, 600).cut_off(600) == 475);  // FT-Byzantine's defaults: 125 clipped
+  BOOST_TEST(ServerClip(1, 6).describe() == "server_clip(f=1, n=6)");
+  expect_error([&] { ServerClip(7).apply(u, gen); }, {"server_clip", "c = 0", "K = 7"});
+  expect_error([&] { ServerClip(0, 10).apply(u, gen); }, {"server_clip", "c = 10", "K = 7"});
+  expect_error([] { ServerClip(-1); }, {"server_clip", "f = -1"});
+}
+
 BOOST_AUTO_TEST_CASE(bucketing_reproducible_and_weight_preserving) {
   // rows k = [k, 10k, 100k], weights 1..5; s = 2 -> buckets of 2, 2, 1
   const Updates u =

@@ -17,12 +17,11 @@
 // finished run is read back from its files.
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "bench/machine.h"
 #include "engine/common.h"
 #include "engine/device.h"
 #include "engine/file_io.h"
@@ -82,29 +81,6 @@ fl::json experiment_config(const Args& a, std::vector<uint64_t>& seeds) {
   return j;
 }
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", std::gmtime(&t));
-  return buf;
-}
-
-std::string first_line_of(const std::string& path, const std::string& key) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line))
-    if (starts_with(line, key)) return line.substr(line.find(':') + 2);
-  return "?";
-}
-
-std::string machine() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  in >> one >> five >> fifteen;
-  return first_line_of("/proc/cpuinfo", "model name") + ", " + std::to_string(std::thread::hardware_concurrency()) +
-         " cores; load average (1, 5, 15 min) when results.md was written: " + one + " " + five + " " + fifteen;
-}
-
 // Runs every planned run (finished ones are read back), one line each; the seconds of the runs
 // that trained go to timing.csv.
 void run_all(const std::vector<RunSpec>& runs, const std::string& root) {
@@ -130,12 +106,6 @@ double compute_seconds(const std::string& root) {
   double total = 0;
   for (double s : csv.column("seconds")) total += s;
   return total;
-}
-
-int count_pass(const std::vector<Criterion>& c) {
-  int n = 0;
-  for (const Criterion& x : c) n += x.pass;
-  return n;
 }
 
 std::string deviations(const fl::FlConfig& c, const std::vector<uint64_t>& seeds, bool full) {
@@ -186,8 +156,8 @@ int main(int argc, char** argv) {
     const TheoryResult theory = run_theory(root + "/theory", args.full ? 10000 : 4000, seeds.front());
     std::vector<Criterion> all = theory.criteria;
     std::string md = "# Ditto / FMTL reproduction: results\n\nWritten by build/examples/ditto" +
-                     std::string(args.full ? " --full" : "") + " on " + utc_now() + " from the CSVs under " + root +
-                     "/. Machine: " + machine() + ".\n\n";
+                     std::string(args.full ? " --full" : "") + " on " + bench::utc_now() + " from the CSVs under " + root +
+                     "/. Machine: " + report::machine_line() + ".\n\n";
     std::string body = "## 1. Theory: federated point estimation (Ditto §2.8, Figs. 1-2)\n\n" + theory.markdown + "\n" +
                        criteria_table(theory.criteria) + "\n";
     std::vector<report::Figure> figures = theory.figures;
@@ -213,7 +183,7 @@ int main(int argc, char** argv) {
             fmt(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60, "%.1f") +
             " min this invocation.\n\n";
     }
-    const int passed = count_pass(all);
+    const int passed = report::count_pass(all);
     md += "**" + std::to_string(passed) + " PASS, " + std::to_string((int)all.size() - passed) + " FAIL** of " +
           std::to_string(all.size()) + " criteria.\n\n" + body;
     md += "## Figures\n\n";

@@ -1,0 +1,27 @@
+// reproduction.h — what every paper-reproduction driver (examples/<paper>/main.cpp) shares: one
+// claim judged from the driver's own CSVs (what the paper says, what we measured, PASS or FAIL),
+// the criteria table of its results.md, and the machine line of that file's header. Each
+// section of a driver returns a list of Criterion; results.md prints them as tables, and the
+// run's exit line counts them.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace nanofed::report {
+
+struct Criterion {
+  std::string claim;  // what must hold, e.g. "argmin of the mean error within one grid step of lambda*"
+  std::string paper;  // the paper's number or statement, with its table/figure ("Fig. 1: 2.1333")
+  std::string ours;   // our measured value(s), formatted
+  bool pass = false;
+};
+
+// A markdown table: | # | claim | paper | ours | verdict |, numbered prefix + first, first + 1, ...
+// (a prefix such as "B" keeps a table of uncounted reference checks apart from the criteria).
+std::string criteria_table(const std::vector<Criterion>& criteria, int first = 1, const std::string& prefix = "");
+int count_pass(const std::vector<Criterion>& criteria);
+
+// "<CPU model>, <cores> cores; load average at the end <1 5 15 min>" (bench/machine.h's probes).
+std::string machine_line();
+
+}  // namespace nanofed::report
