@@ -54,6 +54,8 @@ struct FlConfig {
   int64_t min_partition_size = 10;  // dirichlet: minimum train+test samples per client
   int64_t classes_per_client = 2;   // shards
   double test_fraction = 0.2;       // iid/dirichlet/shards: per-client test split, in (0, 1)
+  double validation_fraction = 0.0;  // of each client's train list held out as validation, in [0, 1)
+                                     // (Ditto's dynamic lambda: 0.1); never poisoned, never trained on
   uint64_t partition_seed = 0;      // data split seed (separate from `seed`)
   double ditto_scale = 1.0;         // ditto: total sizes scaled by this (1 = 60k train)
 

@@ -50,6 +50,7 @@ void run_and_data_keys(Table& t) {
   t.add("min_partition_size", &FlConfig::min_partition_size);
   t.add("classes_per_client", &FlConfig::classes_per_client);
   t.add("test_fraction", &FlConfig::test_fraction);
+  t.add("validation_fraction", &FlConfig::validation_fraction);
   t.add("partition_seed", &FlConfig::partition_seed);
   t.add("ditto_scale", &FlConfig::ditto_scale);
   // model

@@ -63,6 +63,7 @@ void check_data(const Checker& k) {
   k.at_least(c.min_partition_size, 0, "min_partition_size");
   k.at_least(c.classes_per_client, 1, "classes_per_client");
   k.in(c.test_fraction, 0, 1, true, false, "test_fraction");
+  k.in(c.validation_fraction, 0, 1, false, false, "validation_fraction");
   k.in(c.ditto_scale, 0, 1, true, true, "ditto_scale");
   if (c.partition == "ditto" && c.dataset == "synthetic")
     k.need(c.synthetic_classes >= 5, "synthetic_classes", num(c.synthetic_classes),

@@ -15,6 +15,9 @@ namespace nanofed::fl {
 
 namespace {
 
+// Generator(partition_seed).derive({kValidationSplit, client}) draws a client's validation share.
+constexpr uint64_t kValidationSplit = 0x76616c;  // "val"
+
 // Ditto's FMNIST preprocessing (001 §5): per-pixel z-score with the train pool's statistics,
 // x <- (x - mean) / (std + 0.001). It runs inside the model (Module::set_input_normalization),
 // so the data stay in [0, 1]: PGD budgets, smoothing noise and warps act in pixel space and the
@@ -116,7 +119,15 @@ Federation build_federation(const FlConfig& c) {
   const datasets::Dataset& test_pool = c.partition == "ditto" ? data.test : data.train;
   for (int64_t k = 0; k < c.num_clients; ++k) {
     ClientData cd;
-    cd.train = data.train.subset(fed.split[k].train);
+    if (c.validation_fraction > 0) {
+      Generator g = Generator(c.partition_seed).derive({kValidationSplit, (uint64_t)k});
+      const TrainValidation tv = split_validation(fed.split[k].train, c.validation_fraction, g);
+      cd.train = data.train.subset(tv.train);
+      cd.val = data.train.subset(tv.val);
+      cd.val.name = "client " + std::to_string(k) + " validation";
+    } else {
+      cd.train = data.train.subset(fed.split[k].train);
+    }
     cd.test = test_pool.subset(fed.split[k].test);
     cd.train.name = "client " + std::to_string(k) + " train";
     cd.test.name = "client " + std::to_string(k) + " test";

@@ -323,4 +323,16 @@ std::string histogram_report(const std::vector<std::vector<int64_t>>& hist) {
   return s.str();
 }
 
+TrainValidation split_validation(const std::vector<int64_t>& train, double fraction, Generator& gen) {
+  NF_CHECK(fraction >= 0 && fraction < 1, "split_validation: fraction = " << fraction << " must lie in [0, 1)");
+  const int64_t n = (int64_t)train.size();
+  const int64_t kept = (int64_t)std::floor((1.0 - fraction) * (double)n + 1e-9), held = n - kept;
+  std::vector<bool> is_val((size_t)n, false);
+  const std::vector<int64_t> perm = randperm(n, gen);
+  for (int64_t i = 0; i < held; ++i) is_val[(size_t)perm[(size_t)i]] = true;
+  TrainValidation out;
+  for (int64_t i = 0; i < n; ++i) (is_val[(size_t)i] ? out.val : out.train).push_back(train[(size_t)i]);
+  return out;
+}
+
 }  // namespace nanofed::fl

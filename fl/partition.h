@@ -52,6 +52,15 @@ struct ClientSplit {
 };
 using FederatedSplit = std::vector<ClientSplit>;
 
+// A client's validation share of its train list (Ditto App. G.4: dynamic lambda picks on local
+// validation data; the paper's code keeps int(0.9 n) for training): n - floor((1 - fraction) n)
+// indices drawn at random (gen) leave `train` for `val`; both keep their order. fraction 0
+// leaves everything in train. Throws unless fraction lies in [0, 1).
+struct TrainValidation {
+  std::vector<int64_t> train, val;
+};
+TrainValidation split_validation(const std::vector<int64_t>& train, double fraction, Generator& gen);
+
 // Ditto's Fashion-MNIST generator (001 §5 "Partition [C]", data/fmnist/create_dataset.py of
 // litian96/ditto; there: 500 clients, 10 classes, scale 1, numpy seed 233):
 //   n~_u = LogNormal(3, 1) + 10 per client, n_u = floor(scale * N_train * n~_u / sum n~);

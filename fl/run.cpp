@@ -188,7 +188,8 @@ void save_checkpoint(const std::string& ckpt, const Simulation& sim, const Feder
 
 // One evaluated round: a rounds.csv row per model the strategy shows, its clients.csv rows,
 // and the last / best summaries.
-void evaluate_round(Simulation& sim, int64_t round, Progress& p, std::ostream& rounds_out, std::ostream& clients_out) {
+void evaluate_round(Simulation& sim, int64_t round, Progress& p, std::ostream& rounds_out, std::ostream& clients_out,
+                    bool validation) {
   p.last = json::object();
   p.last["round"] = round;
   std::vector<std::pair<ModelKind, int>> models;  // (kind, personal set)
@@ -204,6 +205,13 @@ void evaluate_round(Simulation& sim, int64_t round, Progress& p, std::ostream& r
     for (const ClientScore& c : scores)
       clients_out << c.client << "," << round << "," << model << "," << c.samples << ",test,"
                   << fmt(c.accuracy(), "%.6f") << "," << fmt(c.loss(), "%.6f") << "\n";
+    // Validation rows (validation_fraction > 0): what a client may choose its model by (Ditto's
+    // dynamic lambda picks among the personal sets on these); a client with none gets none.
+    if (validation && kind == ModelKind::personal)
+      for (const ClientScore& c : sim.evaluate(kind, set, &ClientData::val))
+        if (c.samples > 0)
+          clients_out << c.client << "," << round << "," << model << "," << c.samples << ",val,"
+                      << fmt(c.accuracy(), "%.6f") << "," << fmt(c.loss(), "%.6f") << "\n";
     json sj = summary_json(s);
     p.last[model] = sj;
     if (!p.best.contains(model) || sj["pooled_acc"].get<double>() > p.best[model]["pooled_acc"].get<double>()) {
@@ -237,7 +245,7 @@ bool run_rounds(Simulation& sim, const Federation& fed, const FlConfig& config, 
     if (is_last) sim.finish();
     p.done = round;
     if (round % config.eval_every == 0 || is_last) {
-      evaluate_round(sim, round, p, rounds_out, clients_out);
+      evaluate_round(sim, round, p, rounds_out, clients_out, config.validation_fraction > 0);
       rounds_out.flush();
       clients_out.flush();
       NF_CHECK(rounds_out.good() && clients_out.good(), "fl::run: writing the CSVs in " << f.dir << " failed");

@@ -54,6 +54,7 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
     }
     c.train = c.train.to(device_);
     c.test = c.test.to(device_);
+    if (c.val.size() > 0) c.val = c.val.to(device_);
   }
   state_.resize(clients_.size());
   workers_.push_back(make_workers());
@@ -397,7 +398,7 @@ nn::Module& Simulation::model_for(ModelKind kind, int64_t client, int set) {
   return *w.personal;
 }
 
-std::vector<ClientScore> Simulation::evaluate(ModelKind kind, int set) {
+std::vector<ClientScore> Simulation::evaluate(ModelKind kind, int set, datasets::Dataset ClientData::*on) {
   std::vector<int64_t> benign;
   for (int64_t k = 0; k < num_clients(); ++k)
     if (!is_byzantine_[k]) benign.push_back(k);
@@ -405,7 +406,7 @@ std::vector<ClientScore> Simulation::evaluate(ModelKind kind, int set) {
   for_each_client((int64_t)benign.size(), [&](int64_t i) {
     const int64_t k = benign[i];
     static_cast<nn::Evaluation&>(scores[i]) =
-        score(model_for(kind, k, set), clients_[k].test, config_.eval_batch_size, device_);
+        score(model_for(kind, k, set), clients_[k].*on, config_.eval_batch_size, device_);
     scores[i].client = k;
   });
   return scores;

@@ -45,6 +45,7 @@ namespace nanofed::fl {
 
 struct ClientData {
   datasets::Dataset train, test;  // test labels are never poisoned
+  datasets::Dataset val;          // validation_fraction > 0: held out of train, never poisoned
 };
 
 // Keys of Generator(seed).derive({purpose, ...}).
@@ -88,7 +89,9 @@ class Simulation {
 
   // Scores of every benign client on its own test set.
   // `set` picks one of the strategy's personal model sets (personal_sets(); 0 = "personal").
-  std::vector<ClientScore> evaluate(ModelKind kind, int set = 0);
+  // `on` picks the data: the clients' test sets, or their validation sets (validation_fraction).
+  std::vector<ClientScore> evaluate(ModelKind kind, int set = 0,
+                                    datasets::Dataset ClientData::*on = &ClientData::test);
   // Client k's model of that kind, loaded into a working module (valid until the next call
   // that loads the same kind): the global model with the BN statistics k uses, or k's personal
   // model of that set (w^0 if k was never selected).

@@ -93,6 +93,35 @@ Summary benign_summary(const FlConfig& c, const Federation& fed, ModelOf model_o
 
 BOOST_AUTO_TEST_SUITE(fl_run)
 
+// validation_fraction: the held-out share leaves training (fewer train samples) and every
+// personal set gets clients.csv rows with set = val, the data a client chooses its lambda on.
+BOOST_AUTO_TEST_CASE(validation_rows_for_every_personal_set) {
+  TempDir tmp;
+  const FlConfig c = parsed(tiny(tmp.path, {{"strategy", "ditto"}, {"personal_lambdas", {0.1}}, {"validation_fraction", 0.25}}));
+  const Federation fed = build_federation(c), plain = build_federation(parsed(tiny(tmp.path)));
+  int64_t train = 0, val = 0, train_plain = 0;
+  for (int64_t k = 0; k < c.num_clients; ++k) {
+    train += fed.clients[k].train.size(), val += fed.clients[k].val.size();
+    train_plain += plain.clients[k].train.size();
+    BOOST_TEST(fed.clients[k].val.size() == plain.clients[k].train.size() -
+                                                (int64_t)std::floor(0.75 * plain.clients[k].train.size() + 1e-9));
+  }
+  BOOST_TEST(train + val == train_plain);
+  BOOST_TEST(val > 0);
+  run_one(c, tmp / "run");
+  std::map<std::pair<std::string, std::string>, int64_t> rows;  // (model, set) -> rows
+  for (const std::string& line : split_lines(read_text(tmp / "run/clients.csv"))) {
+    const std::vector<std::string> cells = split(line, ',');
+    if (cells.size() == 7 && cells[0] != "client_id") ++rows[{cells[2], cells[4]}];
+  }
+  auto count = [&](const std::string& model, const std::string& set) { return rows[std::make_pair(model, set)]; };
+  for (const char* model : {"personal", "personal@lambda=0.1"}) {
+    BOOST_TEST(count(model, "val") == count(model, "test"));  // every client has validation samples here
+    BOOST_TEST(count(model, "val") > 0);
+  }
+  BOOST_TEST(count("global", "val") == 0);  // nothing chooses among global models
+}
+
 BOOST_AUTO_TEST_CASE(seeded_run_repeats_identical_csvs) {
   TempDir tmp;
   json j = tiny(tmp.path, {{"strategy", "ditto"}, {"attack", "gaussian"},

@@ -337,6 +337,32 @@ BOOST_AUTO_TEST_CASE(ditto_seed_small_pools_and_errors) {
                {"ditto partition", "train label 9 at index 9", "outside [0, 9)"});
 }
 
+// Ditto App. G.4's validation share: the paper's code keeps int(0.9 n) samples for training.
+BOOST_AUTO_TEST_CASE(split_validation_holds_out_n_minus_floor_of_the_rest) {
+  std::vector<int64_t> train(12);
+  for (int64_t i = 0; i < 12; ++i) train[i] = 100 + 3 * i;
+  for (const auto& [n, held] : std::vector<std::pair<int64_t, int64_t>>{{12, 2}, {10, 1}, {3, 1}, {1, 1}, {0, 0}}) {
+    BOOST_TEST_CONTEXT("n = " << n) {
+      const std::vector<int64_t> list(train.begin(), train.begin() + n);
+      Generator g(5);
+      const TrainValidation tv = split_validation(list, 0.1, g);  // floor(0.9 * 12) = 10 -> 2 held
+      BOOST_TEST((int64_t)tv.val.size() == held);
+      std::vector<int64_t> both = tv.train;
+      both.insert(both.end(), tv.val.begin(), tv.val.end());
+      std::sort(both.begin(), both.end());
+      BOOST_TEST(both == list, boost::test_tools::per_element());  // a partition of the list
+      BOOST_TEST(std::is_sorted(tv.train.begin(), tv.train.end()));  // order kept
+      BOOST_TEST(std::is_sorted(tv.val.begin(), tv.val.end()));
+    }
+  }
+  Generator a(5), b(5), c(6);
+  BOOST_TEST(split_validation(train, 0.3, a).val == split_validation(train, 0.3, b).val, boost::test_tools::per_element());
+  BOOST_TEST(split_validation(train, 0.3, c).val != split_validation(train, 0.3, b).val);  // the seed draws them
+  Generator d(1);
+  BOOST_TEST(split_validation(train, 0.0, d).train == train, boost::test_tools::per_element());
+  expect_error([&] { split_validation(train, 1.0, d); }, {"split_validation: fraction = 1 must lie in [0, 1)"});
+}
+
 BOOST_AUTO_TEST_CASE(split_train_test_sizes_cover_and_seed) {
   std::vector<int64_t> ten, hundred;
   for (int64_t i = 10; i < 20; ++i) ten.push_back(i);

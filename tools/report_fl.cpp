@@ -44,14 +44,16 @@ std::map<std::string, Series> per_model(const CsvFile& f, const std::string& col
   return out;
 }
 
-// Each benign client's accuracy at the last round in clients.csv, per model.
+// Each benign client's test accuracy at the last round in clients.csv, per model (validation
+// rows, set = val, are what clients choose by, not a result).
 std::map<std::string, std::vector<double>> last_round_clients(const CsvFile& f) {
   const size_t model = f.index("model"), round = f.index("round_number"), acc = f.index("accuracy");
+  const size_t set = f.index("set");
   double last = -1;
   for (const auto& row : f.rows) last = std::max(last, to_number(row[round]));
   std::map<std::string, std::vector<double>> out;
   for (const auto& row : f.rows)
-    if (to_number(row[round]) == last) out[row[model]].push_back(to_number(row[acc]));
+    if (to_number(row[round]) == last && row[set] == "test") out[row[model]].push_back(to_number(row[acc]));
   return out;
 }
 
