@@ -59,6 +59,9 @@ struct Final {
 // Per (cell, method label): one Final per seed that has the run.
 using Measured = std::map<std::pair<std::string, std::string>, std::vector<Final>>;
 Measured read_finals(const std::vector<RunSpec>& runs);
+// Ditto's dynamic lambda (App. G.4), chosen per device on its validation rows of the ditto run's
+// clients.csv, added to `out` as the method "Ditto, dynamic lambda".
+void add_dynamic_finals(const std::vector<RunSpec>& runs, Measured& out);
 
 // Mean over seeds of one field, of the pooled accuracy, of the std across devices; NaN when not run.
 double mean_over_seeds(const Measured& m, const std::string& cell, const std::string& method, double Final::*field);

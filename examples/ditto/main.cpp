@@ -129,8 +129,11 @@ std::string deviations(const fl::FlConfig& c, const std::vector<uint64_t>& seeds
   s += "- Baselines run in a subset of cells only: TERM (clean, A1 50%), median / clipping / multi-Krum (A3 50%), "
        "as the reproduction plan asks; Krum, k-norm, k-loss and FedMGDA+ are not run.\n";
   s += "- Clipping = clip every update to the round's median norm, then the mean (pre-aggregator median_clip).\n";
-  s += "- Dynamic lambda (Ditto Table 4, App. G.4): NOT run — it needs a per-device validation split (72/8/20), "
-       "which this version does not carve; its criterion is listed as not judged.\n";
+  s += "- Validation: " + fmt(100 * c.validation_fraction, "%g") + "% of each device's train list, drawn at random, is held "
+       "out (the paper's code keeps int(0.9 n) for training; the text says 72/8/20) for every method, so every method trains on "
+       "it less. Dynamic lambda (App. G.4) picks per device the candidate with the lowest validation loss: {0.05, 0.1, 0.2} "
+       "under strong attacks (every A3), {0.1, 1, 2} otherwise; fewer than 4 validation samples: 0.1 / 1 fixed; the 4-5 "
+       "samples the paper leaves open choose by validation.\n";
   s += "- FMTL's Algorithm 1 pulls v_k toward the locally updated w_k^t; we use w^t (the ICML paper and both papers' code).\n";
   if (!full) s += "- Scale: this is the CPU-scaled variant; `--full` runs the paper's scale (meant for a GPU).\n";
   return s + "\n";
@@ -164,7 +167,8 @@ int main(int argc, char** argv) {
     if (!args.theory_only) {
       std::printf("ditto: %zu federated runs (%zu seeds) into %s/\n", runs.size(), seeds.size(), root.c_str());
       run_all(runs, root);
-      const Measured m = read_finals(runs);
+      Measured m = read_finals(runs);
+      add_dynamic_finals(runs, m);
       const Section fm = fmnist_section(runs, m, args.full);
       const Section ws = fmtl_section(m);
       body += "## 2. Fashion-MNIST under attack (Ditto §5, Table 8 subset)\n\n" + fm.markdown + "\n" +
