@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tools/report.h"
+
 namespace nanofed::report {
 
 struct Criterion {
@@ -23,5 +25,11 @@ int count_pass(const std::vector<Criterion>& criteria);
 
 // "<CPU model>, <cores> cores; load average at the end <1 5 15 min>" (bench/machine.h's probes).
 std::string machine_line();
+
+// <root>/results.md (atomically), then the figures (figures/*.png) and report.html with
+// results.md as its text; `kind` names the page ("ditto reproduction"). A plotting problem
+// (matplotlib missing) is one line on stderr: results.md stands without the figures.
+void write_reproduction(const std::string& root, const std::string& md, const std::vector<Figure>& figures,
+                        const std::string& kind);
 
 }  // namespace nanofed::report

@@ -92,22 +92,6 @@ std::string rt_a1_text() {
          "σ_c = √2 σ_h).\n\n";
 }
 
-void write_report(const std::string& root, const std::string& md, const std::vector<report::Figure>& figures) {
-  write_file_atomic(root + "/results.md", md, "byzantine_ft");
-  report::Report r;
-  r.dir = root;
-  r.kinds = {"FT-Byzantine reproduction"};
-  r.figures = figures;
-  report::Table t;
-  t.title = "results.md";
-  t.text = md;
-  r.tables.push_back(t);
-  bool missing_package = false;
-  const std::string problem = report::render_figures(r, missing_package);
-  report::write_html(r, problem);
-  if (!problem.empty()) std::fprintf(stderr, "%s\n", problem.c_str());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -124,7 +108,7 @@ int main(int argc, char** argv) {
     std::string md = header(args, seconds, rt_a1.criteria) + rt_a1_text() + report::criteria_table(rt_a1.criteria) +
                      "\n" + rt_a1.markdown + "\n## Figures\n\n";
     for (const report::Figure& f : rt_a1.figures) md += "- " + f.title + ": figures/" + f.name + ".png\n";
-    write_report(args.out, md, rt_a1.figures);
+    report::write_reproduction(args.out, md, rt_a1.figures, "FT-Byzantine reproduction");
     const int passed = report::count_pass(rt_a1.criteria);
     std::printf("\n%s\nbyzantine_ft: %d PASS, %d FAIL in %.1f s -> %s/results.md, %s/report.html\n",
                 report::criteria_table(rt_a1.criteria).c_str(), passed, (int)rt_a1.criteria.size() - passed, seconds,

@@ -193,19 +193,7 @@ int main(int argc, char** argv) {
     md += "## Figures\n\n";
     for (const report::Figure& f : figures)
       md += "**" + f.title + "**" + (f.caption.empty() ? "" : " " + f.caption) + "\n\n![" + f.title + "](figures/" + f.name + ".png)\n\n";
-    write_file_atomic(root + "/results.md", md, "ditto");
-    report::Report r;
-    r.dir = root;
-    r.kinds = {"ditto reproduction"};
-    r.figures = figures;
-    report::Table t;
-    t.title = "results.md";
-    t.text = md;
-    r.tables.push_back(t);
-    bool missing_package = false;
-    const std::string problem = report::render_figures(r, missing_package);
-    report::write_html(r, problem);
-    if (!problem.empty()) std::fprintf(stderr, "%s\n", problem.c_str());
+    report::write_reproduction(root, md, figures, "ditto reproduction");
     std::printf("\n%s\nditto: %d PASS, %d FAIL -> %s/results.md, %s/report.html\n", criteria_table(all).c_str(), passed,
                 (int)all.size() - passed, root.c_str(), root.c_str());
   } catch (const std::exception& e) {
