@@ -284,7 +284,8 @@ std::vector<Criterion> structural(const Measured& m) {
                    "Table 4: " + fmt(kTable8[10].acc[i], "%.3f") + " vs " + fmt(paper_best, "%.3f"),
                    num3(dynamic) + " vs " + num3(acc), std::fabs(dynamic - acc) <= 0.02});
   }
-  const double sd_ditto = mean_std(m, "clean", best_ditto(m, "clean").first ? best_ditto(m, "clean").first->label : "");
+  const Method* best_clean = best_ditto(m, "clean").first;
+  const double sd_ditto = mean_std(m, "clean", best_clean ? best_clean->label : "");
   const double sd_global = mean_std(m, "clean", "global"), sd_local = mean_std(m, "clean", "local");
   out.push_back({"std across devices on clean: Ditto (best lambda) < global < local", "Table 8: .06 < .08 < .10",
                  fmt(sd_ditto, "%.3f") + " < " + fmt(sd_global, "%.3f") + " < " + fmt(sd_local, "%.3f"),
@@ -400,18 +401,21 @@ report::Figure curves(const std::vector<RunSpec>& runs, const Cell& c) {
   f.ylabel = "benign pooled test accuracy";
   f.caption = "Seed " + std::to_string(runs.front().config.seed) +
               "; the fine-tuning rows exist only after the last round (one point). Dashed: baselines with runs of their own.";
-  for (const Method& x : methods())
-    for (const RunSpec& r : runs) {
-      if (r.cell != c.label || r.run != x.run || r.config.seed != runs.front().config.seed) continue;
-      const report::CsvFile csv = report::read_csv(r.dir + "/rounds.csv");
-      const std::vector<double> round = csv.column("round"), acc = csv.column("pooled_acc");
-      report::Series s;
-      s.label = x.label;
-      for (size_t i = 0; i < csv.rows.size(); ++i)
-        if (csv.rows[i][csv.index("model")] == x.model) s.x.push_back(round[i]), s.y.push_back(acc[i]);
-      s.dashed = x.lambda < 0 && x.run != "ditto";
-      if (!s.x.empty()) f.series.push_back(s);
-    }
+  std::map<std::string, report::CsvFile> by_run;  // each run's rounds.csv, read once
+  for (const RunSpec& r : runs)
+    if (r.cell == c.label && r.config.seed == runs.front().config.seed) by_run[r.run] = report::read_csv(r.dir + "/rounds.csv");
+  for (const Method& x : methods()) {
+    const auto it = by_run.find(x.run);
+    if (it == by_run.end()) continue;
+    const report::CsvFile& csv = it->second;
+    const std::vector<double> round = csv.column("round"), acc = csv.column("pooled_acc");
+    report::Series s;
+    s.label = x.label;
+    for (size_t i = 0; i < csv.rows.size(); ++i)
+      if (csv.rows[i][csv.index("model")] == x.model) s.x.push_back(round[i]), s.y.push_back(acc[i]);
+    s.dashed = x.lambda < 0 && x.run != "ditto";
+    if (!s.x.empty()) f.series.push_back(s);
+  }
   return f;
 }
 
