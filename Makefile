@@ -11,7 +11,8 @@
 #   make bench      build/nanofed_bench on the CPU workloads, PyTorch beside it when importable
 #                   (docs/performance.md; BENCH_ARGS="--quick" for a one-minute smoke run)
 #   make fuzz       libFuzzer targets for the readers (clang; FUZZ_SECONDS each) — see README.md
-# Overrides: CUDA=0|1, CUDA_ARCH="80 86 89 90" (SASS for each, PTX for the last), JOBS=N,
+#   mpirun -np 2 build/nanofed fl CONFIG.json   one run over MPI ranks (MPI=1; docs/scaling.md)
+# Overrides: CUDA=0|1, MPI=0|1 (default: 1 when mpicxx is found), CUDA_ARCH="80 86 89 90" (SASS for each, PTX for the last), JOBS=N,
 #            PACK_ARCH=90 (the one architecture the GPU pack carries).
 
 NVCC_FOUND := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
@@ -29,11 +30,22 @@ CXX ?= g++
 OPT ?= -O3
 CPPFLAGS := -I. -DNANOFED_CUDA=$(CUDA)
 CXXFLAGS := -std=c++17 $(OPT) -g -fPIC -Wall -Wextra -Wno-unused-parameter -MMD -MP
-LDLIBS := -lopenblas -lz -lpthread
+LDLIBS = -lopenblas -lz -lpthread $(MPI_LIBS)
 LDFLAGS := -Wl,-rpath,'$$ORIGIN/lib'
 
+# Open MPI (libopenmpi-dev, installed by make deps when apt can): fl/comm_mpi.cpp is its one
+# user. Its object is named by the setting, so switching MPI= rebuilds it; the GPU pack takes
+# the MPI=0 one (a GPU machine need not have Open MPI).
+MPICXX_FOUND := $(shell command -v mpicxx 2>/dev/null)
+MPI ?= $(if $(MPICXX_FOUND),1,0)
+ifeq ($(MPI),1)
+  MPI_CFLAGS := $(shell mpicxx --showme:compile)
+  MPI_LIBS := $(filter-out -lmpi_cxx,$(shell mpicxx --showme:link))
+endif
+
 LIB_DIRS := engine engine/ops engine/cuda nn datasets fl fl/strategies attacks certify tools bench
-CPP_SRC := $(filter-out tools/nanofed.cpp bench/bench.cpp,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)))
+CPP_SRC := $(filter-out tools/nanofed.cpp bench/bench.cpp fl/comm_mpi.cpp,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)))
+MPI_OBJ = $(BUILD)/obj/fl/comm_mpi-mpi$(1).o
 CU_SRC :=
 ifeq ($(CUDA),1)
   CU_SRC := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cu))
@@ -46,7 +58,7 @@ ifeq ($(CUDA),1)
   NVCCFLAGS := $(NVCC_COMMON) $(GENCODE)
 endif
 
-LIB_OBJ := $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
+LIB_OBJ := $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(call MPI_OBJ,$(MPI)) $(CU_SRC:%.cu=$(BUILD)/obj/%.cu.o)
 TEST_OBJ := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard tests/*.cpp))
 LIB := $(BUILD)/libnanofed.a
 # One program per examples/<name>/main.cpp: $(BUILD)/examples/<name>, linked from every .cpp of
@@ -60,7 +72,7 @@ all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build
 build: $(BUILD)/nanofed $(BUILD)/nanofed_tests $(BUILD)/nanofed_bench $(EXAMPLES) backends
 backends:
-	@echo "nanofed backends: cpu (own packed GEMM)$(if $(filter 1,$(CUDA)), + cuda (nvcc $(NVCC), arch $(CUDA_ARCH)),; cuda not built (no nvcc; CUDA=1 to force))"
+	@echo "nanofed backends: cpu (own packed GEMM)$(if $(filter 1,$(CUDA)), + cuda (nvcc $(NVCC), arch $(CUDA_ARCH)),; cuda not built (no nvcc; CUDA=1 to force))$(if $(filter 1,$(MPI)), + mpi (mpirun -np N),; mpi not built (no mpicxx))"
 
 deps:
 	@bash tools/install_deps.sh
@@ -70,7 +82,7 @@ data:
 	@bash tools/fetch_data.sh
 
 test: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed_tests backends
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/nanofed_tests $(BUILD)/nanofed backends
 	@$(BUILD)/nanofed_tests --color_output=no
 
 # Long checks on real data (minutes; not in CI): FMNIST CNN >= 90% in 2 epochs, ...
@@ -111,15 +123,15 @@ $(PACK_OBJ_DIR)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(CPPFLAGS) $(NVCC_COMMON) -gencode arch=compute_$(PACK_ARCH),code=sm_$(PACK_ARCH) -c $< -o $@
 
-$(PACK)/nanofed_tests: $(TEST_OBJ) $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(PACK_CU_OBJ)
+$(PACK)/nanofed_tests: $(TEST_OBJ) $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(call MPI_OBJ,0) $(PACK_CU_OBJ)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(filter-out $(MPI_LIBS),$(LDLIBS))
 	strip $@
 
 # The benchmark travels in the pack too (run.sh step 3), with the same one-architecture device code.
-$(PACK)/nanofed_bench: $(BUILD)/obj/bench/bench.o $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(PACK_CU_OBJ)
+$(PACK)/nanofed_bench: $(BUILD)/obj/bench/bench.o $(CPP_SRC:%.cpp=$(BUILD)/obj/%.o) $(call MPI_OBJ,0) $(PACK_CU_OBJ)
 	@mkdir -p $(dir $@)
-	$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $^ $(filter-out $(MPI_LIBS),$(LDLIBS))
 	strip $@
 
 # nanofed beside PyTorch on the CPU workloads (docs/performance.md): a few minutes on 2 cores.
@@ -154,6 +166,13 @@ $(BUILD)/obj/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(CPPFLAGS) $(NVCCFLAGS) -c $< -o $@
 
+$(BUILD)/obj/fl/comm_mpi-mpi1.o: fl/comm_mpi.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -DNANOFED_MPI=1 $(MPI_CFLAGS) $(CXXFLAGS) -c $< -o $@
+$(BUILD)/obj/fl/comm_mpi-mpi0.o: fl/comm_mpi.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) -DNANOFED_MPI=0 $(CXXFLAGS) -c $< -o $@
+
 clean:
 	rm -rf $(BUILD)
 
@@ -167,12 +186,12 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 FUZZ_TARGETS := $(patsubst fuzz/%.cpp,%,$(wildcard fuzz/fuzz_*.cpp))
 # Only what the readers link against (the config needs nn's model names, and fl's strategy
 # registry and aggregator names, which bring the strategies, attacks and certify): no tools.
-FUZZ_SRC := $(wildcard engine/*.cpp engine/ops/*.cpp nn/*.cpp datasets/*.cpp fl/*.cpp fl/strategies/*.cpp \
-                       attacks/*.cpp certify/*.cpp)
+FUZZ_SRC := $(filter-out fl/comm_mpi.cpp,$(wildcard engine/*.cpp engine/ops/*.cpp nn/*.cpp datasets/*.cpp fl/*.cpp \
+                       fl/strategies/*.cpp attacks/*.cpp certify/*.cpp))
 
 .PHONY: fuzz fuzz-build
 fuzz:
-	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(FUZZ_BUILD) CUDA=0 CXX="$(FUZZ_CXX)" CPP_SRC="$(FUZZ_SRC)" \
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(FUZZ_BUILD) CUDA=0 MPI=0 CXX="$(FUZZ_CXX)" CPP_SRC="$(FUZZ_SRC)" \
 	  OPT="-O1 -gline-tables-only -fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-build
 	@bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 

@@ -26,10 +26,14 @@ Simulation::Workers Simulation::make_workers() const {
 Simulation::Workers& Simulation::task_workers() { return workers_.at(t_worker_slot); }
 
 // Slot 0 serves the caller; tasks borrow slots 1.. (one per range running at a time).
-void Simulation::for_each_client(int64_t n, const std::function<void(int64_t)>& work) {
+void Simulation::for_each_client(const std::vector<int64_t>& clients, const std::function<void(int64_t)>& work) {
+  std::vector<int64_t> mine;  // indices into `clients` of this rank's clients
+  for (size_t i = 0; i < clients.size(); ++i)
+    if (owns(clients[i])) mine.push_back((int64_t)i);
+  const int64_t n = (int64_t)mine.size();
   const int64_t tasks = std::min<int64_t>(n, num_threads());
   if (!device_.is_cpu() || tasks <= 1 || t_worker_slot != 0) {
-    for (int64_t i = 0; i < n; ++i) work(i);
+    for (int64_t i : mine) work(i);
     return;
   }
   while ((int64_t)workers_.size() < tasks + 1) workers_.push_back(make_workers());
@@ -52,7 +56,7 @@ void Simulation::for_each_client(int64_t n, const std::function<void(int64_t)>& 
     t_worker_slot = slot;
     pooled_tasks_ += end - begin;
     try {
-      for (int64_t i = begin; i < end; ++i) work(i);
+      for (int64_t i = begin; i < end; ++i) work(mine[i]);
     } catch (...) {
       give_back(slot);
       throw;

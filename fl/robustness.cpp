@@ -44,7 +44,7 @@ std::vector<ModelKind> kinds_of(const Simulation& sim) {
 json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir) {
   const attacks::AttackOptions o = evaluation_attack(c);
   const Generator base(c.seed);
-  std::string csv = "client_id,model,num_samples,clean_accuracy,robust_accuracy,success_rate,adv_trans,adv_trans_loss\n";
+  std::string csv;  // this rank's rows (every row in one process)
   json out = json::object();
   out["norm"] = attacks::norm_name(o.norm);
   out["eps"] = o.eps;
@@ -55,7 +55,7 @@ json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir
   const bool transfer = sim.has_global() && sim.has_personal();
   std::vector<double> clean[2], robust[2], trans, trans_loss;  // [kind]
   for (int64_t k = 0; k < sim.num_clients(); ++k) {
-    if (sim.is_byzantine(k)) continue;
+    if (sim.is_byzantine(k) || !sim.owns(k)) continue;
     const datasets::Dataset& test = sim.client(k).test;
     const datasets::Dataset data = test.subset(evenly_spaced(test.size(), c.eval_samples));
     Tensor crafted_on_global;  // the global row's x', reused for the transferability
@@ -89,6 +89,16 @@ json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir
                      dir.c_str(), to_string(kind), (long long)k, r.robust_accuracy(), ::isatty(2) ? "   " : "\n");
     }
   }
+  // Over MPI each rank attacked its own clients, in ascending id: rank order is client order.
+  Comm& comm = sim.comm();
+  for (ModelKind kind : kinds) {
+    clean[(size_t)kind] = concat_ranks(comm, clean[(size_t)kind]);
+    robust[(size_t)kind] = concat_ranks(comm, robust[(size_t)kind]);
+  }
+  trans = concat_ranks(comm, trans);
+  trans_loss = concat_ranks(comm, trans_loss);
+  csv = "client_id,model,num_samples,clean_accuracy,robust_accuracy,success_rate,adv_trans,adv_trans_loss\n" +
+        concat_ranks(comm, csv);
   for (ModelKind kind : kinds) {
     const size_t m = (size_t)kind;
     json j = json::object();
@@ -101,7 +111,7 @@ json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir
     out[to_string(kind)] = j;
   }
   if (c.progress && ::isatty(2)) std::fprintf(stderr, "\n");
-  nanofed::write_file_atomic(dir + "/robust.csv", csv, "fl::run");
+  if (comm.rank() == 0) nanofed::write_file_atomic(dir + "/robust.csv", csv, "fl::run");
   return out;
 }
 
@@ -110,7 +120,9 @@ json evaluate_attacks(Simulation& sim, const FlConfig& c, const std::string& dir
 json evaluate_certification(Simulation& sim, const FlConfig& c, const std::string& dir) {
   const certify::CertifyOptions o = certification(c);
   const Generator base(c.seed);
-  std::filesystem::create_directories(dir + "/certify");
+  std::error_code ignored;  // over MPI the ranks create it at once (each writes its clients' files)
+  std::filesystem::create_directories(dir + "/certify", ignored);
+  Comm& comm = sim.comm();
   std::string csv = "client_id,model,num_samples,certified_accuracy_0,acr,abstained\n";
   json out = json::object();
   out["transform"] = certify::transform_name(o.smoothing.transform);
@@ -124,10 +136,10 @@ json evaluate_certification(Simulation& sim, const FlConfig& c, const std::strin
   out["radii"] = radii;
   const bool tty = ::isatty(2);
   for (ModelKind kind : kinds_of(sim)) {
-    std::vector<double> ca0, acr;
-    std::vector<std::vector<double>> curves;
+    std::vector<double> ca0, acr, curve_values;  // curve_values: one curve per client, end to end
+    std::string rows_csv;
     for (int64_t k = 0; k < sim.num_clients(); ++k) {
-      if (sim.is_byzantine(k)) continue;
+      if (sim.is_byzantine(k) || !sim.owns(k)) continue;
       const datasets::Dataset& test = sim.client(k).test;
       const std::vector<int64_t> idx = evenly_spaced(test.size(), c.certify_samples);
       const std::string path = dir + "/certify/" + to_string(kind) + "_client" + std::to_string(k) + ".tsv";
@@ -152,13 +164,21 @@ json evaluate_certification(Simulation& sim, const FlConfig& c, const std::strin
       const double a0 = certify::certified_accuracy(rows, 0.0), a = certify::average_certified_radius(rows);
       ca0.push_back(a0);
       acr.push_back(a);
-      curves.push_back(certify::certified_accuracy_curve(rows, radii));
-      csv += std::to_string(k) + "," + to_string(kind) + "," + std::to_string(rows.size()) + "," + fmt(a0, "%.6f") + "," +
+      for (double v : certify::certified_accuracy_curve(rows, radii)) curve_values.push_back(v);
+      rows_csv += std::to_string(k) + "," + to_string(kind) + "," + std::to_string(rows.size()) + "," + fmt(a0, "%.6f") + "," +
              fmt(a, "%.6f") + "," + std::to_string(abstained) + "\n";
       if (c.progress && !tty)
         std::fprintf(stderr, "%s: certified %s model of client %lld: CA(0) %.4f ACR %.4f\n", dir.c_str(),
                      to_string(kind), (long long)k, a0, a);
     }
+    // Over MPI each rank certified its own clients, in ascending id: rank order is client order.
+    ca0 = concat_ranks(comm, ca0);
+    acr = concat_ranks(comm, acr);
+    csv += concat_ranks(comm, rows_csv);
+    curve_values = concat_ranks(comm, curve_values);
+    std::vector<std::vector<double>> curves;
+    for (size_t at = 0; at < curve_values.size(); at += radii.size())
+      curves.emplace_back(curve_values.begin() + at, curve_values.begin() + at + radii.size());
     json m = json::object();
     m["certified_accuracy_0"] = spread(ca0);
     m["acr"] = spread(acr);
@@ -174,7 +194,7 @@ json evaluate_certification(Simulation& sim, const FlConfig& c, const std::strin
     out[to_string(kind)] = m;
   }
   if (c.progress && tty) std::fprintf(stderr, "\n");
-  nanofed::write_file_atomic(dir + "/certify.csv", csv, "fl::run");
+  if (comm.rank() == 0) nanofed::write_file_atomic(dir + "/certify.csv", csv, "fl::run");
   return out;
 }
 

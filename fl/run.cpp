@@ -115,11 +115,13 @@ void share_split(const std::string& path, const FederatedSplit& split) {
 }
 
 // save_personal: every benign client's personal model as a checkpoint of its own
-// (<dir>/models/personal_client<k>.safetensors, loadable with nn::load_model).
+// (<dir>/models/personal_client<k>.safetensors, loadable with nn::load_model), written by the
+// rank that holds it (over MPI on several machines, dir must be on a shared file system).
 void save_personal_models(Simulation& sim, const Federation& fed, const std::string& dir, int64_t round) {
-  std::filesystem::create_directories(dir + "/models");
+  std::error_code ignored;  // ranks create it at once; one of them wins
+  std::filesystem::create_directories(dir + "/models", ignored);
   for (int64_t k = 0; k < sim.num_clients(); ++k) {
-    if (sim.is_byzantine(k)) continue;
+    if (sim.is_byzantine(k) || !sim.owns(k)) continue;
     nn::Metadata meta = fed.model_metadata;
     meta["client"] = std::to_string(k);
     meta["round"] = std::to_string(round);
@@ -141,6 +143,7 @@ struct Progress {
   int64_t start = 0, done = 0;
   json best = json::object(), last = json::object();
   std::chrono::steady_clock::time_point t0;
+  double comm_seconds0 = 0;  // Comm::seconds() at t0
   double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
 };
 
@@ -156,6 +159,7 @@ void resume_from_checkpoint(Simulation& sim, const Federation& fed, const RunFil
   p.best = json::parse(file.metadata.at("best"));
   // The evaluated round a finished run reports when only its robustness evaluation is left.
   if (file.metadata.count("last")) p.last = json::parse(file.metadata.at("last"));
+  if (sim.comm().rank() != 0) return;  // rank 0 writes the files
   nanofed::truncate_csv(f.rounds_csv, p.start, 0, "resume");
   nanofed::truncate_csv(f.clients_csv, p.start, 1, "resume");
   if (progress) std::fprintf(stderr, "%s: resumed after round %lld\n", f.dir.c_str(), (long long)p.start);
@@ -180,7 +184,8 @@ void save_checkpoint(const std::string& ckpt, const Simulation& sim, const Feder
   meta["byzantine"] = json(fed.byzantine).dump();
   meta["format"] = "nanofed-fl-checkpoint v1";
   meta["params_tensor"] = "global.params";
-  const nn::NamedTensors state = sim.state();
+  const nn::NamedTensors state = sim.state();  // collective over MPI: every rank calls it
+  if (sim.comm().rank() != 0) return;
   for (const auto& entry : state)
     if (entry.first == "global.buffers") meta["buffers_tensor"] = entry.first;
   nn::write_safetensors(ckpt, state, meta);
@@ -234,8 +239,15 @@ void print_progress(const Simulation& sim, const std::string& dir, int64_t round
 // The rounds from p.start on: train, evaluate every eval_every rounds and at the last,
 // checkpoint. Returns true when stop_at_round stopped the run before its last round.
 bool run_rounds(Simulation& sim, const Federation& fed, const FlConfig& config, const RunFiles& f, Progress& p) {
-  std::ofstream rounds_out(f.rounds_csv, std::ios::app), clients_out(f.clients_csv, std::ios::app);
-  NF_CHECK(rounds_out.good() && clients_out.good(), "fl::run: cannot append to the CSVs in " << f.dir);
+  // Rank 0 writes; the other ranks evaluate with it (evaluation is collective) into no file.
+  const bool writer = sim.comm().rank() == 0;
+  std::ofstream rounds_file, clients_file;
+  if (writer) {
+    rounds_file.open(f.rounds_csv, std::ios::app);
+    clients_file.open(f.clients_csv, std::ios::app);
+    NF_CHECK(rounds_file.good() && clients_file.good(), "fl::run: cannot append to the CSVs in " << f.dir);
+  }
+  std::ostream rounds_out(writer ? rounds_file.rdbuf() : nullptr), clients_out(writer ? clients_file.rdbuf() : nullptr);
   const int64_t ckpt_every = config.checkpoint_every > 0 ? config.checkpoint_every : config.eval_every;
   bool stopped = false;
   for (int64_t t = p.start; t < config.rounds && !stopped; ++t) {
@@ -248,13 +260,13 @@ bool run_rounds(Simulation& sim, const Federation& fed, const FlConfig& config, 
       evaluate_round(sim, round, p, rounds_out, clients_out, config.validation_fraction > 0);
       rounds_out.flush();
       clients_out.flush();
-      NF_CHECK(rounds_out.good() && clients_out.good(), "fl::run: writing the CSVs in " << f.dir << " failed");
+      NF_CHECK(!writer || (rounds_out.good() && clients_out.good()), "fl::run: writing the CSVs in " << f.dir << " failed");
     }
     if (round % ckpt_every == 0 || is_last || round == config.stop_at_round) save_checkpoint(f.ckpt, sim, fed, p, round);
-    if (config.progress) print_progress(sim, f.dir, round, config.rounds, p);
+    if (config.progress && writer) print_progress(sim, f.dir, round, config.rounds, p);
     stopped = round == config.stop_at_round && !is_last;
   }
-  if (config.progress && ::isatty(2)) std::fprintf(stderr, "\n");
+  if (config.progress && writer && ::isatty(2)) std::fprintf(stderr, "\n");
   return stopped;
 }
 
@@ -283,6 +295,9 @@ json finish_run(Simulation& sim, const Federation& fed, const FlConfig& config, 
   if (!robustness.empty()) summary["robustness"] = robustness;
   summary["seconds_this_session"] = secs;
   summary["rounds_per_s"] = (p.done - p.start) / std::max(1e-9, secs);
+  if (sim.comm().size() > 1)  // rank 0's seconds in collectives this session, waits included (docs/scaling.md)
+    summary["mpi"] = {{"ranks", sim.comm().size()}, {"collective_seconds", sim.comm().seconds() - p.comm_seconds0}};
+  if (sim.comm().rank() != 0) return summary;
   write_atomic(f.summary_path, summary.dump(2) + "\n");
   // Finished: the summary stands for the run (see finished_summary); the checkpoint, the bulk
   // of the folder (every client's personal model), stays only when asked.
@@ -314,13 +329,18 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
   // Everything that can reject the run (data, partition, models, device) comes before the folder.
   Federation fed = build_federation(config);
   Simulation sim(config, std::move(fed.clients), fed.byzantine, fed.make_model);
-  std::filesystem::create_directories(dir);
-  share_split(f.split_path, fed.split);
+  const bool writer = sim.comm().rank() == 0;  // over MPI rank 0 writes the run's files
+  sim.comm().barrier();  // every rank has looked at the folder (resume or not) before rank 0 changes it
+  if (writer) {
+    std::filesystem::create_directories(dir);
+    share_split(f.split_path, fed.split);
+  }
   Progress p;
   if (resuming) resume_from_checkpoint(sim, fed, f, p, config.progress);
-  else start_files(f, resolved, has_rows, config.progress);
+  else if (writer) start_files(f, resolved, has_rows, config.progress);
   p.done = p.start;
   p.t0 = std::chrono::steady_clock::now();
+  p.comm_seconds0 = sim.comm().seconds();
   result.stopped = run_rounds(sim, fed, config, f, p);
   result.summary = finish_run(sim, fed, config, f, label, p);
   return result;
@@ -361,6 +381,7 @@ std::vector<RunResult> run(const json& raw_config, bool print_table, const std::
     dir += "/seed_" + std::to_string(c.seed);
     results.push_back(run_one(c, dir, points[i].label));
   }
+  if (world().rank() != 0) return results;  // over MPI rank 0 writes and prints
   write_grid_results(results);
   if (print_table) std::printf("%s", results_table(results).c_str());
   return results;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "engine/autograd.h"
@@ -39,6 +40,10 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
       make_model_(std::move(make_model)), loss_(std::move(loss)),
       device_(config.device == "cuda" ? Device::cuda() : Device::cpu()), base_(config.seed) {
   NF_CHECK(!clients_.empty(), "fl::Simulation: no clients");
+  comm_ = &world();
+  NF_CHECK(num_clients() >= comm_->size(), "fl::Simulation: " << num_clients() << " clients cannot fill "
+                                                               << comm_->size() << " MPI ranks (one client each at least)");
+  blocks_ = ClientBlocks(num_clients(), comm_->size());
   if (!loss_) loss_ = [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
   is_byzantine_.assign(clients_.size(), false);
   for (int64_t k : byzantine_ids_) {
@@ -48,6 +53,11 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
   const bool poison = poisons_labels(config_);
   for (int64_t k = 0; k < num_clients(); ++k) {
     ClientData& c = clients_[k];
+    train_sizes_.push_back(c.train.size());
+    if (!owns(k)) {  // another rank's client: its size is all this one needs
+      c = ClientData{};
+      continue;
+    }
     if (poison && is_byzantine_[k] && c.train.size() > 0) {
       Generator g = base_.derive({kPoison, (uint64_t)k});
       c.train = poison_labels(c.train, g, c.train.num_classes == 2);
@@ -75,6 +85,9 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
               : config_.sampling == "uniform" ? Sampling::uniform
                                               : Sampling::proportional;
   robust_ = aggregator_is_robust(chain_spec_.aggregator);
+  const AggregatorKind a = chain_spec_.aggregator;
+  coordinatewise_ = chain_spec_.pre.empty() && (a == AggregatorKind::mean || a == AggregatorKind::weighted_mean ||
+                                                a == AggregatorKind::median || a == AggregatorKind::trimmed_mean);
   weighted_buffers_ = chain_spec_.aggregator == AggregatorKind::weighted_mean;
 }
 
@@ -111,7 +124,7 @@ std::vector<int64_t> Simulation::sample(int64_t round) const {
     out.assign(perm.begin(), perm.begin() + m);
   } else {  // proportional to train size, without replacement (numpy choice(p=, replace=False))
     std::vector<double> w(N);
-    for (int64_t k = 0; k < N; ++k) w[k] = (double)clients_[k].train.size();
+    for (int64_t k = 0; k < N; ++k) w[k] = (double)train_sizes_[k];
     for (int64_t i = 0; i < m; ++i) {
       double total = 0;
       for (double v : w) total += v;
@@ -214,6 +227,20 @@ Simulation::ClientState& Simulation::personal_state(int64_t client, int set) {
 
 Tensor Simulation::personal_params(int64_t client, int set) const { return set_state(client, set).personal_params; }
 
+void Simulation::load_personal_everywhere(nn::Module& model, int64_t client, int set) {
+  if (owns(client)) {
+    const ClientState& s = personal_state(client, set);
+    load_into(model, s.personal_params, s.personal_buffers);
+  }
+  if (comm_->size() == 1) return;
+  for (Tensor t : {model.flat_parameters(), model.flat_buffers()}) {
+    if (t.numel() == 0) continue;
+    Tensor host = t.to(Device::cpu());  // the arena itself on the CPU
+    comm_->broadcast(host.raw_data(), host.nbytes(), blocks_.owner(client));
+    if (!device_.is_cpu()) t.copy_(host);
+  }
+}
+
 Tensor Simulation::client_buffers(int64_t client) const {
   const Tensor& local = state_[client].local_buffers;
   return (!config_.average_bn_buffers && local.defined()) ? local : global_buffers_;
@@ -285,26 +312,97 @@ Tensor Simulation::aggregate(int64_t round, uint64_t key, const std::vector<int6
   const int64_t K = (int64_t)selected.size(), P = global_params_.numel();
   NF_CHECK(row_weights.empty() || (int64_t)row_weights.size() == K,
            "fl::Simulation::aggregate: " << row_weights.size() << " row weights for " << K << " clients");
-  Updates u;
-  u.rows = empty({K, P}, device_);
-  for (int64_t k = 0; k < K; ++k) {
-    Tensor row = u.rows.slice(k, k + 1).reshape({P});
-    row.copy_(results[k].update);
-    u.weights.push_back(row_weights.empty() ? (double)clients_[selected[k]].train.size() : row_weights[k]);
-  }
+  std::vector<double> weights;
+  for (int64_t k = 0; k < K; ++k)
+    weights.push_back(row_weights.empty() ? (double)train_sizes_[selected[k]] : row_weights[k]);
   std::vector<int64_t> corrupted;
   for (int64_t k = 0; k < K; ++k)
     if (is_byzantine_[selected[k]]) corrupted.push_back(k);
-  if (attack_.kind != AttackKind::none && !corrupted.empty()) {
+  const bool attacked = attack_.kind != AttackKind::none && !corrupted.empty();
+  const bool strategy_weights = !row_weights.empty();
+  if (comm_->size() > 1 && !attacked && (coordinatewise_ || strategy_weights))
+    return aggregate_by_coordinate(round, key, selected, results, std::move(weights), strategy_weights);
+  share_results(selected, results, true);
+  Updates u;
+  u.rows = empty({K, P}, device_);
+  for (int64_t k = 0; k < K; ++k) u.rows.slice(k, k + 1).reshape({P}).copy_(results[k].update);
+  u.weights = std::move(weights);
+  if (attacked) {
     Generator g = base_.derive({kAttack, (uint64_t)round, key});
     apply_update_attack(attack_, u, corrupted, g);
   }
   // Screen for NaN/Inf: one sum per row (a finite sum means every entry is finite).
-  const std::vector<float> row_sums = sum(u.rows, 1).to_vector<float>();
-  std::vector<int64_t> keep;
+  std::vector<uint8_t> row_finite;
+  for (float v : sum(u.rows, 1).to_vector<float>()) row_finite.push_back(std::isfinite(v));
+  const std::vector<int64_t> keep = screen(round, selected, results, row_finite);
+  if (keep.empty()) return Tensor();
+  if ((int64_t)keep.size() < K) {
+    Updates kept;
+    kept.rows = index_select(u.rows, 0, index_tensor(keep, device_));
+    for (int64_t k : keep) kept.weights.push_back(u.weights[k]);
+    u = std::move(kept);
+  }
+  return reduce(round, key, std::move(u), K, strategy_weights);
+}
+
+// Over MPI, a coordinate-wise rule on shards: rank s gets coordinates [P s / R, P (s + 1) / R)
+// of every row (one all-to-all: each rank sends K_r rows x P / R floats to each other rank,
+// K P (R - 1) / R^2 floats each way per rank), reduces its shard and all-gathers the P / R
+// results. Each coordinate sees the same rows in the same order as in one process, so the
+// bytes are those of one process.
+Tensor Simulation::aggregate_by_coordinate(int64_t round, uint64_t key, const std::vector<int64_t>& selected,
+                                           std::vector<LocalResult>& results, std::vector<double> weights,
+                                           bool strategy_weights) {
+  const int64_t K = (int64_t)selected.size(), P = global_params_.numel();
+  const int R = comm_->size();
+  share_results(selected, results, false);
+  std::vector<uint8_t> row_finite(K, 1);
+  std::vector<std::vector<char>> send(R);
+  auto at = [&](int s) { return P * s / R; };  // shard s = coordinates [at(s), at(s + 1))
   for (int64_t k = 0; k < K; ++k) {
+    if (!owns(selected[k])) continue;
+    const Tensor row = results[k].update.to(Device::cpu());
+    row_finite[k] = std::isfinite(sum(row).item());
+    const char* bytes = reinterpret_cast<const char*>(row.data<float>());
+    for (int s = 0; s < R; ++s) send[s].insert(send[s].end(), bytes + at(s) * 4, bytes + at(s + 1) * 4);
+  }
+  share(selected, row_finite);
+  const std::vector<char> received = comm_->alltoall(send);
+  const int64_t width = at(comm_->rank() + 1) - at(comm_->rank());
+  // The shard's rows in the order of `selected`: rank r sent its clients' rows in that order.
+  Updates u;
+  u.rows = empty({K, width});
+  const char* p = received.data();
+  for (int r = 0; r < R; ++r)
+    for (int64_t k = 0; k < K; ++k)
+      if (blocks_.owner(selected[k]) == r) {
+        std::memcpy(u.rows.data<float>() + k * width, p, width * 4);
+        p += width * 4;
+      }
+  u.weights = std::move(weights);
+  const std::vector<int64_t> keep = screen(round, selected, results, row_finite);
+  if (keep.empty()) return Tensor();
+  if ((int64_t)keep.size() < K) {
+    Updates kept;
+    kept.rows = index_select(u.rows, 0, index_tensor(keep, Device::cpu()));
+    for (int64_t k : keep) kept.weights.push_back(u.weights[k]);
+    u = std::move(kept);
+  }
+  const Tensor shard = reduce(round, key, std::move(u), K, strategy_weights).to(Device::cpu());
+  const std::vector<char> whole = comm_->allgather(shard.data<float>(), (size_t)width * 4);
+  Tensor out = empty({P});
+  std::memcpy(out.data<float>(), whole.data(), (size_t)P * 4);
+  return out.to(device_);
+}
+
+// The rows to keep: those with a finite row and a finite training loss. A rejected row stops
+// the run unless the aggregator is robust (then it is logged and dropped).
+std::vector<int64_t> Simulation::screen(int64_t round, const std::vector<int64_t>& selected,
+                                        std::vector<LocalResult>& results, const std::vector<uint8_t>& row_finite) {
+  std::vector<int64_t> keep;
+  for (int64_t k = 0; k < (int64_t)selected.size(); ++k) {
     const int64_t id = selected[k];
-    if (std::isfinite(row_sums[k]) && results[k].finite) {
+    if (row_finite[k] && results[k].finite) {
       keep.push_back(k);
       continue;
     }
@@ -314,20 +412,18 @@ Tensor Simulation::aggregate(int64_t round, uint64_t key, const std::vector<int6
                       << what << " (NaN/Inf); aggregator '" << config_.aggregator
                       << "' cannot reject it, so the run stops here (results of earlier rounds are kept). "
                          "A robust aggregator (median, trimmed_mean, krum, ...) rejects such clients and goes on.");
-    if (config_.progress)
+    if (config_.progress && comm_->rank() == 0)
       std::fprintf(stderr, "\nround %lld: rejected a non-finite %s from client %lld%s\n", (long long)round + 1,
                    what.c_str(), (long long)id, is_byzantine_[id] ? " (byzantine)" : "");
     log_.rejected.push_back(id);
     results[k].finite = false;
   }
-  if (keep.empty()) return Tensor();
-  if ((int64_t)keep.size() < K) {
-    Updates kept;
-    kept.rows = index_select(u.rows, 0, index_tensor(keep, device_));
-    for (int64_t k : keep) kept.weights.push_back(u.weights[k]);
-    u = std::move(kept);
-  }
-  if (!row_weights.empty()) return WeightedMean().aggregate(u);  // the strategy's weights are the rule
+  return keep;
+}
+
+// The kept rows through the chain (or the strategy's weighted mean) of K selected.
+Tensor Simulation::reduce(int64_t round, uint64_t key, Updates u, int64_t K, bool strategy_weights) {
+  if (strategy_weights) return WeightedMean().aggregate(u);  // the strategy's weights are the rule
   Generator g = base_.derive({kPreAggregate, (uint64_t)round, key});
   if (u.count() == K) return chain_(u, g);
   // The rejected clients are taken as identified faults: the rule runs on the rows left with
@@ -336,20 +432,64 @@ Tensor Simulation::aggregate(int64_t round, uint64_t key, const std::vector<int6
   return make_chain(chain_spec_, u.count(), f)(u, g);
 }
 
+// Each result's loss, finite flag and buffers (and update, when asked) from the rank that
+// trained it, into every rank's `results` (a no-op in one process).
+void Simulation::share_results(const std::vector<int64_t>& selected, std::vector<LocalResult>& results,
+                               bool updates) const {
+  if (comm_->size() == 1) return;
+  std::vector<char> mine;
+  auto put = [&](const Tensor& t) {
+    const Tensor h = t.defined() ? t.to(Device::cpu()) : Tensor();
+    append_bytes(mine, (int64_t)(h.defined() ? h.numel() : -1));
+    if (h.defined()) mine.insert(mine.end(), (const char*)h.raw_data(), (const char*)h.raw_data() + h.nbytes());
+  };
+  for (size_t k = 0; k < selected.size(); ++k) {
+    if (!owns(selected[k])) continue;
+    append_bytes(mine, results[k].loss);
+    append_bytes(mine, (uint8_t)results[k].finite);
+    put(results[k].buffers);
+    if (updates) put(results[k].update);
+  }
+  const std::vector<char> all = comm_->allgather(mine.data(), mine.size());
+  const char* p = all.data();
+  // Reads one tensor's entry into t, or steps over it when t is null (this rank's own).
+  auto take = [&](Tensor* t) {
+    const int64_t n = read_bytes<int64_t>(p);
+    if (n < 0) return;
+    if (t) {
+      Tensor h = empty({n});
+      std::memcpy(h.raw_data(), p, h.nbytes());
+      *t = h.to(device_);
+    }
+    p += n * sizeof(float);
+  };
+  for (int r = 0; r < comm_->size(); ++r)
+    for (size_t k = 0; k < selected.size(); ++k) {
+      if (blocks_.owner(selected[k]) != r) continue;
+      const bool theirs = r != comm_->rank();
+      LocalResult& out = results[k];
+      const double loss = read_bytes<double>(p);
+      const bool finite = read_bytes<uint8_t>(p) != 0;
+      if (theirs) out.loss = loss, out.finite = finite;
+      take(theirs ? &out.buffers : nullptr);
+      if (updates) take(theirs ? &out.update : nullptr);
+    }
+}
+
 // Server model BN statistics: the (train-size weighted for weighted_mean, else plain) mean of
 // the accepted clients' buffers, or kept per client when average_bn_buffers is false.
 void Simulation::update_buffers(const std::vector<int64_t>& selected, const std::vector<LocalResult>& results) {
   if (global_buffers_.numel() == 0) return;
   if (!config_.average_bn_buffers) {
     for (size_t k = 0; k < selected.size(); ++k)
-      if (results[k].finite) state_[selected[k]].local_buffers = results[k].buffers;
+      if (results[k].finite && owns(selected[k])) state_[selected[k]].local_buffers = results[k].buffers;
     return;
   }
   double total = 0;
   Tensor acc = zeros_like(global_buffers_);
   for (size_t k = 0; k < selected.size(); ++k) {
     if (!results[k].finite) continue;
-    const double w = weighted_buffers_ ? (double)clients_[selected[k]].train.size() : 1.0;
+    const double w = weighted_buffers_ ? (double)train_sizes_[selected[k]] : 1.0;
     add_(acc, results[k].buffers, (float)w);
     total += w;
   }
@@ -360,7 +500,8 @@ void Simulation::apply_aggregate(const Tensor& aggregate) {
   if (aggregate.defined()) add_(global_params_, aggregate, (float)config_.server_lr);
 }
 
-double Simulation::mean_benign_loss(const std::vector<int64_t>& selected, const std::vector<double>& losses) const {
+double Simulation::mean_benign_loss(const std::vector<int64_t>& selected, std::vector<double> losses) const {
+  share(selected, losses);
   double total = 0;
   int64_t count = 0;
   for (size_t k = 0; k < selected.size(); ++k)
@@ -403,12 +544,13 @@ std::vector<ClientScore> Simulation::evaluate(ModelKind kind, int set, datasets:
   for (int64_t k = 0; k < num_clients(); ++k)
     if (!is_byzantine_[k]) benign.push_back(k);
   std::vector<ClientScore> scores(benign.size());
-  for_each_client((int64_t)benign.size(), [&](int64_t i) {
+  for_each_client(benign, [&](int64_t i) {
     const int64_t k = benign[i];
     static_cast<nn::Evaluation&>(scores[i]) =
         score(model_for(kind, k, set), clients_[k].*on, config_.eval_batch_size, device_);
     scores[i].client = k;
   });
+  share(benign, scores);
   return scores;
 }
 

@@ -17,6 +17,12 @@
 // subclasses, one file each under fl/strategies/ (the update rule of each, with its source, is
 // written there); config.strategy picks one from the registry in fl/strategy.h. A strategy
 // works through the building blocks below, so this class never asks which strategy runs.
+//
+// Over MPI (fl/comm.h, docs/scaling.md) each rank simulates a contiguous block of clients and
+// holds only their data and state: for_each_client runs the calling rank's clients, and the
+// blocks that meet at the server (aggregate, mean_benign_loss, evaluate, share, state) exchange
+// what the server step needs, so every rank computes the same server model as one process
+// would, bit for bit.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -25,6 +31,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "attacks/pgd.h"
@@ -33,6 +40,7 @@
 #include "engine/random.h"
 #include "fl/byzantine.h"
 #include "fl/chain.h"
+#include "fl/comm.h"
 #include "fl/config.h"
 #include "fl/metrics.h"
 #include "fl/model_kind.h"
@@ -106,12 +114,19 @@ class Simulation {
   const std::vector<int64_t>& byzantine() const { return byzantine_ids_; }
   bool is_byzantine(int64_t client) const { return is_byzantine_[client]; }
   int64_t num_clients() const { return (int64_t)clients_.size(); }
+  // Client k's data: empty on a rank that does not own k (owns()); train_size(k) is known everywhere.
   const ClientData& client(int64_t k) const { return clients_[k]; }
+  int64_t train_size(int64_t k) const { return train_sizes_[k]; }
+  // Whether this process simulates client k (always, without MPI).
+  bool owns(int64_t client) const { return blocks_.owner(client) == comm_->rank(); }
+  Comm& comm() const { return *comm_; }
   const Tensor& global_params() const { return global_params_; }
   Tensor personal_params(int64_t client, int set = 0) const;  // undefined if the client has none
   std::string describe() const;                  // strategy, chain, attack in one line
 
   // All state as named tensors ("global.params", "client.3.personal.params", ...) and back.
+  // Over MPI state() is collective and only rank 0 gets the clients of every rank (the others
+  // get theirs); load_state keeps the entries of the calling rank's clients.
   nn::NamedTensors state() const;
   void load_state(const nn::NamedTensors& state);
 
@@ -146,13 +161,20 @@ class Simulation {
   ClientState& personal_state(int64_t client, int set = 0);
   Tensor client_buffers(int64_t client) const;  // the BN stats the global model uses for `client`
   nn::Module& worker() { return *task_workers().global; }  // the calling task's global-side module
-  // Runs work(i) for i in [0, n): one client each. On the CPU with more than one thread, the
+  // Runs work(i) for each i with clients[i] owned by this rank (every i without MPI). On the CPU
+  // with more than one thread, the
   // clients train at once on the engine's pool, each task on working modules of its own (the
   // "cohort" of a round on the CPU); the numbers equal one client after another because a
   // client's ops never depend on the thread count and every client draws from its own keys.
   // work(i) may call the client building blocks below for its own client only, and must write
   // its results to slot i of vectors sized beforehand. On the GPU (one stream) it runs in order.
-  void for_each_client(int64_t n, const std::function<void(int64_t i)>& work);
+  // Slots of other ranks' clients stay as they were: aggregate / share fill them.
+  void for_each_client(const std::vector<int64_t>& clients, const std::function<void(int64_t i)>& work);
+  // values[i] from the rank that owns clients[i], on every rank (a no-op in one process).
+  template <class T>
+  void share(const std::vector<int64_t>& clients, std::vector<T>& values) const;
+  // Client k's personal model of that set, loaded into `model` on every rank (its owner sends it).
+  void load_personal_everywhere(nn::Module& model, int64_t client, int set = 0);
   // Clients for_each_client has handed to the pool so far (0 when it always ran in order).
   int64_t pooled_client_tasks() const { return pooled_tasks_; }
   const Generator& generator() const { return base_; }  // Generator(seed): derive({Purpose, ...})
@@ -172,6 +194,10 @@ class Simulation {
   double global_train_loss(int64_t client);
   // Attack (corrupted rows), NaN/Inf screening, then the chain; returns the aggregate [P]
   // (undefined when every row was rejected). `key` separates several aggregations in a round.
+  // Over MPI the rows come from their owners: a coordinate-wise rule with no attack on the round
+  // (mean, weighted_mean, median, trimmed_mean, row_weights) runs on coordinate shards, one per
+  // rank, else every rank gathers all rows and runs the chain; results[k]'s loss, finite flag
+  // and buffers reach every rank either way (update_buffers reads them).
   // row_weights (one per selected client), when given, replace the train sizes as the rows'
   // weights and the rows are combined by their weighted mean in place of the configured chain:
   // a strategy that weights the clients itself (TERM) is the aggregator, so its registry entry
@@ -181,13 +207,24 @@ class Simulation {
                    std::vector<LocalResult>& results, const std::vector<double>& row_weights = {});
   void update_buffers(const std::vector<int64_t>& selected, const std::vector<LocalResult>& results);
   void apply_aggregate(const Tensor& aggregate);
-  double mean_benign_loss(const std::vector<int64_t>& selected, const std::vector<double>& losses) const;
+  double mean_benign_loss(const std::vector<int64_t>& selected, std::vector<double> losses) const;
 
  private:
   double run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
                    const Tensor& anchor, double pull, double grad_scale, bool personal);
   std::unique_ptr<nn::Optimizer> make_optimizer(nn::Module& model, double lr) const;
+  // aggregate's parts: results' loss/finite/buffers (and updates) from their owners; the rows'
+  // NaN/Inf screen; the chain on the kept rows; the coordinate-sharded path.
+  void share_results(const std::vector<int64_t>& selected, std::vector<LocalResult>& results, bool updates) const;
+  std::vector<int64_t> screen(int64_t round, const std::vector<int64_t>& selected, std::vector<LocalResult>& results,
+                              const std::vector<uint8_t>& row_finite);
+  Tensor reduce(int64_t round, uint64_t key, Updates u, int64_t K, bool strategy_weights);
+  Tensor aggregate_by_coordinate(int64_t round, uint64_t key, const std::vector<int64_t>& selected,
+                                 std::vector<LocalResult>& results, std::vector<double> weights, bool strategy_weights);
   FlConfig config_;
+  Comm* comm_;
+  ClientBlocks blocks_;
+  std::vector<int64_t> train_sizes_;  // every client's, on every rank
   std::vector<ClientData> clients_;
   std::vector<int64_t> byzantine_ids_;
   std::vector<bool> is_byzantine_;
@@ -221,9 +258,24 @@ class Simulation {
   // Names read once here, so the round loop compares no strings.
   enum class Sampling { all, uniform, proportional } sampling_;
   bool robust_;            // the aggregator can reject non-finite rows
+  bool coordinatewise_;    // no pre-aggregator, and a rule of each coordinate alone (shardable)
   bool weighted_buffers_;  // BN statistics averaged by train size (weighted_mean)
   bool finished_ = false;
   RoundLog log_;
 };
+
+template <class T>
+void Simulation::share(const std::vector<int64_t>& clients, std::vector<T>& values) const {
+  static_assert(std::is_trivially_copyable_v<T>, "Simulation::share sends plain values");
+  if (comm_->size() == 1) return;
+  std::vector<char> mine;
+  for (size_t i = 0; i < clients.size(); ++i)
+    if (owns(clients[i])) append_bytes(mine, values[i]);
+  const std::vector<char> all = comm_->allgather(mine.data(), mine.size());
+  const char* p = all.data();  // rank r's entries, in the order of `clients`, then rank r + 1's
+  for (int r = 0; r < comm_->size(); ++r)
+    for (size_t i = 0; i < clients.size(); ++i)
+      if (blocks_.owner(clients[i]) == r) values[i] = read_bytes<T>(p);
+}
 
 }  // namespace nanofed::fl

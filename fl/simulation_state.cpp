@@ -28,22 +28,38 @@ nn::NamedTensors Simulation::state() const {
     out.push_back({"init.buffers", init_buffers_});
   }
   out.push_back({"simulation.finished", from_vector(std::vector<int32_t>{finished_ ? 1 : 0}, {1})});
+  nn::NamedTensors clients;  // this rank's clients (all of them in one process)
   for (int64_t k = 0; k < num_clients(); ++k) {
+    if (!owns(k)) continue;
     const ClientState& s = state_[k];
     const std::string p = "client." + std::to_string(k) + ".";
-    if (s.personal_params.defined()) out.push_back({p + "personal.params", s.personal_params});
+    if (s.personal_params.defined()) clients.push_back({p + "personal.params", s.personal_params});
     if (s.personal_buffers.defined() && s.personal_buffers.numel() > 0)
-      out.push_back({p + "personal.buffers", s.personal_buffers});
-    if (s.local_buffers.defined()) out.push_back({p + "local_buffers", s.local_buffers});
-    for (const auto& [name, t] : s.optimizer) out.push_back({p + "optimizer." + name, t});
+      clients.push_back({p + "personal.buffers", s.personal_buffers});
+    if (s.local_buffers.defined()) clients.push_back({p + "local_buffers", s.local_buffers});
+    for (const auto& [name, t] : s.optimizer) clients.push_back({p + "optimizer." + name, t});
     // Further personal sets: "client.3.personal2.params" is set 2's v_3.
     for (size_t set = 1; set < personal_sets_.size(); ++set) {
       const ClientState& e = extra_sets_[set - 1][k];
       const std::string q = p + "personal" + std::to_string(set) + ".";
-      if (e.personal_params.defined()) out.push_back({q + "params", e.personal_params});
-      if (e.personal_buffers.defined() && e.personal_buffers.numel() > 0) out.push_back({q + "buffers", e.personal_buffers});
+      if (e.personal_params.defined()) clients.push_back({q + "params", e.personal_params});
+      if (e.personal_buffers.defined() && e.personal_buffers.numel() > 0) clients.push_back({q + "buffers", e.personal_buffers});
     }
   }
+  if (comm_->size() > 1) {  // rank 0 gathers every rank's block: client order, as one process lists them
+    const std::vector<char> mine = pack_tensors(clients);
+    std::vector<size_t> sizes;
+    const std::vector<char> all = comm_->gather(mine.data(), mine.size(), 0, &sizes);
+    if (comm_->rank() == 0) {
+      clients.clear();
+      size_t at = 0;
+      for (size_t bytes : sizes) {
+        for (auto& entry : unpack_tensors(all.data() + at, bytes)) clients.push_back(std::move(entry));
+        at += bytes;
+      }
+    }
+  }
+  out.insert(out.end(), clients.begin(), clients.end());
   return out;
 }
 
@@ -73,6 +89,7 @@ void Simulation::load_state(const nn::NamedTensors& state) {
     const size_t dot = name.find('.', 7);
     const int64_t k = std::stoll(name.substr(7, dot - 7));
     NF_CHECK(k >= 0 && k < num_clients(), "fl::Simulation::load_state: '" << name << "' names no client");
+    if (!owns(k)) continue;  // another rank's client
     const std::string rest = name.substr(dot + 1);
     ClientState& s = state_[k];
     const int set = personal_set_of(rest);

@@ -1,15 +1,18 @@
 #include "tools/cli_args.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 
 #include "engine/common.h"
 #include "engine/text.h"
 #include "engine/threads.h"
+#include "fl/comm.h"
 
 // NF_CHECK for the command line: throws a UsageError.
 #define CLI_CHECK(cond, msg)            \
@@ -73,8 +76,19 @@ int run_program(const std::string& program, const std::vector<Command>& commands
       return c.run(rest);
     } catch (const std::exception& e) {
       std::fflush(stdout);  // what the command printed comes before the error
-      std::fprintf(stderr, "%s\n", json_error_text(e.what()).c_str());  // messages name the command, file or flag
-      return dynamic_cast<const UsageError*>(&e) ? 2 : 1;
+      const int code = dynamic_cast<const UsageError*>(&e) ? 2 : 1;
+      const std::string text = json_error_text(e.what());  // messages name the command, file or flag
+      if (fl::mpi_started()) {  // the other ranks may wait in a collective: say which rank, end the job
+        // An error every rank meets (a NaN update the aggregator cannot reject) is said once: rank
+        // 0 says it and its abort ends the others while they wait; a rank that fails alone
+        // speaks after the wait.
+        if (fl::world().rank() != 0) std::this_thread::sleep_for(std::chrono::seconds(2));
+        std::fprintf(stderr, "%s (MPI rank %d of %d)\n", text.c_str(), fl::world().rank(), fl::world().size());
+        fl::world().abort(code);
+      }
+      // Before MPI starts every rank checks the same arguments and files: rank 0 speaks for all.
+      if (fl::launcher_rank() == 0) std::fprintf(stderr, "%s\n", text.c_str());
+      return code;
     }
   }
   unknown_command(program, commands, name);

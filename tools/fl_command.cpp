@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "engine/common.h"
+#include "fl/comm.h"
 #include "fl/config.h"
 #include "fl/run.h"
 #include "tools/cli_args.h"
@@ -64,7 +65,8 @@ int fl_command(const std::vector<std::string>& args) {
   for (const fl::RunResult& r : fl::run(config, true, args[0]))
     if (std::find(folders.begin(), folders.end(), r.config.out + "/" + r.config.name) == folders.end())
       folders.push_back(r.config.out + "/" + r.config.name);
-  for (const std::string& folder : folders) print_report_command(folder);
+  if (fl::world().rank() == 0)
+    for (const std::string& folder : folders) print_report_command(folder);
   return 0;
 }
 

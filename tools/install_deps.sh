@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the build dependencies that are missing, with apt-get (sudo when not root).
 # Idempotent: when everything is present it only checks and prints one line.
-# python3-matplotlib (nanofed report's figures, tools/plot_figures.py) is optional: when it
-# cannot be installed the build and the tests go on (report pages are written without figures
-# and the figure tests are skipped, naming the package).
+# Optional: python3-matplotlib (nanofed report's figures, tools/plot_figures.py) and Open MPI
+# (openmpi-bin, libopenmpi-dev: mpirun -np N build/nanofed fl, docs/scaling.md). When they
+# cannot be installed the build and the tests go on (report pages without figures, a build
+# without MPI; their tests are skipped, naming the package).
 set -euo pipefail
 required=(g++ make libboost-test-dev libboost-math-dev libopenblas-dev nlohmann-json3-dev libstb-dev zlib1g-dev)
-optional=(python3-matplotlib)
+optional=(python3-matplotlib openmpi-bin libopenmpi-dev)
 missing_of() {
   local p
   for p in "$@"; do
@@ -35,5 +36,5 @@ fi
 if [ ${#missing_optional[@]} -gt 0 ]; then
   { [ ${#missing[@]} -gt 0 ] || $sudo apt-get update -qq; } &&
     $sudo apt-get install -y -qq --no-install-recommends "${missing_optional[@]}" ||
-    echo "deps: could not install ${missing_optional[*]} (optional: nanofed report writes pages without figures)" >&2
+    echo "deps: could not install ${missing_optional[*]} (optional: report pages without figures, a build without MPI)" >&2
 fi

@@ -9,7 +9,7 @@ void FedAvg::run_round(Simulation& sim, int64_t round) {
   const std::vector<double> weights = row_weights(sim, selected);
   std::vector<Simulation::LocalResult> results(selected.size());
   std::vector<double> losses(selected.size());
-  sim.for_each_client((int64_t)selected.size(), [&](int64_t i) {
+  sim.for_each_client(selected, [&](int64_t i) {
     const int64_t k = selected[i];
     const auto batches = sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
     results[i] = sim.train_global_side(k, batches, mu_);

@@ -19,7 +19,9 @@ class Finetune : public FedAvg {
   }
 
   void finish(Simulation& sim) override {
-    sim.for_each_client(sim.num_clients(), [&](int64_t k) {
+    std::vector<int64_t> all(sim.num_clients());
+    for (int64_t k = 0; k < sim.num_clients(); ++k) all[k] = k;
+    sim.for_each_client(all, [&](int64_t k) {
       if (sim.is_byzantine(k)) return;
       Simulation::ClientState& s = sim.personal_state(k);
       s.personal_params.copy_(sim.global_params());

@@ -38,20 +38,23 @@ class Ipgd : public Strategy {
   }
 
  private:
-  // One step of theta_i; returns client i's loss on its own batch.
+  // One step of theta_i; returns client i's loss on its own batch (on the rank that owns i).
   double personal_step(Simulation& sim, int64_t round, int64_t i, int64_t step, const std::vector<int64_t>& selected) {
-    Simulation::ClientState& s = sim.personal_state(i);
     // A gradient step leaves the parameters alone, so theta_i is loaded once per step (in
-    // train mode the BN statistics move, but they do not enter the gradient).
+    // train mode the BN statistics move, but they do not enter the gradient). Over MPI, i's rank
+    // sends theta_i to the others and each rank computes the g_j of its own clients j.
     nn::Module& model = sim.worker();
-    sim.load_into(model, s.personal_params, s.personal_buffers);
-    std::vector<Simulation::LocalResult> grads;
-    for (int64_t j : selected) grads.push_back(gradient(sim, model, round, i, step, j));
+    sim.load_personal_everywhere(model, i);
+    std::vector<Simulation::LocalResult> grads(selected.size());
+    for (size_t j = 0; j < selected.size(); ++j)
+      if (sim.owns(selected[j])) grads[j] = gradient(sim, model, round, i, step, selected[j]);
     const size_t me = std::find(selected.begin(), selected.end(), i) - selected.begin();
     const Tensor own = grads[me].update;
     const double loss = grads[me].loss;
     // Attack and pre-aggregation draws keyed by (round, i, step): each personal model its own.
     const Tensor R = sim.aggregate(round, 1 + (uint64_t)i * (uint64_t)steps_ + (uint64_t)step, selected, grads);
+    if (!sim.owns(i)) return 0.0;
+    Simulation::ClientState& s = sim.personal_state(i);
     add_(s.personal_params, own, (float)(-config_.lr * (1.0 - config_.lambda)));
     if (R.defined()) add_(s.personal_params, R, (float)(-config_.lr * config_.lambda));
     return loss;
@@ -61,9 +64,9 @@ class Ipgd : public Strategy {
   Simulation::LocalResult gradient(Simulation& sim, nn::Module& model, int64_t round, int64_t i, int64_t step,
                                    int64_t j) const {
     Simulation::LocalResult r;
-    const int64_t n = sim.client(j).train.size();
+    const int64_t n = sim.train_size(j);
     if (n == 0) {
-      r.update = zeros_like(sim.personal_params(i));
+      r.update = zeros_like(model.flat_parameters());
       return r;
     }
     const uint64_t t = round, me = i, s = step, from = j;

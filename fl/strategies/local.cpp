@@ -15,7 +15,7 @@ class Local : public Strategy {
   void run_round(Simulation& sim, int64_t round) override {
     const std::vector<int64_t> selected = sim.last_round().selected;
     std::vector<double> losses(selected.size());
-    sim.for_each_client((int64_t)selected.size(), [&](int64_t i) {
+    sim.for_each_client(selected, [&](int64_t i) {
       const int64_t k = selected[i];
       const auto batches = sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
       losses[i] = sim.is_byzantine(k) ? 0.0 : sim.train_personal(k, batches, Tensor(), 0.0, 1.0, config_.lr);

@@ -26,7 +26,7 @@ class Mixture : public Strategy {
     const std::vector<int64_t> selected = sim.last_round().selected;
     std::vector<Simulation::LocalResult> results(selected.size());
     std::vector<double> losses(selected.size());
-    sim.for_each_client((int64_t)selected.size(), [&](int64_t i) {
+    sim.for_each_client(selected, [&](int64_t i) {
       results[i] = train_client(sim, selected[i], round);
       losses[i] = results[i].loss;
     });

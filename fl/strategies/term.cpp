@@ -42,7 +42,8 @@ class Term : public FedAvg {
  protected:
   std::vector<double> row_weights(Simulation& sim, const std::vector<int64_t>& selected) override {
     std::vector<double> losses(selected.size());
-    sim.for_each_client((int64_t)selected.size(), [&](int64_t i) { losses[i] = sim.global_train_loss(selected[i]); });
+    sim.for_each_client(selected, [&](int64_t i) { losses[i] = sim.global_train_loss(selected[i]); });
+    sim.share(selected, losses);  // every rank weights every row
     for (size_t i = 0; i < selected.size(); ++i)
       NF_CHECK(std::isfinite(losses[i]), "term: client " << selected[i] << " has a non-finite training loss ("
                                                          << losses[i] << ") at the round's global model, so the "
