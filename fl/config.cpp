@@ -12,6 +12,14 @@ namespace nanofed::fl {
 
 json read_config_file(const std::string& path) { return read_json_file<json>(path, "config"); }
 
+bool colored_environments(const FlConfig& c) { return c.colored || c.dataset == "cmnist" || c.dataset == "cfmnist"; }
+
+std::string gray_dataset(const FlConfig& c) {
+  if (c.dataset == "cmnist") return "mnist";
+  if (c.dataset == "cfmnist") return "fmnist";
+  return c.dataset;
+}
+
 int64_t round_size(const FlConfig& c) { return c.sampling == "all" ? c.num_clients : c.clients_per_round; }
 
 int64_t byzantine_count(const FlConfig& c) {

@@ -39,13 +39,18 @@ struct FlConfig {
                                  // Results do not depend on it; a resumed run may change it.
 
   // ---- data ----
-  std::string dataset = "synthetic";  // fmnist | mnist | synthetic
+  std::string dataset = "synthetic";  // fmnist | mnist | synthetic | cmnist | cfmnist (= mnist / fmnist, colored)
   std::string data_dir;               // "" = the catalog default (data/fashion-mnist, ...)
   int64_t synthetic_train = 1200;     // synthetic: samples (train pool, test pool)
   int64_t synthetic_test = 400;
   int64_t synthetic_size = 8;         // synthetic: square image side, 1 channel
   int64_t synthetic_classes = 4;
   bool normalize = true;              // per-pixel z-score with train statistics (Ditto: sigma + 0.001)
+  // The spurious-feature environments (Spurious §6; datasets::colorize): every client trains in
+  // one of two color environments (half of the clients each, drawn from partition_seed), its
+  // images colored by label with that environment's map, and is tested on its test images in
+  // both (clients.csv set = other_env for the other). Implied by cmnist / cfmnist.
+  bool colored = false;
 
   // ---- partition ----
   std::string partition = "iid";  // iid | dirichlet | shards | ditto
@@ -209,6 +214,12 @@ int64_t effective_f(const FlConfig& config);
 // The rows the aggregator receives when n updates enter the pre-aggregators (bucketing shrinks
 // them to ceil(n / bucket_size)); defined beside the chain (fl/chain.cpp).
 int64_t aggregator_rows(const FlConfig& config, int64_t n);
+
+// ---- data ----
+// Whether clients live in colored environments: colored = true, or dataset cmnist / cfmnist.
+bool colored_environments(const FlConfig& config);
+// The gray data set under a colored one: mnist for cmnist, fmnist for cfmnist, else dataset.
+std::string gray_dataset(const FlConfig& config);
 
 // Field-by-field equality over every key of the table (doubles compared exactly).
 bool operator==(const FlConfig& a, const FlConfig& b);

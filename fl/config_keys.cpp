@@ -36,13 +36,14 @@ void run_and_data_keys(Table& t) {
   t.add("device", &FlConfig::device, {"cpu", "cuda"});
   t.add("threads", &FlConfig::threads);
   // data
-  t.add("dataset", &FlConfig::dataset, {"fmnist", "mnist", "synthetic"});
+  t.add("dataset", &FlConfig::dataset, {"fmnist", "mnist", "synthetic", "cmnist", "cfmnist"});
   t.add("data_dir", &FlConfig::data_dir);
   t.add("synthetic_train", &FlConfig::synthetic_train);
   t.add("synthetic_test", &FlConfig::synthetic_test);
   t.add("synthetic_size", &FlConfig::synthetic_size);
   t.add("synthetic_classes", &FlConfig::synthetic_classes);
   t.add("normalize", &FlConfig::normalize);
+  t.add("colored", &FlConfig::colored);
   // partition
   t.add("partition", &FlConfig::partition, {"iid", "dirichlet", "shards", "ditto"});
   t.add("num_clients", &FlConfig::num_clients);

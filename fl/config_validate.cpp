@@ -65,6 +65,13 @@ void check_data(const Checker& k) {
   k.in(c.test_fraction, 0, 1, true, false, "test_fraction");
   k.in(c.validation_fraction, 0, 1, false, false, "validation_fraction");
   k.in(c.ditto_scale, 0, 1, true, true, "ditto_scale");
+  if (colored_environments(c)) {
+    k.need(!c.normalize, "normalize", "true",
+           "must be false with colored environments (the per-pixel statistics would be of the gray pool)");
+    if (c.dataset == "synthetic")
+      k.need(c.synthetic_classes <= 10, "synthetic_classes", num(c.synthetic_classes),
+             "must be <= 10 with colored environments (one palette color per class)");
+  }
   if (c.partition == "ditto" && c.dataset == "synthetic")
     k.need(c.synthetic_classes >= 5, "synthetic_classes", num(c.synthetic_classes),
            "must be >= 5 for partition 'ditto' (it gives each client 5 of the classes)");

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "datasets/catalog.h"
+#include "datasets/transforms.h"
 #include "engine/common.h"
 #include "nn/model_io.h"
 #include "nn/models.h"
@@ -17,6 +18,8 @@ namespace {
 
 // Generator(partition_seed).derive({kValidationSplit, client}) draws a client's validation share.
 constexpr uint64_t kValidationSplit = 0x76616c;  // "val"
+// Generator(partition_seed).derive({kEnvironments}) deals the colored environments.
+constexpr uint64_t kEnvironments = 0x656e76;  // "env"
 
 // Ditto's FMNIST preprocessing (001 §5): per-pixel z-score with the train pool's statistics,
 // x <- (x - mean) / (std + 0.001). It runs inside the model (Module::set_input_normalization),
@@ -44,8 +47,9 @@ std::pair<Tensor, Tensor> per_pixel_statistics(const datasets::Dataset& train) {
 
 datasets::TrainTest load_data(const FlConfig& c) {
   try {
-    if (c.dataset == "fmnist") return c.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(c.data_dir);
-    if (c.dataset == "mnist") return c.data_dir.empty() ? datasets::mnist() : datasets::mnist(c.data_dir);
+    const std::string gray = gray_dataset(c);
+    if (gray == "fmnist") return c.data_dir.empty() ? datasets::fashion_mnist() : datasets::fashion_mnist(c.data_dir);
+    if (gray == "mnist") return c.data_dir.empty() ? datasets::mnist() : datasets::mnist(c.data_dir);
     return datasets::synthetic({1, c.synthetic_size, c.synthetic_size}, c.synthetic_classes, c.synthetic_train,
                                c.synthetic_test, c.partition_seed);
   } catch (const Error& e) {
@@ -59,7 +63,28 @@ std::vector<int32_t> labels_of(const datasets::Dataset& d) { return d.labels.to_
 // What load_model needs besides the architecture (nn/model_io.h): the data set and its seed
 // (synthetic data are drawn from partition_seed).
 nn::Metadata data_metadata(const FlConfig& c) {
-  return {{"dataset", c.dataset}, {"seed", std::to_string(c.partition_seed)}};
+  std::string name = c.dataset;  // the CLI's name of what the model was trained on
+  if (colored_environments(c) && (name == "mnist" || name == "fmnist")) name = "c" + name;
+  return {{"dataset", name}, {"seed", std::to_string(c.partition_seed)}};
+}
+
+// Half of the clients (rounded down) in environment 0, the rest in 1, dealt by a permutation
+// (Spurious §6: "balanced 25/25", so that the global mixture carries no color-label correlation).
+std::vector<int64_t> deal_environments(const FlConfig& c) {
+  Generator g = Generator(c.partition_seed).derive({kEnvironments});
+  const std::vector<int64_t> order = randperm(c.num_clients, g);
+  std::vector<int64_t> env(c.num_clients, 1);
+  for (int64_t i = 0; i < c.num_clients / 2; ++i) env[order[i]] = 0;
+  return env;
+}
+
+// A client's data in its environment: train, validation and test colored by env, and the same
+// test images in the other environment (paired, so avg = (Acc + Acc') / 2 holds exactly).
+void color_client(ClientData& cd, int64_t env) {
+  cd.train = datasets::colorize(cd.train, env);
+  if (cd.val.size() > 0) cd.val = datasets::colorize(cd.val, env);
+  cd.other_env = datasets::colorize(cd.test, 1 - env);
+  cd.test = datasets::colorize(cd.test, env);
 }
 
 // The clients' sample indices: Ditto's generator draws train and test shares from both pools;
@@ -94,7 +119,8 @@ ModelFactory model_factory(const FlConfig& c, const nn::ModelOptions& mo, std::p
 
 nn::ModelOptions model_options(const FlConfig& c, const datasets::Dataset& train) {
   nn::ModelOptions mo;
-  const Shape shape = train.sample_shape();
+  Shape shape = train.sample_shape();
+  if (colored_environments(c)) shape[0] = 3;  // RGB after datasets::colorize
   mo.in_channels = shape.size() == 3 ? shape[0] : 1;
   mo.image_size = shape.size() == 3 ? shape[2] : 0;
   mo.num_classes = train.num_classes;
@@ -115,6 +141,7 @@ Federation build_federation(const FlConfig& c) {
   fed.num_classes = data.train.num_classes;
   Generator gen(c.partition_seed);
   fed.split = partition_clients(c, data, gen);
+  if (colored_environments(c)) fed.environments = deal_environments(c);
   // Ditto's clients test on the test pool; the others on their own share of the train pool.
   const datasets::Dataset& test_pool = c.partition == "ditto" ? data.test : data.train;
   for (int64_t k = 0; k < c.num_clients; ++k) {
@@ -129,8 +156,10 @@ Federation build_federation(const FlConfig& c) {
       cd.train = data.train.subset(fed.split[k].train);
     }
     cd.test = test_pool.subset(fed.split[k].test);
+    if (!fed.environments.empty()) color_client(cd, fed.environments[k]);
     cd.train.name = "client " + std::to_string(k) + " train";
     cd.test.name = "client " + std::to_string(k) + " test";
+    if (cd.other_env.size() > 0) cd.other_env.name = "client " + std::to_string(k) + " test, other environment";
     fed.clients.push_back(std::move(cd));
   }
   fed.byzantine = choose_corrupted(c.num_clients, byzantine_count(c), c.seed);

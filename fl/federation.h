@@ -18,6 +18,8 @@ struct Federation {
   ModelFactory make_model;
   nn::Metadata model_metadata;  // what nn::load_model needs to rebuild make_model's model
   int64_t num_classes = 0;
+  // colored_environments: each client's environment (0 or 1, half of the clients each); else empty.
+  std::vector<int64_t> environments;
 };
 Federation build_federation(const FlConfig& config);
 

@@ -194,7 +194,7 @@ void save_checkpoint(const std::string& ckpt, const Simulation& sim, const Feder
 // One evaluated round: a rounds.csv row per model the strategy shows, its clients.csv rows,
 // and the last / best summaries.
 void evaluate_round(Simulation& sim, int64_t round, Progress& p, std::ostream& rounds_out, std::ostream& clients_out,
-                    bool validation) {
+                    bool validation, bool other_env) {
   p.last = json::object();
   p.last["round"] = round;
   std::vector<std::pair<ModelKind, int>> models;  // (kind, personal set)
@@ -212,10 +212,15 @@ void evaluate_round(Simulation& sim, int64_t round, Progress& p, std::ostream& r
                   << fmt(c.accuracy(), "%.6f") << "," << fmt(c.loss(), "%.6f") << "\n";
     // Validation rows (validation_fraction > 0): what a client may choose its model by (Ditto's
     // dynamic lambda picks among the personal sets on these); a client with none gets none.
-    if (validation && kind == ModelKind::personal)
-      for (const ClientScore& c : sim.evaluate(kind, set, &ClientData::val))
+    // Other-environment rows (colored environments): the same test images in the environment
+    // the client does not train in, Acc' of the spurious-feature paper.
+    std::vector<std::pair<datasets::Dataset ClientData::*, const char*>> extra_sets;
+    if (validation && kind == ModelKind::personal) extra_sets.push_back({&ClientData::val, "val"});
+    if (other_env) extra_sets.push_back({&ClientData::other_env, "other_env"});
+    for (const auto& [data, set_name] : extra_sets)
+      for (const ClientScore& c : sim.evaluate(kind, set, data))
         if (c.samples > 0)
-          clients_out << c.client << "," << round << "," << model << "," << c.samples << ",val,"
+          clients_out << c.client << "," << round << "," << model << "," << c.samples << "," << set_name << ","
                       << fmt(c.accuracy(), "%.6f") << "," << fmt(c.loss(), "%.6f") << "\n";
     json sj = summary_json(s);
     p.last[model] = sj;
@@ -257,7 +262,8 @@ bool run_rounds(Simulation& sim, const Federation& fed, const FlConfig& config, 
     if (is_last) sim.finish();
     p.done = round;
     if (round % config.eval_every == 0 || is_last) {
-      evaluate_round(sim, round, p, rounds_out, clients_out, config.validation_fraction > 0);
+      evaluate_round(sim, round, p, rounds_out, clients_out, config.validation_fraction > 0,
+                     colored_environments(config));
       rounds_out.flush();
       clients_out.flush();
       NF_CHECK(!writer || (rounds_out.good() && clients_out.good()), "fl::run: writing the CSVs in " << f.dir << " failed");

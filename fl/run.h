@@ -10,8 +10,9 @@
 //                      personal set, e.g. ditto's personal@lambda=0.1):
 //                      round, model, the summary columns of metrics.h, train_loss, rejected
 //   clients.csv        LEAF-style, benign clients: client_id, round_number, model, num_samples,
-//                      set, accuracy, loss; set = test, and val for the personal models when
-//                      validation_fraction > 0
+//                      set, accuracy, loss; set = test, val for the personal models when
+//                      validation_fraction > 0, and other_env for every model with colored
+//                      environments (the test images in the client's other environment)
 //   summary.json       last and best round per model (best by pooled_acc), labelled; timing;
 //                      "split": the run's split file, relative to this folder
 //   checkpoint.safetensors  the whole run state after the latest checkpointed round; deleted

@@ -65,6 +65,7 @@ Simulation::Simulation(const FlConfig& config, std::vector<ClientData> clients, 
     c.train = c.train.to(device_);
     c.test = c.test.to(device_);
     if (c.val.size() > 0) c.val = c.val.to(device_);
+    if (c.other_env.size() > 0) c.other_env = c.other_env.to(device_);
   }
   state_.resize(clients_.size());
   workers_.push_back(make_workers());

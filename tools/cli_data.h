@@ -2,7 +2,8 @@
 // the one loader behind them, so the three commands read a data set the same way (an attack on
 // `--dataset synthetic` sees the very test set training held out).
 //
-//   --dataset        fmnist | mnist | cifar10 | folder:PATH | synthetic
+//   --dataset        fmnist | mnist | cmnist | cfmnist | cifar10 | folder:PATH | synthetic
+//                    (cmnist / cfmnist: colored, train in environment 0, test in 1)
 //   --data-dir       where `make data` put the data sets
 //   --shape          CxHxW of synthetic data, and the size folder images are resized to
 //   --classes        classes of synthetic data
