@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "fl/run.h"
 #include "tests/test_util.h"
 #include "tools/certified_fl.h"
 #include "tools/reproduction.h"
@@ -138,6 +139,22 @@ BOOST_AUTO_TEST_CASE(experiment_config_layers_full_overrides_and_takes_seeds_out
                      {"demo: seeds = [-1]", "non-negative integers"});
   test::expect_error([&] { report::experiment_config(d.path, false, {"seeds=[]"}, seeds, "demo"); },
                      {"demo: seeds = []", "non-empty list"});
+}
+
+BOOST_AUTO_TEST_CASE(run_all_times_a_run_once_and_reads_it_back_after) {
+  test::TempDir d;
+  const fl::json j{{"name", "t"},          {"out", d.path},      {"dataset", "synthetic"}, {"synthetic_size", 6},
+                   {"synthetic_train", 120}, {"synthetic_test", 30}, {"num_clients", 3},       {"model", "mlp"},
+                   {"hidden", {8}},        {"rounds", 2},        {"local_steps", 2},       {"batch_size", 8},
+                   {"progress", false},    {"resume", true},         {"clients_per_round", 3}};
+  const std::vector<report::PlannedRun> runs = {{"g", "r", fl::parse_config(j), d / "g/r/seed_0"}};
+  report::run_all(runs, d.path);
+  report::run_all(runs, d.path);  // finished: read back, not trained, not timed again
+  const std::vector<std::string> lines = test::split_lines(test::read_text(d / "timing.csv"));
+  BOOST_REQUIRE_EQUAL(lines.size(), 2u);
+  BOOST_CHECK_EQUAL(lines[0], "group,run,seed,seconds,rounds_trained");
+  BOOST_CHECK(lines[1].rfind("g,r,0,", 0) == 0);
+  BOOST_CHECK(lines[1].substr(lines[1].size() - 2) == ",2");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -72,15 +72,29 @@ fl::json experiment_config(const std::string& folder, bool full, const std::vect
   return j;
 }
 
+namespace {
+
+// summary.json is written last (fl/run.h): present with every round completed = finished.
+bool finished(const PlannedRun& r) {
+  const std::string path = r.dir + "/summary.json";
+  if (!file_exists(path)) return false;
+  const nlohmann::json s = read_json_file(path, "reproduction");
+  return s.value("rounds_completed", int64_t(-1)) == r.config.rounds;
+}
+
+}  // namespace
+
 void run_all(const std::vector<PlannedRun>& runs, const std::string& root) {
   const std::string timing = root + "/timing.csv";
   if (!file_exists(timing)) write_file_atomic(timing, std::string("group,run,seed,seconds,rounds_trained\n"), "reproduction");
   for (size_t i = 0; i < runs.size(); ++i) {
     const PlannedRun& r = runs[i];
+    // A finished run's summary, read back by run_one, still holds its seconds_this_session:
+    // what tells a run done before is that it had finished before run_one was called.
+    const bool trained = !finished(r);
     const auto t0 = std::chrono::steady_clock::now();
     const fl::RunResult res = fl::run_one(r.config, r.dir);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const bool trained = res.summary.contains("seconds_this_session");
     std::printf("[%zu/%zu] %-12s %-24s seed %llu  %s\n", i + 1, runs.size(), r.group.c_str(), r.run.c_str(),
                 (unsigned long long)r.config.seed, trained ? fmt(secs, "%.0f s").c_str() : "done before");
     if (!trained) continue;
