@@ -136,68 +136,82 @@ report::Series acr_line(const std::string& label, const std::vector<double>& x, 
 
 // ---------------------------------------------------------------- R1 (Figs. 1 and 6)
 
+namespace {
+
+// One distribution's R1 measures, per K of Scale::r1_clients, per seed.
+struct R1Measures {
+  std::vector<std::vector<Measure>> local, fed, pers;
+};
+
+std::vector<Criterion> r1_criteria(const Dist& d, const Scale& s, const R1Measures& m) {
+  const std::vector<Measure>&local = m.local.back(), &fed = m.fed.back();
+  std::vector<bool> a, b, c, close;
+  std::vector<double> gap_small, gap_large;
+  for (size_t i = 0; i < fed.size(); ++i) {
+    a.push_back(fed_beats_local(fed[i], local[i], 0.10));
+    gap_small.push_back(relative_gap(m.fed.front()[i].acr.mean, m.local.front()[i].acr.mean));
+    gap_large.push_back(relative_gap(fed[i].acr.mean, local[i].acr.mean));
+    b.push_back(gap_large.back() > gap_small.back());
+    c.push_back(local_spread_larger(local[i], fed[i]));
+    bool all_k = true;
+    for (size_t k = 0; k < s.r1_clients.size(); ++k) all_k = all_k && close_in_acr(m.pers[k][i], m.fed[k][i], 0.05);
+    close.push_back(all_k);
+  }
+  const std::string kl = "K=" + std::to_string(s.r1_clients.back()), ks = "K=" + std::to_string(s.r1_clients.front());
+  double local_range = 0, fed_range = 0;
+  for (size_t i = 0; i < fed.size(); ++i) local_range += local[i].ca0.range() / fed.size(), fed_range += fed[i].ca0.range() / fed.size();
+  std::string close_text;
+  for (size_t k = 0; k < s.r1_clients.size(); ++k)
+    close_text += (k ? ", " : "") + std::string("K=") + std::to_string(s.r1_clients[k]) + " " +
+                  pct(relative_gap(mean_sd(acrs(m.pers[k])).mean, mean_sd(acrs(m.fed[k])).mean));
+  return {judged("R1(a) " + d.label() + ", " + kl + ": federated above local in ACR and CA(0), ACR gap >= 10%",
+                 "Fig. 1 (K=20): federated better, \"improvements of over 20%\"",
+                 acr_versus(fed, local) + "; CA(0) " + mean_sd_text(ca0s(fed)) + " vs " + mean_sd_text(ca0s(local)), a),
+          judged("R1(b) " + d.label() + ": the federated-local ACR gap grows from " + ks + " to " + kl,
+                 "Fig. 1: local enough at K=4, not at K=10/20",
+                 "gap " + pct(mean_sd(gap_small).mean) + " -> " + pct(mean_sd(gap_large).mean), b),
+          judged("R1(c) " + d.label() + ", " + kl + ": client spread (max - min) of CA(0) larger for local",
+                 "Figs. 1, 8, 9: local band much wider",
+                 "local " + fmt(local_range, "%.3f") + " vs federated " + fmt(fed_range, "%.3f"), c),
+          judged("R1(d) " + d.label() + ": personalized within 5% of federated in ACR at every K",
+                 "Fig. 1: personalized ≈ federated", "personalized vs federated " + close_text, close)};
+}
+
+// A figure of ACR against x (K or lambda).
+report::Figure acr_figure(const std::string& name, const std::string& title, const std::string& xlabel, const Dist& d,
+                          const std::string& caption) {
+  report::Figure f;
+  f.name = name, f.title = title, f.xlabel = xlabel, f.ylabel = "ACR (" + unit_of(d) + ")", f.caption = caption;
+  return f;
+}
+
+}  // namespace
+
 Section claim_r1(Results& r, const Scale& s) {
   Section out;
-  const int64_t small = s.r1_clients.front(), large = s.r1_clients.back();
   out.markdown = std::string(kTableHead);
   for (const Dist& d : s.r1_dists) {
-    std::vector<std::vector<Measure>> local_at, fed_at, pers_at;
-    std::vector<Line> lines;
+    R1Measures m;
     for (int64_t k : s.r1_clients) {
       const RunKey lk{Scheme::robust_local, k, d}, fk{Scheme::robust_ft, k, d};
-      local_at.push_back(r.per_seed(lk, "personal"));
-      fed_at.push_back(r.per_seed(fk, "global"));
-      pers_at.push_back(r.per_seed(fk, "personal"));
+      m.local.push_back(r.per_seed(lk, "personal"));
+      m.fed.push_back(r.per_seed(fk, "global"));
+      m.pers.push_back(r.per_seed(fk, "personal"));
       const std::string setting = d.label() + ", K=" + std::to_string(k);
-      out.markdown += table_row(setting, "local", local_at.back()) + table_row(setting, "federated", fed_at.back()) +
-                      table_row(setting, "personalized", pers_at.back());
+      out.markdown += table_row(setting, "local", m.local.back()) + table_row(setting, "federated", m.fed.back()) +
+                      table_row(setting, "personalized", m.pers.back());
       out.figures.push_back(curves("r1_" + d.id() + "_k" + std::to_string(k),
                                    "R1: " + d.label() + ", K=" + std::to_string(k) + " (robust training everywhere)", unit_of(d),
                                    {{"local", r.pooled(lk, "personal")},
                                     {"federated", r.pooled(fk, "global")},
                                     {"personalized", r.pooled(fk, "personal"), true}}));
     }
-    const auto& local = local_at.back();
-    const auto& fed = fed_at.back();
-    std::vector<bool> a, b, c, dd;
-    std::vector<double> gap_small, gap_large;
-    for (size_t i = 0; i < r.seeds().size(); ++i) {
-      a.push_back(fed_beats_local(fed[i], local[i], 0.10));
-      gap_small.push_back(relative_gap(fed_at.front()[i].acr.mean, local_at.front()[i].acr.mean));
-      gap_large.push_back(relative_gap(fed[i].acr.mean, local[i].acr.mean));
-      b.push_back(gap_large.back() > gap_small.back());
-      c.push_back(local_spread_larger(local[i], fed[i]));
-      bool close = true;
-      for (size_t k = 0; k < s.r1_clients.size(); ++k) close = close && close_in_acr(pers_at[k][i], fed_at[k][i], 0.05);
-      dd.push_back(close);
-    }
-    const std::string kl = "K=" + std::to_string(large), ks = "K=" + std::to_string(small);
-    out.criteria.push_back(judged("R1(a) " + d.label() + ", " + kl + ": federated above local in ACR and CA(0), ACR gap >= 10%",
-                                  "Fig. 1 (K=20): federated better, \"improvements of over 20%\"",
-                                  acr_versus(fed, local) + "; CA(0) " + mean_sd_text(ca0s(fed)) + " vs " + mean_sd_text(ca0s(local)), a));
-    out.criteria.push_back(judged("R1(b) " + d.label() + ": the federated-local ACR gap grows from " + ks + " to " + kl,
-                                  "Fig. 1: local enough at K=4, not at K=10/20",
-                                  "gap " + pct(mean_sd(gap_small).mean) + " -> " + pct(mean_sd(gap_large).mean), b));
-    std::string spreads;
-    double ls = 0, fs = 0;
-    for (size_t i = 0; i < local.size(); ++i) ls += local[i].ca0.range() / local.size(), fs += fed[i].ca0.range() / fed.size();
-    out.criteria.push_back(judged("R1(c) " + d.label() + ", " + kl + ": client spread (max - min) of CA(0) larger for local",
-                                  "Figs. 1, 8, 9: local band much wider",
-                                  "local " + fmt(ls, "%.3f") + " vs federated " + fmt(fs, "%.3f"), c));
-    std::string close_text;
-    for (size_t k = 0; k < s.r1_clients.size(); ++k)
-      close_text += (k ? ", " : "") + std::string("K=") + std::to_string(s.r1_clients[k]) + " " +
-                    pct(relative_gap(mean_sd(acrs(pers_at[k])).mean, mean_sd(acrs(fed_at[k])).mean));
-    out.criteria.push_back(judged("R1(d) " + d.label() + ": personalized within 5% of federated in ACR at every K",
-                                  "Fig. 1: personalized ≈ federated", "personalized vs federated " + close_text, dd));
-    std::vector<double> ks_x(s.r1_clients.begin(), s.r1_clients.end());
-    report::Figure f;
-    f.name = "r1_acr_vs_k_" + d.id();
-    f.title = "R1: ACR against the number of clients, " + d.label();
-    f.xlabel = "clients K";
-    f.ylabel = "ACR (" + unit_of(d) + ")";
-    f.caption = "Mean over seeds of the client-mean ACR; band: the smallest and largest client (mean over seeds).";
-    f.series = {acr_line("local", ks_x, local_at), acr_line("federated", ks_x, fed_at), acr_line("personalized", ks_x, pers_at)};
+    const std::vector<Criterion> c = r1_criteria(d, s, m);
+    out.criteria.insert(out.criteria.end(), c.begin(), c.end());
+    const std::vector<double> ks(s.r1_clients.begin(), s.r1_clients.end());
+    report::Figure f = acr_figure("r1_acr_vs_k_" + d.id(), "R1: ACR against the number of clients, " + d.label(), "clients K", d,
+                                  "Mean over seeds of the client-mean ACR; band: the smallest and largest client (mean over seeds).");
+    f.series = {acr_line("local", ks, m.local), acr_line("federated", ks, m.fed), acr_line("personalized", ks, m.pers)};
     f.series.back().dashed = true;
     out.figures.push_back(f);
   }
@@ -294,6 +308,40 @@ Section claim_r4(Results& r, const Scale& s) {
 
 // ---------------------------------------------------------------- R5 (Figs. 5 and 10)
 
+namespace {
+
+// by_lambda: per lambda of Scale::lambdas, per seed; fedavg, finetune: per seed.
+std::vector<Criterion> r5_criteria(const Dist& d, const Scale& s, const std::vector<std::vector<Measure>>& by_lambda,
+                                   const std::vector<Measure>& fedavg, const std::vector<Measure>& finetune) {
+  std::vector<bool> fedavg_ok, end_ok, mono_ok, narrow_ok;
+  for (size_t i = 0; i < fedavg.size(); ++i) {
+    std::vector<Measure> seed_lambda;
+    for (const auto& m : by_lambda) seed_lambda.push_back(m[i]);
+    const MixtureVerdict v = judge_mixture(seed_lambda, fedavg[i], finetune[i]);
+    fedavg_ok.push_back(v.beats_fedavg), end_ok.push_back(v.beats_local_end);
+    mono_ok.push_back(v.non_increasing), narrow_ok.push_back(v.narrower_than_ft);
+  }
+  const std::string l0 = "λ=" + fmt(s.lambdas.front()), l1 = "λ=" + fmt(s.lambdas.back());
+  std::string sweep;
+  for (size_t j = 0; j < s.lambdas.size(); ++j) sweep += (j ? ", " : "") + fmt(mean_sd(acrs(by_lambda[j])).mean, "%.3f");
+  auto range_mean = [](const std::vector<Measure>& m) {
+    double v = 0;
+    for (const Measure& x : m) v += x.acr.range() / m.size();
+    return v;
+  };
+  return {judged("R5 " + d.label() + ": mixture " + l0 + " at least FedAvg in ACR", "Fig. 5: mixture beats FedAvg for almost any λ",
+                 acr_versus(by_lambda.front(), fedavg), fedavg_ok),
+          judged("R5 " + d.label() + ": mixture " + l0 + " above " + l1 + " (local) in ACR", "Fig. 5: λ=0.1 best",
+                 acr_versus(by_lambda.front(), by_lambda.back()), end_ok),
+          judged("R5 " + d.label() + ": ACR roughly non-increasing in λ (rises under 5% of ACR(" + l0 + "))",
+                 "Fig. 5 (right): ACR vs λ", "ACR at λ = " + sweep, mono_ok),
+          judged("R5 " + d.label() + ": client range of ACR at " + l0 + " at most fine-tuning's",
+                 "Fig. 5 vs Fig. 4: smaller spread than naive personalization",
+                 fmt(range_mean(by_lambda.front()), "%.3f") + " vs " + fmt(range_mean(finetune), "%.3f"), narrow_ok)};
+}
+
+}  // namespace
+
 Section claim_r5(Results& r, const Scale& s) {
   Section out;
   out.markdown = std::string(kTableHead);
@@ -310,38 +358,12 @@ Section claim_r5(Results& r, const Scale& s) {
       out.markdown += table_row(setting, "mixture λ=" + fmt(l), by_lambda.back());
       lines.push_back({"mixture λ=" + fmt(l), r.pooled(mk, "personal")});
     }
-    std::vector<bool> fedavg_ok, end_ok, mono_ok, narrow_ok;
-    for (size_t i = 0; i < r.seeds().size(); ++i) {
-      std::vector<Measure> seed_lambda;
-      for (const auto& m : by_lambda) seed_lambda.push_back(m[i]);
-      const MixtureVerdict v = judge_mixture(seed_lambda, fedavg[i], finetune[i]);
-      fedavg_ok.push_back(v.beats_fedavg), end_ok.push_back(v.beats_local_end);
-      mono_ok.push_back(v.non_increasing), narrow_ok.push_back(v.narrower_than_ft);
-    }
-    const std::string l0 = "λ=" + fmt(s.lambdas.front()), l1 = "λ=" + fmt(s.lambdas.back());
-    std::string sweep;
-    for (size_t j = 0; j < s.lambdas.size(); ++j) sweep += (j ? ", " : "") + fmt(mean_sd(acrs(by_lambda[j])).mean, "%.3f");
-    auto range_mean = [](const std::vector<Measure>& m) {
-      double v = 0;
-      for (const Measure& x : m) v += x.acr.range() / m.size();
-      return v;
-    };
-    out.criteria.push_back(judged("R5 " + d.label() + ": mixture " + l0 + " at least FedAvg in ACR",
-                                  "Fig. 5: mixture beats FedAvg for almost any λ", acr_versus(by_lambda.front(), fedavg), fedavg_ok));
-    out.criteria.push_back(judged("R5 " + d.label() + ": mixture " + l0 + " above " + l1 + " (local) in ACR", "Fig. 5: λ=0.1 best",
-                                  acr_versus(by_lambda.front(), by_lambda.back()), end_ok));
-    out.criteria.push_back(judged("R5 " + d.label() + ": ACR roughly non-increasing in λ (rises under 5% of ACR(" + l0 + "))",
-                                  "Fig. 5 (right): ACR vs λ", "ACR at λ = " + sweep, mono_ok));
-    out.criteria.push_back(judged("R5 " + d.label() + ": client range of ACR at " + l0 + " at most fine-tuning's",
-                                  "Fig. 5 vs Fig. 4: smaller spread than naive personalization",
-                                  fmt(range_mean(by_lambda.front()), "%.3f") + " vs " + fmt(range_mean(finetune), "%.3f"), narrow_ok));
+    const std::vector<Criterion> c = r5_criteria(d, s, by_lambda, fedavg, finetune);
+    out.criteria.insert(out.criteria.end(), c.begin(), c.end());
     out.figures.push_back(curves("r5_" + d.id(), "R5: mixture of global and local models, " + d.label(), unit_of(d), lines));
-    report::Figure f;
-    f.name = "r5_acr_vs_lambda_" + d.id();
-    f.title = "R5: ACR against λ, " + d.label();
-    f.xlabel = "λ (1 = local training)";
-    f.ylabel = "ACR (" + unit_of(d) + ")";
-    f.caption = "Mean over seeds of the client-mean ACR; band: the smallest and largest client. Dashed: FedAvg and fine-tuning (no λ).";
+    report::Figure f = acr_figure("r5_acr_vs_lambda_" + d.id(), "R5: ACR against λ, " + d.label(), "λ (1 = local training)", d,
+                                  "Mean over seeds of the client-mean ACR; band: the smallest and largest client. Dashed: "
+                                  "FedAvg and fine-tuning (no λ).");
     f.series.push_back(acr_line("mixture", s.lambdas, by_lambda));
     for (const auto& [label, m] : {std::make_pair("FedAvg", fedavg), std::make_pair("fine-tuned", finetune)}) {
       report::Series flat = acr_line(label, {s.lambdas.front(), s.lambdas.back()}, {m, m});
