@@ -19,8 +19,6 @@ const char* scheme_name(Scheme s) {
   return "?";
 }
 
-// The fl config keys of one run on top of the experiment config: strategy, clients, what each
-// side trains with, and the certification distribution (= the target: 004 §2.4, pitfall 6).
 // Eq. 5 couples theta_i to a theta bar that only moves when the server communicates. With
 // FedAvg's period (an epoch, ~75 steps at K = 10) and lambda = 0.1, theta_i settles at a fixed
 // offset from a stale theta bar within a few steps, so the average barely moves (measured: ACR
@@ -32,14 +30,22 @@ json mixture_schedule(const json& base, const RunKey& k, const Scale& s) {
            "certified_fl: the mixture's schedule needs the train pool size of dataset '" << dataset << "' (fmnist or mnist)");
   const int64_t pool = dataset == "fmnist" ? 60000 : 8000;  // datasets/catalog.h
   const int64_t train = (int64_t)((pool / k.clients) * (1.0 - base.value("test_fraction", 0.2)));
-  const int64_t batch = base.value("batch_size", int64_t(64));
-  const int64_t epochs = base.value("rounds", int64_t(1)) * base.value("local_epochs", int64_t(1));
-  const int64_t steps = epochs * ((train + batch - 1) / batch);
+  auto number = [&](const char* key, int64_t fallback) {  // a key set to null counts as unset
+    return base.contains(key) && !base[key].is_null() ? base[key].get<int64_t>() : fallback;
+  };
+  const int64_t batch = number("batch_size", 64), rounds_fedavg = number("rounds", 1);
+  // FedAvg's local work per round: local_steps when given, else local_epochs of the shard.
+  const int64_t per_round = number("local_steps", 0) > 0 ? number("local_steps", 0)
+                                                         : number("local_epochs", 1) * ((train + batch - 1) / batch);
+  const int64_t epochs = rounds_fedavg * number("local_epochs", 1);
+  const int64_t steps = rounds_fedavg * per_round;
   const int64_t rounds = std::max<int64_t>(1, steps / s.mixture_period);
   return {{"local_steps", s.mixture_period}, {"local_epochs", nullptr}, {"rounds", rounds},
           {"eval_every", std::max<int64_t>(1, rounds / std::max<int64_t>(1, epochs))}};
 }
 
+// The fl config keys of one run on top of the experiment config: strategy, clients, what each
+// side trains with, and the certification distribution (= the target: 004 §2.4, pitfall 6).
 json run_keys(const json& base, const RunKey& k, const Scale& s) {
   json j = {{"num_clients", k.clients},         {"eval_certify", k.target.transform},
             {"certify_sigma", k.target.sigma},  {"augment", k.target.transform},
