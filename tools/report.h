@@ -77,6 +77,10 @@ void add_fl_grid(Report& r, const std::vector<std::string>& run_dirs);
 // Certified accuracy against radius from Cohen TSVs in `folder`; files <g>_client<k>.tsv form
 // one line per g (mean over clients, min-max band). `prefix` labels the lines.
 void add_certify(Report& r, const std::string& folder, const std::string& prefix);
+// One line from several certified-accuracy curves on a common radius grid: the mean, band the
+// pointwise min and max (no band for one curve).
+Series mean_band(const std::string& label, const std::vector<double>& radii,
+                 const std::vector<std::vector<double>>& curves);
 // Key = value rows of a JSON object, nested keys joined with '.'.
 Table json_table(const std::string& title, const std::string& json_path);
 std::string relative_to(const std::string& path, const std::string& dir);

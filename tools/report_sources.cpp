@@ -155,9 +155,8 @@ static std::string certify_group(const std::string& stem) {
   return at == std::string::npos ? stem : stem.substr(0, at);
 }
 
-// Mean and min-max over the curves of one group, on the common radius grid.
-static Series mean_band(const std::string& label, const std::vector<double>& radii,
-                        const std::vector<std::vector<double>>& curves) {
+Series mean_band(const std::string& label, const std::vector<double>& radii,
+                 const std::vector<std::vector<double>>& curves) {
   Series s{label, radii, {}, {}, {}};
   for (size_t i = 0; i < radii.size(); ++i) {
     double sum = 0, lo = 1, hi = 0;

@@ -1,9 +1,14 @@
 #include "tools/reproduction.h"
 
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 
 #include "bench/machine.h"
+#include "engine/common.h"
 #include "engine/file_io.h"
+#include "engine/text.h"
+#include "fl/run.h"
 
 namespace nanofed::report {
 
@@ -42,6 +47,68 @@ void write_reproduction(const std::string& root, const std::string& md, const st
   const std::string problem = render_figures(r, missing_package);
   write_html(r, problem);
   if (!problem.empty()) std::fprintf(stderr, "%s\n", problem.c_str());
+}
+
+fl::json experiment_config(const std::string& folder, bool full, const std::vector<std::string>& overrides,
+                           std::vector<uint64_t>& seeds, const std::string& who) {
+  fl::json j = fl::read_config_file(folder + "/config.json");
+  if (full) {
+    const fl::json f = fl::read_config_file(folder + "/full.json");
+    for (auto it = f.begin(); it != f.end(); ++it) j[it.key()] = it.value();
+  }
+  fl::apply_overrides(j, overrides);
+  seeds.clear();
+  if (j.contains("seeds")) {
+    NF_CHECK(j["seeds"].is_array() && !j["seeds"].empty(), who << ": seeds = " << j["seeds"].dump() << " must be a non-empty list");
+    for (const fl::json& s : j["seeds"]) {
+      NF_CHECK(s.is_number_unsigned(), who << ": seeds = " << j["seeds"].dump() << " must hold non-negative integers");
+      seeds.push_back(s.get<uint64_t>());
+    }
+    j.erase("seeds");
+  } else {
+    seeds.push_back(j.value("seed", uint64_t(0)));
+  }
+  j["progress"] = false;
+  return j;
+}
+
+namespace {
+
+// summary.json is written last (fl/run.h): present with every round completed = finished.
+bool finished(const PlannedRun& r) {
+  const std::string path = r.dir + "/summary.json";
+  if (!file_exists(path)) return false;
+  const nlohmann::json s = read_json_file(path, "reproduction");
+  return s.value("rounds_completed", int64_t(-1)) == r.config.rounds;
+}
+
+}  // namespace
+
+void run_all(const std::vector<PlannedRun>& runs, const std::string& root) {
+  const std::string timing = root + "/timing.csv";
+  if (!file_exists(timing)) write_file_atomic(timing, std::string("group,run,seed,seconds,rounds_trained\n"), "reproduction");
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const PlannedRun& r = runs[i];
+    // A finished run's summary, read back by run_one, still holds its seconds_this_session:
+    // what tells a run done before is that it had finished before run_one was called.
+    const bool trained = !finished(r);
+    const auto t0 = std::chrono::steady_clock::now();
+    const fl::RunResult res = fl::run_one(r.config, r.dir);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("[%zu/%zu] %-12s %-24s seed %llu  %s\n", i + 1, runs.size(), r.group.c_str(), r.run.c_str(),
+                (unsigned long long)r.config.seed, trained ? fmt(secs, "%.0f s").c_str() : "done before");
+    if (!trained) continue;
+    std::ofstream out(timing, std::ios::app);
+    out << r.group << "," << r.run << "," << r.config.seed << "," << fmt(secs, "%.1f") << ","
+        << res.summary.value("rounds_completed", int64_t(0)) << "\n";
+  }
+}
+
+double compute_seconds(const std::string& root) {
+  const CsvFile csv = read_csv(root + "/timing.csv");
+  double total = 0;
+  for (double s : csv.column("seconds")) total += s;
+  return total;
 }
 
 }  // namespace nanofed::report

@@ -4,9 +4,11 @@
 // section of a driver returns a list of Criterion; results.md prints them as tables, and the
 // run's exit line counts them.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "fl/config.h"
 #include "tools/report.h"
 
 namespace nanofed::report {
@@ -31,5 +33,27 @@ std::string machine_line();
 // (matplotlib missing) is one line on stderr: results.md stands without the figures.
 void write_reproduction(const std::string& root, const std::string& md, const std::vector<Figure>& figures,
                         const std::string& kind);
+
+// The experiment config of a driver whose configs live in `folder`: folder/config.json, then
+// folder/full.json on top when `full`, then the key=value overrides. "seeds" (a non-empty list
+// of non-negative integers) is taken out into `seeds` (else the config's seed alone): the driver
+// loops over it. Progress lines are off (the driver prints one line per run). Messages start
+// with `who`.
+fl::json experiment_config(const std::string& folder, bool full, const std::vector<std::string>& overrides,
+                           std::vector<uint64_t>& seeds, const std::string& who);
+
+// One federated run of a reproduction (one seed): its group (a cell, a claim's setting), its
+// name, the parsed config, the folder it writes (fl::run_one's files).
+struct PlannedRun {
+  std::string group, run;
+  fl::FlConfig config;
+  std::string dir;
+};
+// Runs every planned run through fl::run_one (resumable; a finished run is read back from its
+// files), one line each on stdout; the seconds of the runs that trained are appended to
+// <root>/timing.csv (group, run, seed, seconds, rounds_trained).
+void run_all(const std::vector<PlannedRun>& runs, const std::string& root);
+// The seconds column of <root>/timing.csv, summed: the compute time of the runs in `root`.
+double compute_seconds(const std::string& root);
 
 }  // namespace nanofed::report

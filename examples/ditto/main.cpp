@@ -17,18 +17,17 @@
 // finished run is read back from its files.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "bench/machine.h"
 #include "engine/common.h"
 #include "engine/device.h"
-#include "engine/file_io.h"
 #include "engine/text.h"
 #include "examples/ditto/fmnist.h"
 #include "examples/ditto/theory.h"
-#include "fl/run.h"
+#include "tools/reproduction.h"
 
 using namespace nanofed;
 using namespace nanofed::ditto;
@@ -55,57 +54,6 @@ Args parse_args(int argc, char** argv) {
     else NF_CHECK(false, "ditto: unknown argument '" << s << "' (expected --full, --theory-only or key=value)\n" << kUsage);
   }
   return a;
-}
-
-// The experiment config: config.json, full.json on --full, then the overrides; "seeds" is
-// taken out (the driver loops over it).
-fl::json experiment_config(const Args& a, std::vector<uint64_t>& seeds) {
-  fl::json j = fl::read_config_file("examples/ditto/config.json");
-  if (a.full) {
-    const fl::json full = fl::read_config_file("examples/ditto/full.json");
-    for (auto it = full.begin(); it != full.end(); ++it) j[it.key()] = it.value();
-  }
-  fl::apply_overrides(j, a.overrides);
-  seeds.clear();
-  if (j.contains("seeds")) {
-    NF_CHECK(j["seeds"].is_array() && !j["seeds"].empty(), "ditto: seeds = " << j["seeds"].dump() << " must be a non-empty list");
-    for (const fl::json& s : j["seeds"]) {
-      NF_CHECK(s.is_number_unsigned(), "ditto: seeds = " << j["seeds"].dump() << " must hold non-negative integers");
-      seeds.push_back(s.get<uint64_t>());
-    }
-    j.erase("seeds");
-  } else {
-    seeds.push_back(j.value("seed", uint64_t(0)));
-  }
-  j["progress"] = false;  // one line per run here instead
-  return j;
-}
-
-// Runs every planned run (finished ones are read back), one line each; the seconds of the runs
-// that trained go to timing.csv.
-void run_all(const std::vector<RunSpec>& runs, const std::string& root) {
-  const std::string timing = root + "/timing.csv";
-  if (!file_exists(timing)) write_file_atomic(timing, std::string("cell,run,seed,seconds,rounds_trained\n"), "ditto");
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const RunSpec& r = runs[i];
-    const auto t0 = std::chrono::steady_clock::now();
-    const fl::RunResult res = fl::run_one(r.config, r.dir);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const bool trained = res.summary.contains("seconds_this_session");
-    std::printf("[%zu/%zu] %-7s %-10s seed %llu  %s\n", i + 1, runs.size(), r.cell.c_str(), r.run.c_str(),
-                (unsigned long long)r.config.seed, trained ? fmt(secs, "%.0f s").c_str() : "done before");
-    if (!trained) continue;
-    std::ofstream out(timing, std::ios::app);
-    out << r.cell << "," << r.run << "," << r.config.seed << "," << fmt(secs, "%.1f") << ","
-        << res.summary.value("rounds_completed", int64_t(0)) << "\n";
-  }
-}
-
-double compute_seconds(const std::string& root) {
-  const report::CsvFile csv = report::read_csv(root + "/timing.csv");
-  double total = 0;
-  for (double s : csv.column("seconds")) total += s;
-  return total;
 }
 
 std::string deviations(const fl::FlConfig& c, const std::vector<uint64_t>& seeds, bool full) {
@@ -147,7 +95,7 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     const Args args = parse_args(argc, argv);
     std::vector<uint64_t> seeds;
-    const fl::json base = experiment_config(args, seeds);
+    const fl::json base = report::experiment_config("examples/ditto", args.full, args.overrides, seeds, "ditto");
     const std::string source = args.full ? "examples/ditto/config.json + full.json" : "examples/ditto/config.json";
     const std::vector<RunSpec> runs = plan_runs(base, seeds, source);  // every config checked before any work
     NF_CHECK(runs.front().config.device == "cpu" || cuda_available(),
@@ -166,7 +114,9 @@ int main(int argc, char** argv) {
     std::vector<report::Figure> figures = theory.figures;
     if (!args.theory_only) {
       std::printf("ditto: %zu federated runs (%zu seeds) into %s/\n", runs.size(), seeds.size(), root.c_str());
-      run_all(runs, root);
+      std::vector<report::PlannedRun> planned;
+      for (const RunSpec& r : runs) planned.push_back({r.cell, r.run, r.config, r.dir});
+      report::run_all(planned, root);
       Measured m = read_finals(runs);
       add_dynamic_finals(runs, m);
       const Section fm = fmnist_section(runs, m, args.full);
@@ -183,7 +133,7 @@ int main(int argc, char** argv) {
       all.insert(all.end(), ws.criteria.begin(), ws.criteria.end());
       figures.insert(figures.end(), fm.figures.begin(), fm.figures.end());
       body += deviations(runs.front().config, seeds, args.full);
-      md += "Compute: " + fmt(compute_seconds(root) / 60, "%.1f") + " min of federated runs in all (timing.csv), " +
+      md += "Compute: " + fmt(report::compute_seconds(root) / 60, "%.1f") + " min of federated runs in all (timing.csv), " +
             fmt(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60, "%.1f") +
             " min this invocation.\n\n";
     }
