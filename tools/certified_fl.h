@@ -1,10 +1,10 @@
-// certified_fl.h — what the certified-FL reproduction (examples/certified_fl; 004 §6.4's
-// claims R1-R5) computes from its certification TSVs: per-client values summarized over clients
+// certified_fl.h — what the certified-FL reproduction (examples/certified_fl and its
+// README's claims R1-R5) computes from its certification TSVs: per-client values summarized over clients
 // (mean and min-max, the paper's bands), over seeds (mean ± sd), and the claims' tests as pure
 // functions of those numbers, so each "reproduced if" rule is unit-tested apart from the runs.
 //
 // A claim is judged on every seed separately and holds only when it holds on all of them
-// (004 §6.4: "each claim must hold for 2 seeds").
+// (the reproduction plan: "each claim must hold for 2 seeds").
 #pragma once
 #include <string>
 #include <vector>
@@ -44,7 +44,7 @@ bool non_increasing_within(const std::vector<double>& v, double tolerance);
 // true when the list is non-empty and every entry is true (a claim over seeds).
 bool every(const std::vector<bool>& per_seed);
 
-// ---- the claims' rules (004 §6.4), one seed each ----
+// ---- the claims' rules (examples/certified_fl/README.md), one seed each ----
 
 // R1 (a): federated beats local: higher client-mean ACR and CA(0), and an ACR gap of at least
 // min_gap relative to local.

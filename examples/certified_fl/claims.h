@@ -1,4 +1,4 @@
-// claims.h — the certified-FL claims R1-R5 (004 §6.4) judged from the runs' certification
+// claims.h — the certified-FL claims R1-R5 (examples/certified_fl/README.md) judged from the runs' certification
 // TSVs (certify/<model>_client<k>.tsv): per claim a markdown table (client-mean ACR and CA(0),
 // mean ± sd over seeds, [min, max] client), its criteria (PASS only when the rule holds on every
 // seed), and its figures (certified accuracy against radius with min-max client bands, ACR

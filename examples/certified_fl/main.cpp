@@ -1,5 +1,5 @@
 // examples/certified_fl — the reproduction of "Certified Robustness in Federated Learning"
-// (CertFL: Alfarra et al. 2022): claims R1-R5 of its reproduction plan (004 §6.4), each
+// (CertFL: Alfarra et al. 2022): claims R1-R5 of its reproduction plan (README.md), each
 // judged PASS/FAIL from the certification TSVs the federated runs write.
 //
 //   build/examples/certified_fl [--full] [key=value ...]

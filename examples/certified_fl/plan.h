@@ -1,6 +1,6 @@
-// plan.h — which federated runs the certified-FL reproduction makes (004 §6.4, claims
-// R1-R5), and where each writes. One run is one (clients K, training scheme, target smoothing
-// distribution) and seed; claims share runs where the paper's settings coincide (R3 at K = 10
+// plan.h — which federated runs the certified-FL reproduction makes (claims R1-R5,
+// examples/certified_fl/README.md), and where each writes. One run is one (clients K, training
+// scheme, target smoothing distribution) and seed; claims share runs where the paper's settings coincide (R3 at K = 10
 // reads R2's runs, R5's FedAvg and fine-tuning row is one robust fine-tune run).
 //
 // Training schemes (all through fl::run_one, every one certifies with its target distribution):
@@ -48,7 +48,7 @@ struct RunKey {
   std::string group() const; // "k<K>"
 };
 
-// What each claim sweeps; the CPU-scaled default or --full (004 §6.4's settings).
+// What each claim sweeps; the CPU-scaled default or --full (the claims' settings, README.md).
 struct Scale {
   std::vector<int64_t> r1_clients;  // R1: K
   std::vector<Dist> r1_dists;       // R1: robust training distributions
