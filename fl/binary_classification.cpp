@@ -13,15 +13,31 @@ namespace {
 
 constexpr const char* kWho = "binary_classification";
 
-// z1 - z0 for row r: with two classes the softmax gradient is antisymmetric (p1 - y = -(p0 - (1 - y))),
-// so one logit difference per row decides both the loss gradient and the prediction.
-double logit_gap(const std::vector<double>& theta, const BinaryData& d, int64_t r) {
+// With two classes only the gap between the logits matters: the softmax gradient is
+// antisymmetric (p1 - y = -(p0 - (1 - y))), and the prediction is the gap's sign.
+struct Gap {
+  std::vector<double> w;  // w1 - w0
+  double b = 0;           // b1 - b0
+};
+
+Gap gap_weights(const std::vector<double>& theta, int64_t D) {
+  Gap g;
+  g.w.resize((size_t)D);
+  for (int64_t k = 0; k < D; ++k) g.w[(size_t)k] = theta[(size_t)(D + k)] - theta[(size_t)k];
+  g.b = theta[(size_t)(2 * D + 1)] - theta[(size_t)(2 * D)];
+  return g;
+}
+
+// z1 - z0 for row r, summed in four interleaved partial sums (independent chains the CPU overlaps).
+double logit_gap(const Gap& g, const BinaryData& d, int64_t r) {
   const double* x = d.x.data() + r * d.dim;
-  const double* w0 = theta.data();
-  const double* w1 = theta.data() + d.dim;
-  double z = theta[2 * d.dim + 1] - theta[2 * d.dim];
-  for (int64_t k = 0; k < d.dim; ++k) z += (w1[k] - w0[k]) * x[k];
-  return z;
+  const double* w = g.w.data();
+  double s[4] = {0, 0, 0, 0};
+  int64_t k = 0;
+  for (; k + 4 <= d.dim; k += 4)
+    for (int u = 0; u < 4; ++u) s[u] += w[k + u] * x[k + u];
+  for (; k < d.dim; ++k) s[0] += w[k] * x[k];
+  return g.b + ((s[0] + s[1]) + (s[2] + s[3]));
 }
 
 void check_theta(const std::vector<double>& theta, const BinaryData& d) {
@@ -146,8 +162,9 @@ std::vector<double> logistic_gradient(const std::vector<double>& theta, const Bi
   std::vector<double> g((size_t)logistic_params(D), 0.0);
   double* g1 = g.data() + D;  // class 1's row; class 0's is its negative
   double bias1 = 0;
+  const Gap gap = gap_weights(theta, D);
   for (int64_t r = 0; r < d.size(); ++r) {
-    const double p1 = 1.0 / (1.0 + std::exp(-logit_gap(theta, d, r)));
+    const double p1 = 1.0 / (1.0 + std::exp(-logit_gap(gap, d, r)));
     const double e = (p1 - (double)d.y[(size_t)r]) / (double)d.size();
     const double* x = d.x.data() + r * D;
     for (int64_t k = 0; k < D; ++k) g1[k] += e * x[k];
@@ -162,7 +179,8 @@ std::vector<double> logistic_gradient(const std::vector<double>& theta, const Bi
 double logistic_accuracy(const std::vector<double>& theta, const BinaryData& d) {
   check_theta(theta, d);
   int64_t correct = 0;
-  for (int64_t r = 0; r < d.size(); ++r) correct += (logit_gap(theta, d, r) > 0 ? 1 : 0) == d.y[(size_t)r];
+  const Gap gap = gap_weights(theta, d.dim);
+  for (int64_t r = 0; r < d.size(); ++r) correct += (logit_gap(gap, d, r) > 0 ? 1 : 0) == d.y[(size_t)r];
   return 100.0 * (double)correct / (double)d.size();
 }
 
