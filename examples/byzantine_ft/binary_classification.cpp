@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <tuple>
+#include <vector>
 
 #include "datasets/catalog.h"
 #include "datasets/synthetic.h"
@@ -155,10 +156,15 @@ void write_block(const std::string& path, const BinaryGrid& g, const Pools& pool
 
 using Key = std::tuple<int64_t, double, int64_t, double>;  // m, alpha, f, lambda
 
-void add_block(const std::string& path, int64_t m, double alpha, std::map<Key, std::vector<double>>& acc) {
+// A block's rows into acc; a file from another grid (other f or lambda values) is refused rather
+// than mixed in.
+void add_block(const std::string& path, const BinaryGrid& g, int64_t m, double alpha,
+               std::map<Key, std::vector<double>>& acc) {
   const report::CsvFile csv = report::read_csv(path);
   const std::vector<double> f = csv.column("f"), l = csv.column("lambda"), a = csv.column("accuracy");
-  NF_CHECK(!f.empty(), kWho << ": " << path << " has no rows");
+  const size_t expected = g.f.size() * g.lambda.size();
+  NF_CHECK(f.size() == expected, kWho << ": " << path << " has " << f.size() << " rows, this grid's blocks have " << expected
+                                      << " (one per f and lambda); delete it to rerun that block");
   for (size_t i = 0; i < f.size(); ++i) acc[Key{m, alpha, (int64_t)f[i], l[i]}].push_back(a[i]);
 }
 
@@ -200,7 +206,7 @@ void run_task(const std::string& dir, const BinaryTask& t, uint64_t seed, const 
         const auto t0 = std::chrono::steady_clock::now();
         const bool fresh = !file_exists(path);
         if (fresh) write_block(path, g, pools, m, alpha, run, seed);
-        add_block(path, m, alpha, acc);
+        add_block(path, g, m, alpha, acc);
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::printf("  [%zu/%zu] %s m=%lld alpha=%g run %lld: %s\n", ++done, total, t.name.c_str(), (long long)m, alpha,
                     (long long)run, fresh ? fmt(secs, "%.1f s").c_str() : "done before");
@@ -296,11 +302,9 @@ Criterion argmax_falls(const BinaryTask& t, const Summary& s) {
       pass = pass && ok;
       paths.push_back(mka(m, a) + ": " + join(text, "→") + (ok ? "" : " ✗"));
     }
-  return {t.name + ": argmax λ is non-increasing in f (f = " + join([&] {
-            std::vector<std::string> v;
-            for (int64_t f : t.grid.f) v.push_back(std::to_string(f));
-            return v;
-          }(), ", ") + ") for every (m, α)",
+  std::vector<std::string> fs;
+  for (int64_t f : t.grid.f) fs.push_back(std::to_string(f));
+  return {t.name + ": argmax λ is non-increasing in f (f = " + join(fs) + ") for every (m, α)",
           paper_figure(t) + " (varying f, m, α): the optimal λ moves down as f grows", join(paths, "; "), pass};
 }
 

@@ -10,6 +10,7 @@
 //   --full         RT-A2 on the paper's grid on both data sets (the CPU grid leaves binary MNIST's
 //                  m = 128 out)
 //   --runs         RT-A2 runs per point on every data set (a quick look: --runs 1)
+//   --task         RT-A2 on one data set only: synthetic or mnist
 //   --repetitions  RT-A1's Monte Carlo repetitions per swept value (default 200; the paper uses 20)
 //   --seed         the draws' seed (default 0)
 //   --out          the output folder (default runs/byzantine_ft)
@@ -44,13 +45,14 @@ struct Args {
   std::string out = "runs/byzantine_ft";
   std::string only;  // "", "rt-a1" or "rt-a2"
   int64_t runs = -1;  // RT-A2 runs per point; -1 = the grid's (5)
+  std::string task;   // RT-A2's data set: "" (both), "synthetic" or "mnist"
   bool full = false;
   bool part(const char* name) const { return only.empty() || only == name; }
 };
 
 const char* kUsage =
-    "usage: build/examples/byzantine_ft [--only rt-a1|rt-a2] [--full] [--runs N] [--repetitions N] [--seed S]\n"
-    "       [--out DIR]\n"
+    "usage: build/examples/byzantine_ft [--only rt-a1|rt-a2] [--full] [--runs N] [--task synthetic|mnist]\n"
+    "       [--repetitions N] [--seed S] [--out DIR]\n"
     "  the FT-Byzantine reproduction (RT-A1 mean estimation, RT-A2 binary logistic regression);\n"
     "  results in <out>/results.md (see examples/byzantine_ft/README.md)\n";
 
@@ -72,9 +74,9 @@ Args parse_args(int argc, char** argv) {
       a.full = true;
       continue;
     }
-    NF_CHECK(s == "--repetitions" || s == "--seed" || s == "--out" || s == "--only" || s == "--runs",
+    NF_CHECK(s == "--repetitions" || s == "--seed" || s == "--out" || s == "--only" || s == "--runs" || s == "--task",
              "byzantine_ft: unknown argument '" << s
-                                                << "' (expected --only, --full, --runs, --repetitions, --seed or --out)\n"
+                                                << "' (expected --only, --full, --runs, --task, --repetitions, --seed or --out)\n"
                                                 << kUsage);
     NF_CHECK(i + 1 < argc, "byzantine_ft: " << s << " needs a value\n" << kUsage);
     const char* value = argv[++i];
@@ -82,9 +84,12 @@ Args parse_args(int argc, char** argv) {
     else if (s == "--seed") a.seed = parse_count(s, value);
     else if (s == "--only") a.only = value;
     else if (s == "--runs") a.runs = (int64_t)parse_count(s, value);
+    else if (s == "--task") a.task = value;
     else a.out = value;
   }
   NF_CHECK(a.runs == -1 || (a.runs >= 1 && a.runs <= 1000), "byzantine_ft: --runs must be in [1, 1000], got " << a.runs);
+  NF_CHECK(a.task.empty() || a.task == "synthetic" || a.task == "mnist",
+           "byzantine_ft: --task expects synthetic or mnist, got '" << a.task << "'");
   NF_CHECK(a.only.empty() || a.only == "rt-a1" || a.only == "rt-a2",
            "byzantine_ft: --only expects rt-a1 or rt-a2, got '" << a.only << "'");
   NF_CHECK(a.repetitions >= 2, "byzantine_ft: --repetitions must be >= 2, got " << a.repetitions);
@@ -135,8 +140,11 @@ int main(int argc, char** argv) {
   try {
     const auto t0 = std::chrono::steady_clock::now();
     const Args args = parse_args(argc, argv);
-    std::vector<BinaryTask> tasks = binary_tasks(args.full);
-    for (BinaryTask& t : tasks) t.grid.runs = args.runs > 0 ? args.runs : t.grid.runs;
+    std::vector<BinaryTask> tasks;
+    for (BinaryTask& t : binary_tasks(args.full)) {
+      t.grid.runs = args.runs > 0 ? args.runs : t.grid.runs;
+      if (args.task.empty() || args.task == t.name) tasks.push_back(t);
+    }
     if (args.part("rt-a2")) check_binary_inputs(tasks, "data");  // before anything is created
     std::error_code ec;
     std::filesystem::create_directories(args.out, ec);
