@@ -141,8 +141,9 @@ void write_block(const std::string& path, const BinaryGrid& g, const Pools& pool
       fl::label_skew_clients(pools.train, pools.test, proportions(alpha, g.clients, seed), m, g.test_m, gen);
   const std::vector<Point> points = block_points(g);
   std::vector<double> acc(points.size());
-  // Each point writes its own slot; every point is deterministic, so the thread count does not matter.
-  parallel_ranges((int64_t)points.size(), 1 << 30, [&](int64_t begin, int64_t end) {
+  // A point is ~10^8 operations (500 steps of 20 gradients and one aggregation), always worth a
+  // thread. Each writes its own slot and is deterministic, so the thread count does not matter.
+  parallel_ranges((int64_t)points.size(), int64_t(1) << 30, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) acc[(size_t)i] = point_accuracy(clients, g, points[(size_t)i]);
   });
   std::string text = "f,lambda,accuracy\n";
