@@ -72,6 +72,39 @@ Dataset linear_with_label_noise(int64_t n, int64_t dim, float noise, Generator& 
   return {from_vector(x, {n, dim}), from_vector(y, {n}), num_classes, who};
 }
 
+Dataset phishing_like(const PhishingLikeConfig& c, Generator& gen) {
+  const char* who = "phishing_like";
+  check_common(who, c.n, 2, {c.dim});
+  NF_CHECK(c.active >= 1 && c.active <= c.dim, who << ": active must be in [1, dim = " << c.dim << "], got " << c.active);
+  NF_CHECK(0 <= c.p_lo && c.p_lo <= c.p_hi && c.p_hi <= 1, who << ": need 0 <= p_lo <= p_hi <= 1, got " << c.p_lo << ", "
+                                                               << c.p_hi);
+  NF_CHECK(c.label_noise >= 0 && c.label_noise <= 1, who << ": label_noise must be in [0, 1], got " << c.label_noise);
+  const int64_t n = c.n, d = c.dim;
+  std::vector<float> p = rand({d}, gen).to_vector();
+  for (float& v : p) v = (float)(c.p_lo + (c.p_hi - c.p_lo) * v);
+  std::vector<int64_t> support = randperm(d, gen);
+  support.resize((size_t)c.active);
+  const std::vector<float> normal = randn({c.active}, gen).to_vector();
+  std::vector<double> w((size_t)d, 0.0);
+  double bias = 0;
+  for (int64_t k = 0; k < c.active; ++k) w[(size_t)support[k]] = normal[(size_t)k];
+  for (int64_t j = 0; j < d; ++j) bias -= w[j] * p[j];
+  std::vector<float> x = rand({n, d}, gen).to_vector();
+  std::vector<int32_t> y((size_t)n);
+  for (int64_t i = 0; i < n; ++i) {
+    double z = bias;
+    for (int64_t j = 0; j < d; ++j) {
+      float& v = x[(size_t)(i * d + j)];
+      v = v < p[j] ? 1.0f : 0.0f;
+      z += w[j] * v;
+    }
+    y[(size_t)i] = z > 0 ? 1 : 0;
+  }
+  for (int32_t& label : y)
+    if (gen.next_uniform() < c.label_noise) label = 1 - label;
+  return {from_vector(x, {n, d}), from_vector(y, {n}), 2, who};
+}
+
 Dataset synthetic_images(int64_t n, const Shape& shape, int64_t num_classes, Generator& gen) {
   check_common("synthetic_images", n, num_classes, shape);
   const int64_t row = shape_numel(shape);

@@ -29,6 +29,20 @@ Dataset linear_with_label_noise(int64_t n, int64_t dim, float noise, Generator& 
 // class, x_i = 0.5 * t_{y_i} + 0.5 * U[0, 1), so pixels lie in [0, 1) like real images.
 Dataset synthetic_images(int64_t n, const Shape& shape, int64_t num_classes, Generator& gen);
 
+// FT-Byzantine's substitute for the LIBSVM phishing set (11,055 x 68 binary features, not
+// available offline): `dim` binary features x_k ~ Bernoulli(p_k), p_k ~ U[p_lo, p_hi] drawn
+// once; a sparse linear teacher with `active` non-zero weights w_k ~ N(0, 1) on coordinates
+// chosen at random, its bias b = -w.p centring the logit so the classes come out about
+// balanced; y = 1[w.x + b > 0], then flipped with probability label_noise. The teacher is a
+// logistic-regression model, so the best such model scores about 1 - label_noise (the plan
+// asks for 92-94 %, real phishing LR's accuracy). Images f32 [n, dim] of 0/1, 2 classes.
+// Draws: p, the support (randperm), w, the n x dim uniforms of x, then one uniform per label.
+struct PhishingLikeConfig {
+  int64_t n = 11055, dim = 68, active = 15;
+  double p_lo = 0.05, p_hi = 0.6, label_noise = 0.07;
+};
+Dataset phishing_like(const PhishingLikeConfig& c, Generator& gen);
+
 // ---- Ditto's federated point estimation (Li et al. 2021, Sec. 2.8 / Figs. 1-2) ----
 // theta (global mean, given); device k: w_k = theta + zeta_k, zeta_k ~ N(0, tau^2 I_d) for
 // benign devices and N(0, tau_adv^2 I_d) for the first `adversaries` devices; observations

@@ -121,7 +121,8 @@ std::vector<double> local_means(const std::vector<double>& samples, int64_t m) {
 }
 
 // The attack sees the N honest rows plus one corrupted row (the f copies are identical).
-double byzantine_value(const std::vector<double>& samples, int64_t m, const AttackConfig& attack, double clip) {
+std::vector<double> byzantine_vector(const std::vector<double>& samples, int64_t m, const AttackConfig& attack,
+                                     double clip) {
   NF_CHECK(m >= 1 && !samples.empty() && samples.size() % (size_t)m == 0,
            kWho << ": " << samples.size() << " samples do not form rows of m = " << m);
   const int64_t N = (int64_t)samples.size() / m;
@@ -134,7 +135,11 @@ double byzantine_value(const std::vector<double>& samples, int64_t m, const Atta
   Updates byz;
   byz.rows = u.rows.slice(N, N + 1);
   if (clip > 0) byz = StaticClip(clip).apply(byz, unused);
-  return mean_of(detail::to_host(byz, kWho).x);
+  return detail::to_host(byz, kWho).x;
+}
+
+double byzantine_value(const std::vector<double>& samples, int64_t m, const AttackConfig& attack, double clip) {
+  return mean_of(byzantine_vector(samples, m, attack, clip));
 }
 
 AggregatorChain paper_chain(int64_t f, int64_t told_n, AggregatorKind last) {

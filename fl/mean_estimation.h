@@ -57,6 +57,10 @@ std::vector<double> local_means(const std::vector<double>& samples, int64_t m);
 // corrupted row's vector, clipped to `clip` (<= 0: not clipped), then averaged over its m
 // coordinates. Needs N >= 1 (ALIE: N >= 2).
 double byzantine_value(const std::vector<double>& samples, int64_t m, const AttackConfig& attack, double clip);
+// The vector itself before that average (any row width m: FT-Byzantine's RT-A2 attacks the
+// honest gradient rows the same way).
+std::vector<double> byzantine_vector(const std::vector<double>& samples, int64_t m, const AttackConfig& attack,
+                                     double clip);
 
 // server_clip(f, told_n) -> nnm(f) -> `last`: trimmed_mean(f) (the paper), median, krum (f, the
 // ByzFL n - f neighbour convention) or geometric_median; other kinds throw.

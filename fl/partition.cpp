@@ -35,7 +35,10 @@ double log_gamma_draw(double shape, Generator& gen) {
   }
 }
 
+}  // namespace
+
 std::vector<double> dirichlet_draw(int64_t k, double alpha, Generator& gen) {
+  NF_CHECK(k >= 1 && alpha > 0, "dirichlet draw: needs k >= 1 and alpha > 0, got k = " << k << ", alpha = " << alpha);
   std::vector<double> logs(k);
   for (auto& l : logs) l = log_gamma_draw(alpha, gen);
   const double mx = *std::max_element(logs.begin(), logs.end());
@@ -45,6 +48,8 @@ std::vector<double> dirichlet_draw(int64_t k, double alpha, Generator& gen) {
   for (auto& v : p) v /= sum;
   return p;
 }
+
+namespace {
 
 void sort_parts(Partition& parts) {
   for (auto& p : parts) std::sort(p.begin(), p.end());

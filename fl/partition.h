@@ -32,6 +32,10 @@ namespace nanofed::fl {
 
 using Partition = std::vector<std::vector<int64_t>>;
 
+// p ~ Dir(alpha 1_k): k Gamma(alpha) draws (Marsaglia-Tsang, in logs so tiny alpha does not
+// underflow) normalized to sum 1. The dirichlet partition draws its proportions with it.
+std::vector<double> dirichlet_draw(int64_t k, double alpha, Generator& gen);
+
 Partition iid_partition(int64_t num_samples, int64_t num_clients, Generator& gen);
 
 Partition dirichlet_partition(const std::vector<int32_t>& labels, int64_t num_clients,

@@ -98,10 +98,15 @@ Updates NNM::apply(const Updates& in, Generator&) const {
   NF_CHECK(h.K > f_, "nnm: needs K > f, got f = " << f_ << " and K = " << h.K);
   const int64_t keep = h.K - f_;
   HostRows out = h;
+  // sq_dist is symmetric bit for bit ((a - b)^2 = (b - a)^2, same order of terms), so each pair
+  // is computed once; the diagonal is computed too (a row holding inf is NaN away from itself).
+  std::vector<double> dist((size_t)(h.K * h.K));
+  for (int64_t i = 0; i < h.K; ++i)
+    for (int64_t j = i; j < h.K; ++j) dist[i * h.K + j] = dist[j * h.K + i] = detail::sq_dist(h.row(i), h.row(j), h.P);
   std::vector<std::pair<double, int64_t>> by_distance((size_t)h.K);  // (distance, index): a total order
   std::vector<char> chosen((size_t)h.K);
   for (int64_t i = 0; i < h.K; ++i) {
-    for (int64_t j = 0; j < h.K; ++j) by_distance[j] = {detail::sq_dist(h.row(i), h.row(j), h.P), j};
+    for (int64_t j = 0; j < h.K; ++j) by_distance[j] = {dist[i * h.K + j], j};
     std::nth_element(by_distance.begin(), by_distance.begin() + (keep - 1), by_distance.end());
     std::fill(chosen.begin(), chosen.end(), 0);
     for (int64_t r = 0; r < keep; ++r) chosen[by_distance[r].second] = 1;
