@@ -157,4 +157,22 @@ BOOST_AUTO_TEST_CASE(run_all_times_a_run_once_and_reads_it_back_after) {
   BOOST_CHECK(lines[1].substr(lines[1].size() - 2) == ",2");
 }
 
+// The drivers' command line (ditto, certified_fl): --full, their own switches, key=value.
+BOOST_AUTO_TEST_CASE(driver_args_take_full_switches_and_overrides) {
+  const char* argv[] = {"prog", "lr=0.1", "--full", "--theory-only", "seeds=[0]"};
+  const report::DriverArgs a = report::parse_driver_args(5, const_cast<char**>(argv), "ditto", "usage", {"--theory-only"});
+  BOOST_TEST(a.full);
+  BOOST_TEST(a.has("--theory-only"));
+  BOOST_TEST(!a.has("--other"));
+  BOOST_TEST(a.overrides == std::vector<std::string>({"lr=0.1", "seeds=[0]"}), boost::test_tools::per_element());
+  const char* bare[] = {"prog"};
+  BOOST_TEST(!report::parse_driver_args(1, const_cast<char**>(bare), "x", "usage").full);
+  const char* unknown[] = {"prog", "--theory-only"};
+  test::expect_error([&] { report::parse_driver_args(2, const_cast<char**>(unknown), "certified_fl", "usage"); },
+               {"certified_fl: unknown argument '--theory-only'", "expected --full or key=value"});
+  const char* dashed[] = {"prog", "--lr=0.1"};
+  test::expect_error([&] { report::parse_driver_args(2, const_cast<char**>(dashed), "ditto", "usage", {"--theory-only"}); },
+               {"'--lr=0.1'", "expected --full, --theory-only or key=value"});
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,9 @@
 #include "tools/reproduction.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "bench/machine.h"
@@ -109,6 +111,26 @@ double compute_seconds(const std::string& root) {
   double total = 0;
   for (double s : csv.column("seconds")) total += s;
   return total;
+}
+
+bool DriverArgs::has(const std::string& flag) const {
+  return std::find(switches.begin(), switches.end(), flag) != switches.end();
+}
+
+DriverArgs parse_driver_args(int argc, char** argv, const std::string& who, const char* usage,
+                             const std::vector<std::string>& switches) {
+  DriverArgs a;
+  std::string accepted = "--full";
+  for (const std::string& s : switches) accepted += ", " + s;
+  for (int i = 1; i < argc; ++i) {
+    const std::string s = argv[i];
+    if (s == "--help" || s == "-h") std::printf("%s", usage), std::exit(0);
+    if (s == "--full") a.full = true;
+    else if (std::find(switches.begin(), switches.end(), s) != switches.end()) a.switches.push_back(s);
+    else if (s.find('=') != std::string::npos && s[0] != '-') a.overrides.push_back(s);
+    else NF_CHECK(false, who << ": unknown argument '" << s << "' (expected " << accepted << " or key=value; --help)");
+  }
+  return a;
 }
 
 }  // namespace nanofed::report

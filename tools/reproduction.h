@@ -42,6 +42,18 @@ void write_reproduction(const std::string& root, const std::string& md, const st
 fl::json experiment_config(const std::string& folder, bool full, const std::vector<std::string>& overrides,
                            std::vector<uint64_t>& seeds, const std::string& who);
 
+// A config-driven driver's command line: `--full`, the driver's own `switches` (e.g.
+// "--theory-only"), and key=value overrides; --help prints `usage` and exits 0; anything else
+// throws one line naming the argument and what `who` accepts.
+struct DriverArgs {
+  bool full = false;
+  std::vector<std::string> switches;  // those given
+  std::vector<std::string> overrides;
+  bool has(const std::string& flag) const;
+};
+DriverArgs parse_driver_args(int argc, char** argv, const std::string& who, const char* usage,
+                             const std::vector<std::string>& switches = {});
+
 // One federated run of a reproduction (one seed): its group (a cell, a claim's setting), its
 // name, the parsed config, the folder it writes (fl::run_one's files).
 struct PlannedRun {

@@ -33,27 +33,10 @@ using namespace nanofed::certfl;
 
 namespace {
 
-struct Args {
-  bool full = false;
-  std::vector<std::string> overrides;
-};
-
 const char* kUsage =
     "usage: build/examples/certified_fl [--full] [key=value ...]\n"
     "  the CertFL reproduction (claims R1-R5); results in runs/certified_fl/results.md\n"
     "  (see examples/certified_fl/README.md)\n";
-
-Args parse_args(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string s = argv[i];
-    if (s == "--full") a.full = true;
-    else if (s == "--help" || s == "-h") std::printf("%s", kUsage), std::exit(0);
-    else if (s.find('=') != std::string::npos && s[0] != '-') a.overrides.push_back(s);
-    else NF_CHECK(false, "certified_fl: unknown argument '" << s << "' (expected --full or key=value)\n" << kUsage);
-  }
-  return a;
-}
 
 std::string list(const std::vector<Dist>& v) {
   std::string s;
@@ -106,7 +89,7 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   try {
     const auto t0 = std::chrono::steady_clock::now();
-    const Args args = parse_args(argc, argv);
+    const report::DriverArgs args = report::parse_driver_args(argc, argv, "certified_fl", kUsage);
     std::vector<uint64_t> seeds;
     const fl::json base = report::experiment_config("examples/certified_fl", args.full, args.overrides, seeds, "certified_fl");
     const std::string source = args.full ? "examples/certified_fl/config.json + full.json" : "examples/certified_fl/config.json";

@@ -34,27 +34,9 @@ using namespace nanofed::ditto;
 
 namespace {
 
-struct Args {
-  bool full = false, theory_only = false;
-  std::vector<std::string> overrides;
-};
-
 const char* kUsage =
     "usage: build/examples/ditto [--full] [--theory-only] [key=value ...]\n"
     "  the Ditto / FMTL reproduction; results in runs/ditto/results.md (see examples/ditto/README.md)\n";
-
-Args parse_args(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string s = argv[i];
-    if (s == "--full") a.full = true;
-    else if (s == "--theory-only") a.theory_only = true;
-    else if (s == "--help" || s == "-h") std::printf("%s", kUsage), std::exit(0);
-    else if (s.find('=') != std::string::npos && s[0] != '-') a.overrides.push_back(s);
-    else NF_CHECK(false, "ditto: unknown argument '" << s << "' (expected --full, --theory-only or key=value)\n" << kUsage);
-  }
-  return a;
-}
 
 std::string deviations(const fl::FlConfig& c, const std::vector<uint64_t>& seeds, bool full) {
   std::string s = "## Setting and deviations from the paper\n\n";
@@ -93,7 +75,7 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   try {
     const auto t0 = std::chrono::steady_clock::now();
-    const Args args = parse_args(argc, argv);
+    const report::DriverArgs args = report::parse_driver_args(argc, argv, "ditto", kUsage, {"--theory-only"});
     std::vector<uint64_t> seeds;
     const fl::json base = report::experiment_config("examples/ditto", args.full, args.overrides, seeds, "ditto");
     const std::string source = args.full ? "examples/ditto/config.json + full.json" : "examples/ditto/config.json";
@@ -112,7 +94,7 @@ int main(int argc, char** argv) {
     std::string body = "## 1. Theory: federated point estimation (Ditto §2.8, Figs. 1-2)\n\n" + theory.markdown + "\n" +
                        criteria_table(theory.criteria) + "\n";
     std::vector<report::Figure> figures = theory.figures;
-    if (!args.theory_only) {
+    if (!args.has("--theory-only")) {
       std::printf("ditto: %zu federated runs (%zu seeds) into %s/\n", runs.size(), seeds.size(), root.c_str());
       std::vector<report::PlannedRun> planned;
       for (const RunSpec& r : runs) planned.push_back({r.cell, r.run, r.config, r.dir});
