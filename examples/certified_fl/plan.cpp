@@ -45,7 +45,7 @@ json mixture_schedule(const json& base, const RunKey& k, const Scale& s) {
 }
 
 // The fl config keys of one run on top of the experiment config: strategy, clients, what each
-// side trains with, and the certification distribution (= the target: 004 §2.4, pitfall 6).
+// side trains with, and the certification distribution (= the target: the client certifies with what it trained on).
 json run_keys(const json& base, const RunKey& k, const Scale& s) {
   json j = {{"num_clients", k.clients},         {"eval_certify", k.target.transform},
             {"certify_sigma", k.target.sigma},  {"augment", k.target.transform},
