@@ -1,7 +1,7 @@
 // evaluate.h — what an attack does to a model over a data set: clean and robust accuracy,
 // per-sample success, eps sweeps, and adversarial transferability between two models.
 //
-// Robust accuracy (AutoAttack / RobustBench convention, fl_ecosystem.md §2.3): a sample is
+// Robust accuracy (AutoAttack / RobustBench convention): a sample is
 // robust iff the model classifies the clean x correctly AND the adversarial x' correctly, so
 // points already misclassified count as non-robust and robust accuracy <= clean accuracy always.
 // "Success" means the attack flipped a correct clean prediction: argmax model(x) == y and

@@ -15,7 +15,8 @@ namespace nanofed::certify {
 namespace {
 
 // The three independent draw streams of one certification: selection and estimation must not
-// share draws (004 pitfall 1), and PREDICT draws its own.
+// share draws (Cohen et al.'s CERTIFY: the class chosen on n0 samples is tested on n fresh
+// ones, or the bound is biased), and PREDICT draws its own.
 constexpr uint64_t kSelectionStream = 0, kEstimationStream = 1, kPredictStream = 2;
 
 // x [C, H, W] or [1, C, H, W] -> [1, C, H, W].

@@ -19,7 +19,7 @@
 //   counts depend on (gen, num, batch) only.
 // The model must map [b, C, H, W] to logits [b, K]; x is one image [C, H, W] (or [1, C, H, W])
 // on the model's device. BN in eval mode (running statistics): a batch of noisy copies of one
-// image must not normalize itself (004 pitfall 5). The model's train/eval mode is restored.
+// image must not normalize itself (its statistics would be the noise's). The model's train/eval mode is restored.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -153,7 +153,7 @@ Tensor perturb(const Tensor& images, const Smoothing& s, Generator& gen) {
     return uniform_noise ? uniform(shape, -scale, scale, gen, device)
                          : normal(shape, 0.0f, scale, gen, device);
   };
-  if (s.transform == Transform::pixel) return add(x, draw(x.shape()));  // no clipping (004 §8.4)
+  if (s.transform == Transform::pixel) return add(x, draw(x.shape()));  // no clipping (Cohen et al. add N(0, σ²) unclipped)
   Tensor params = draw({x.size(0), num_params(s.transform)});
   if (s.transform == Transform::scaling) params = add(params, 1.0f);  // s = 1 + noise
   return deform(x, params, s.transform, s.grid);

@@ -17,7 +17,7 @@
 // base is DeformRS' meshgrid of linspace(-1, 1, H) x linspace(-1, 1, W) — affine_grid with
 // align_corners = true — and grid_sample uses align_corners = false (PyTorch 1.7 defaults, as in
 // the reference code). So even beta = 0 is not an exact identity: it rescales by (W-1)/W about
-// the centre and blends the border half pixel with zeros (004 §2.2, pitfall 10).
+// the centre and blends the border half pixel with zeros (DeformRS' grid convention).
 // Grid::centers uses the pixel-centre grid instead (affine_grid with align_corners = false),
 // where beta = 0 is the exact identity and a translation by 2k/W is an exact k-pixel shift.
 // In the warp's (x = column, y = row) basis, with X the row and Y the column coordinate of base:

@@ -57,8 +57,8 @@ class CoordinateMedian : public Aggregator {
 
 // Coordinate-wise trimmed mean (Yin et al. 2018; ByzFL "trmean", 002 §2.3 eq. CWTM): per
 // coordinate drop the f smallest and f largest values and average the remaining K - 2f.
-// Requires K > 2f. Two ways to give f (fl_ecosystem.md: "count f in ByzFL, fraction β in
-// Flower/FS"): a count, or a fraction beta with f = floor(beta * K) per side. Ignores weights.
+// Requires K > 2f. Two ways to give f (ByzFL counts f, Flower and
+// FederatedScope give a fraction β): a count, or a fraction beta with f = floor(beta * K) per side. Ignores weights.
 class TrimmedMean : public Aggregator {
  public:
   explicit TrimmedMean(int64_t f);                   // count per side
@@ -87,7 +87,7 @@ class KNorm : public Aggregator {
   int64_t f_;
 };
 
-// Which neighbours a Krum score sums over (fl_ecosystem.md "Hidden convention drift"):
+// Which neighbours a Krum score sums over (libraries differ here):
 //   n_minus_f_minus_2: the K - f - 2 nearest OTHER rows — Blanchard et al. 2017 (the paper),
 //                      Flower, FederatedScope. Requires K > 2f + 2.
 //   n_minus_f:         the K - f nearest rows counting the row itself (distance 0), i.e. the

@@ -1,7 +1,7 @@
 // config.h — the experiment config of `nanofed fl CONFIG.json [key=value ...]` / fl::run.
 //
 // A config is one flat JSON object; every key is a field of FlConfig below (same name), with
-// the default written beside it. Names follow what users already type (fl_ecosystem.md §1.7):
+// the default written beside it. Names follow what users already type (Flower, FedML, LEAF):
 // rounds (alias num_rounds), num_clients, clients_per_round, local_epochs xor local_steps,
 // batch_size, lr, momentum, weight_decay, mu, lambda, alpha, min_partition_size, f, seed.
 //
@@ -46,7 +46,7 @@ struct FlConfig {
   int64_t synthetic_size = 8;         // synthetic: square image side, 1 channel
   int64_t synthetic_classes = 4;
   bool normalize = true;              // per-pixel z-score with train statistics (Ditto: sigma + 0.001)
-  // The spurious-feature environments (Spurious §6; datasets::colorize): every client trains in
+  // The spurious-feature environments (Spurious §6.1; datasets::colorize): every client trains in
   // one of two color environments (half of the clients each, drawn from partition_seed), its
   // images colored by label with that environment's map, and is tested on its test images in
   // both (clients.csv set = other_env for the other). Implied by cmnist / cfmnist.

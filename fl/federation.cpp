@@ -24,7 +24,7 @@ constexpr uint64_t kEnvironments = 0x656e76;  // "env"
 // Ditto's FMNIST preprocessing (001 §5): per-pixel z-score with the train pool's statistics,
 // x <- (x - mean) / (std + 0.001). It runs inside the model (Module::set_input_normalization),
 // so the data stay in [0, 1]: PGD budgets, smoothing noise and warps act in pixel space and the
-// normalization follows them (004 pitfall 4). Returns {mean, std + 0.001}, each [C, H, W].
+// normalization follows them (CertFL's smoothing acts on [0, 1] images). Returns {mean, std + 0.001}, each [C, H, W].
 std::pair<Tensor, Tensor> per_pixel_statistics(const datasets::Dataset& train) {
   const int64_t N = train.size(), D = train.images.numel() / std::max<int64_t>(1, N);
   const Shape sample = train.sample_shape();
@@ -69,7 +69,8 @@ nn::Metadata data_metadata(const FlConfig& c) {
 }
 
 // Half of the clients (rounded down) in environment 0, the rest in 1, dealt by a permutation
-// (Spurious §6: "balanced 25/25", so that the global mixture carries no color-label correlation).
+// (balanced, so that the global mixture carries no color-label correlation; the paper lets each
+// client pick at random, Spurious §6.1).
 std::vector<int64_t> deal_environments(const FlConfig& c) {
   Generator g = Generator(c.partition_seed).derive({kEnvironments});
   const std::vector<int64_t> order = randperm(c.num_clients, g);

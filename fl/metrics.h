@@ -1,4 +1,4 @@
-// metrics.h — per-client test scores and their fairness summary (001 §4, fl_ecosystem.md §6.1.5).
+// metrics.h — per-client test scores and their fairness summary (Ditto §4).
 //
 //   pooled_acc   sum correct / sum samples over the clients (sample-weighted; Ditto's code prints it)
 //   mean_acc     unweighted mean of per-client accuracies (the paper text's "average across devices")

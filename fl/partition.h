@@ -18,7 +18,7 @@
 //              assignment, so when every class splits into whole shards and classes_per_client
 //              <= num_classes, every client gets exactly classes_per_client distinct labels.
 //   by_environment  one client per distinct environment id, in ascending id order.
-//   ditto      Ditto's Fashion-MNIST generator (001 §5 "Partition [C]", §8 item 14): train AND
+//   ditto      Ditto's Fashion-MNIST generator (Ditto §5 and its code): train AND
 //              test indices per client, 5 consecutive classes each, reused across clients;
 //              see ditto_partition below. Not a partition in the sense above.
 #pragma once
@@ -74,7 +74,7 @@ TrainValidation split_validation(const std::vector<int64_t>& train, double fract
 //   a request that does not fit in the rest of the pool restarts at its start (the
 //   reference's rule, so samples repeat across clients once a pool is used up).
 // Both lists of every client sorted ascending. Deviations: our Generator is not numpy's, so
-// the result is statistically (001 §8 item 14), not bitwise, the reference's; each pool is
+// the result is statistically, not bitwise, Ditto's generator's; each pool is
 // shuffled once (the reference walks a class in file order); n_u is floored (the reference
 // keeps it real-valued, so counts here are at most 1 lower per class); a request larger than
 // the whole pool cycles through it (the reference would return fewer images than labels).

