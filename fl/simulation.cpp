@@ -337,13 +337,7 @@ Tensor Simulation::aggregate(int64_t round, uint64_t key, const std::vector<int6
   for (float v : sum(u.rows, 1).to_vector<float>()) row_finite.push_back(std::isfinite(v));
   const std::vector<int64_t> keep = screen(round, selected, results, row_finite);
   if (keep.empty()) return Tensor();
-  if ((int64_t)keep.size() < K) {
-    Updates kept;
-    kept.rows = index_select(u.rows, 0, index_tensor(keep, device_));
-    for (int64_t k : keep) kept.weights.push_back(u.weights[k]);
-    u = std::move(kept);
-  }
-  return reduce(round, key, std::move(u), K, strategy_weights);
+  return reduce(round, key, std::move(u), keep, strategy_weights);
 }
 
 // Over MPI, a coordinate-wise rule on shards: rank s gets coordinates [P s / R, P (s + 1) / R)
@@ -383,13 +377,7 @@ Tensor Simulation::aggregate_by_coordinate(int64_t round, uint64_t key, const st
   u.weights = std::move(weights);
   const std::vector<int64_t> keep = screen(round, selected, results, row_finite);
   if (keep.empty()) return Tensor();
-  if ((int64_t)keep.size() < K) {
-    Updates kept;
-    kept.rows = index_select(u.rows, 0, index_tensor(keep, Device::cpu()));
-    for (int64_t k : keep) kept.weights.push_back(u.weights[k]);
-    u = std::move(kept);
-  }
-  const Tensor shard = reduce(round, key, std::move(u), K, strategy_weights).to(Device::cpu());
+  const Tensor shard = reduce(round, key, std::move(u), keep, strategy_weights).to(Device::cpu());
   const std::vector<char> whole = comm_->allgather(shard.data<float>(), (size_t)width * 4);
   Tensor out = empty({P});
   std::memcpy(out.data<float>(), whole.data(), (size_t)P * 4);
@@ -422,8 +410,16 @@ std::vector<int64_t> Simulation::screen(int64_t round, const std::vector<int64_t
   return keep;
 }
 
-// The kept rows through the chain (or the strategy's weighted mean) of K selected.
-Tensor Simulation::reduce(int64_t round, uint64_t key, Updates u, int64_t K, bool strategy_weights) {
+// The kept rows (indices into u's K rows) through the chain, or the strategy's weighted mean.
+Tensor Simulation::reduce(int64_t round, uint64_t key, Updates u, const std::vector<int64_t>& keep,
+                          bool strategy_weights) {
+  const int64_t K = u.count();
+  if ((int64_t)keep.size() < K) {
+    Updates kept;
+    kept.rows = index_select(u.rows, 0, index_tensor(keep, u.rows.device()));
+    for (int64_t k : keep) kept.weights.push_back(u.weights[k]);
+    u = std::move(kept);
+  }
   if (strategy_weights) return WeightedMean().aggregate(u);  // the strategy's weights are the rule
   Generator g = base_.derive({kPreAggregate, (uint64_t)round, key});
   if (u.count() == K) return chain_(u, g);

@@ -219,7 +219,7 @@ class Simulation {
   void share_results(const std::vector<int64_t>& selected, std::vector<LocalResult>& results, bool updates) const;
   std::vector<int64_t> screen(int64_t round, const std::vector<int64_t>& selected, std::vector<LocalResult>& results,
                               const std::vector<uint8_t>& row_finite);
-  Tensor reduce(int64_t round, uint64_t key, Updates u, int64_t K, bool strategy_weights);
+  Tensor reduce(int64_t round, uint64_t key, Updates u, const std::vector<int64_t>& keep, bool strategy_weights);
   Tensor aggregate_by_coordinate(int64_t round, uint64_t key, const std::vector<int64_t>& selected,
                                  std::vector<LocalResult>& results, std::vector<double> weights, bool strategy_weights);
   FlConfig config_;

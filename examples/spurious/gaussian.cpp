@@ -34,6 +34,15 @@ const Method kMethods[] = {{"ft", 0, 0}, {"consistency", kLambdaAdv, 0}, {"align
 
 const char* shift_name(fl::SpuriousShift s) { return s == fl::SpuriousShift::flip ? "flip" : "vanish"; }
 
+// How much w_s moves once settled: the population std over the second half of the steps.
+double fluctuation(const std::vector<double>& ws) {
+  const size_t from = ws.size() / 2, n = ws.size() - from;
+  double mean = 0, sq = 0;
+  for (size_t s = from; s < ws.size(); ++s) mean += ws[s] / n;
+  for (size_t s = from; s < ws.size(); ++s) sq += (ws[s] - mean) * (ws[s] - mean) / n;
+  return std::sqrt(sq);
+}
+
 // ---- the runs, into CSVs
 
 void simulate(const std::string& dir, int64_t seeds) {
@@ -66,12 +75,10 @@ void simulate(const std::string& dir, int64_t seeds) {
           fl::SpuriousPersonalizeOptions o;
           o.lambda_adv = la, o.lambda_l2 = ll;
           const std::vector<LinearWeights> w = fl::spurious_personalize(clients[0], w_g, o, g.derive({3}));
-          double mean = 0, sq = 0;
-          const size_t from = w.size() / 2;
-          for (size_t s = from; s < w.size(); ++s) mean += w[s].s / (w.size() - from);
-          for (size_t s = from; s < w.size(); ++s) sq += (w[s].s - mean) * (w[s].s - mean) / (w.size() - from);
+          std::vector<double> ws;
+          for (const LinearWeights& x : w) ws.push_back(x.s);
           grid += head + fmt(la, "%g") + "," + fmt(ll, "%g") + "," + fmt(w.back().r, "%.6f") + "," +
-                  fmt(w.back().s, "%.6f") + "," + fmt(std::sqrt(sq), "%.6f") + "\n";
+                  fmt(w.back().s, "%.6f") + "," + fmt(fluctuation(ws), "%.6f") + "\n";
         }
     }
   write_file_atomic(dir + "/fedavg.csv", fedavg, "spurious");
@@ -109,12 +116,8 @@ PersonalStats personal_stats(const report::CsvFile& csv, const std::string& shif
   std::map<std::string, int> seeds;
   for (const auto& [key, ws] : paths) {
     const std::string& method = key.first;
-    const size_t from = ws.size() / 2;
-    double mean = 0, sq = 0;
-    for (size_t s = from; s < ws.size(); ++s) mean += ws[s] / (ws.size() - from);
-    for (size_t s = from; s < ws.size(); ++s) sq += (ws[s] - mean) * (ws[s] - mean) / (ws.size() - from);
     st.final_abs_ws[method].push_back(std::abs(ws.back()));
-    st.fluctuation[method].push_back(std::sqrt(sq));
+    st.fluctuation[method].push_back(fluctuation(ws));
     std::vector<double>& m = st.mean_ws[method];
     m.resize(ws.size(), 0.0);
     for (size_t s = 0; s < ws.size(); ++s) m[s] += ws[s];
