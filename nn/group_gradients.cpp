@@ -1,0 +1,45 @@
+// group_gradients.cpp — see group_gradients.h.
+#include "nn/group_gradients.h"
+
+#include "engine/common.h"
+#include "engine/ops/softmax.h"
+#include "nn/training.h"
+
+namespace nanofed::nn {
+namespace {
+
+void check_groups(const Tensor& x, const Tensor& labels, int64_t groups) {
+  NF_CHECK(groups >= 1, "group_gradients: groups " << groups << " must be at least 1");
+  NF_CHECK(x.dim() >= 1 && labels.dim() == 1 && x.size(0) == labels.size(0),
+           "group_gradients: input " << x.str() << " and labels " << labels.str()
+                                     << " must have the same number of rows");
+  NF_CHECK(x.size(0) % groups == 0 && x.size(0) > 0,
+           "group_gradients: " << x.size(0) << " rows do not split into " << groups << " equal non-empty groups");
+}
+
+// One batch_gradients per group: the oracle, and the path for layers without a grouped form.
+Tensor sequential(Module& model, const Tensor& x, const Tensor& labels, int64_t groups, std::vector<float>* losses) {
+  const int64_t n = x.size(0) / groups, P = model.num_parameters();
+  Tensor out = empty({groups, P}, model.device());
+  for (int64_t k = 0; k < groups; ++k) {
+    const Tensor loss = batch_gradients(model, x.slice(k * n, (k + 1) * n), labels.slice(k * n, (k + 1) * n));
+    out.view_range(k * P, {P}).copy_(model.flat_gradients());
+    if (losses) losses->push_back(loss.item());
+  }
+  return out;
+}
+
+}  // namespace
+
+bool supports_grouped(const Module&) { return false; }
+
+Tensor group_gradients(Module& model, const Tensor& x, const Tensor& labels, int64_t groups,
+                       std::vector<float>* losses, GroupPath path) {
+  check_groups(x, labels, groups);
+  if (losses) losses->clear();
+  NF_CHECK(path != GroupPath::grouped || supports_grouped(model),
+           "group_gradients: the model has a layer without a grouped form (BatchNorm, Dropout, ...)");
+  return sequential(model, x, labels, groups, losses);
+}
+
+}  // namespace nanofed::nn
