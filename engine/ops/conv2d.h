@@ -3,6 +3,11 @@
 // x [N, C, H, W], weight [K, C, R, S], bias [K] or undefined -> y [N, K, H', W'] with
 //   H' = (H + 2*ph - R) / sh + 1,  W' = (W + 2*pw - S) / sw + 1   (floor division).
 // Cross-correlation (no kernel flip), zero padding, as in PyTorch.
+// Grouped weights (a nanofed extension, not PyTorch's channel groups): weight [G, K, C, R, S]
+// and bias [G, K] with x [G*n, C, H, W]: images [g*n, (g+1)*n) are convolved with weight[g],
+// each group exactly as an ungrouped conv2d of its n images (same kernels, same bits on the
+// CPU); the gradients keep the group dim. This is how several models of one architecture
+// (clients, or one model's per-client gradients: nn/group_gradients.h) run in one op.
 //
 // Implementation (per chunk of n images; a chunk's column buffer and GEMM output stay under
 // a budget of 256 MiB): im2col writes the column matrix col [C*R*S, n*H'*W'] (images side by

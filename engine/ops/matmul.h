@@ -28,6 +28,10 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans
 // y = x W^T + b, like torch.nn.functional.linear: x [..., in] (rank >= 1), weight [out, in],
 // bias [out] or undefined -> y [..., out]. One GEMM, then the bias is added in one pass.
 // Backward: dx = dy W, dW = dy^T x, db = sum of dy over all leading dims.
+// Grouped (a nanofed extension): weight [G, out, in], bias [G, out] and x [G*n, in]: rows
+// [g*n, (g+1)*n) use weight[g] (one strided-batched GEMM per product), each group with the
+// bits an ungrouped linear on its rows alone gives on the CPU; the gradients keep the group
+// dim (dW [G, out, in], db [G, out]).
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 }  // namespace nanofed
