@@ -3,6 +3,8 @@
 
 #include "engine/common.h"
 #include "engine/ops/softmax.h"
+#include "engine/ops/elementwise.h"
+#include "nn/grouped_parameters.h"
 #include "nn/training.h"
 
 namespace nanofed::nn {
@@ -29,17 +31,39 @@ Tensor sequential(Module& model, const Tensor& x, const Tensor& labels, int64_t 
   return out;
 }
 
+// One forward and one backward for all groups: the parameters stacked G times, group g's rows
+// through copy g, the loss the sum of the groups' mean cross-entropies (each group's logits
+// gradient is then exactly what its own mean loss gives).
+Tensor grouped(Module& model, const Tensor& x, const Tensor& labels, int64_t groups, std::vector<float>* losses) {
+  const int64_t n = x.size(0) / groups;
+  GroupedParameters stacked(model, groups);
+  const Tensor logits = model(x);
+  Tensor total;
+  std::vector<Tensor> group_losses;
+  for (int64_t k = 0; k < groups; ++k) {
+    Tensor loss = cross_entropy(logits.slice(k * n, (k + 1) * n), labels.slice(k * n, (k + 1) * n));
+    group_losses.push_back(loss.detach());
+    total = total.defined() ? add(total, loss) : loss;
+  }
+  total.backward();
+  if (losses)
+    for (const Tensor& l : group_losses) losses->push_back(l.item());
+  return stacked.gradient_rows();
+}
+
 }  // namespace
 
-bool supports_grouped(const Module&) { return false; }
+bool supports_grouped(const Module& model) { return first_ungroupable(model).empty(); }
 
 Tensor group_gradients(Module& model, const Tensor& x, const Tensor& labels, int64_t groups,
                        std::vector<float>* losses, GroupPath path) {
   check_groups(x, labels, groups);
   if (losses) losses->clear();
-  NF_CHECK(path != GroupPath::grouped || supports_grouped(model),
-           "group_gradients: the model has a layer without a grouped form (BatchNorm, Dropout, ...)");
-  return sequential(model, x, labels, groups, losses);
+  const std::string bad = first_ungroupable(model);
+  NF_CHECK(path != GroupPath::grouped || bad.empty(),
+           "group_gradients: " << bad << " has no grouped form; use the sequential path");
+  if (path == GroupPath::sequential || !bad.empty()) return sequential(model, x, labels, groups, losses);
+  return grouped(model, x, labels, groups, losses);
 }
 
 }  // namespace nanofed::nn

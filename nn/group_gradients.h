@@ -12,7 +12,7 @@
 // (tests/test_group_gradients.cpp): both paths run the same kernels on the same n images.
 //
 // Two paths, one result:
-//   * grouped (GroupedParameters, nn/grouped_parameters.h): every parameter is stacked G times
+//   * grouped (automatic when the model allows; GroupedParameters, nn/grouped_parameters.h): every parameter is stacked G times
 //     ([G, ...shape]) for the call, so each linear / conv2d applies group k's copy to group k's
 //     rows and its weight gradient lands in row k: one forward and one backward for all groups.
 //   * sequential: one batch_gradients per group; used for models with a layer the grouped ops
@@ -33,6 +33,8 @@ enum class GroupPath { automatic, grouped, sequential };
 // per-sample layers): group_gradients then runs one pass.
 bool supports_grouped(const Module& model);
 
+// path: automatic = grouped when supports_grouped, else sequential; grouped throws (naming the
+// layer) when the model has no grouped form; sequential forces the loop (the oracle).
 Tensor group_gradients(Module& model, const Tensor& x, const Tensor& labels, int64_t groups,
                        std::vector<float>* losses = nullptr, GroupPath path = GroupPath::automatic);
 
