@@ -85,6 +85,12 @@ struct FlConfig {
   bool persist_optimizer_state = false;  // keep each client's momentum across rounds (004 §2.6)
   double server_lr = 1.0;                // w <- w + server_lr * aggregate
   bool average_bn_buffers = true;        // BN running stats averaged (FedAvg) or kept per client (FedBN)
+  // Lockstep cohorts (fl/cohort.cpp): the clients of a round with the same batch shapes train as
+  // one grouped model. auto = on with device cuda, off on the CPU (where clients already train
+  // at once on the thread pool); on | off. cohort_size caps the clients of one cohort (memory:
+  // parameters, gradients and optimizer state of each).
+  std::string cohort = "auto";
+  int64_t cohort_size = 32;
 
   // ---- strategy parameters ----
   double mu = 0.01;                    // fedprox

@@ -78,6 +78,8 @@ void training_keys(Table& t) {
   t.add("persist_optimizer_state", &FlConfig::persist_optimizer_state);
   t.add("server_lr", &FlConfig::server_lr);
   t.add("average_bn_buffers", &FlConfig::average_bn_buffers);
+  t.add("cohort", &FlConfig::cohort, {"auto", "on", "off"});
+  t.add("cohort_size", &FlConfig::cohort_size);
   // strategy parameters
   t.add("mu", &FlConfig::mu);
   t.add("tilt", &FlConfig::tilt);

@@ -104,6 +104,7 @@ void check_training(const Checker& k, const std::set<std::string>& given) {
   k.setting(nn::Setting::momentum, c.momentum, "momentum");
   k.setting(nn::Setting::weight_decay, c.weight_decay, "weight_decay");
   k.positive(c.server_lr, "server_lr");
+  k.at_least(c.cohort_size, 2, "cohort_size");
 }
 
 // The names of the registered strategies that keep personal models.

@@ -341,6 +341,12 @@ RunResult run_one(const FlConfig& config, const std::string& dir, const std::str
     std::filesystem::create_directories(dir);
     share_split(f.split_path, fed.split);
   }
+  if (writer && config.progress && (config.cohort == "on" || (config.cohort == "auto" && config.device == "cuda"))) {
+    const std::string blocker = sim.cohort_blocker(true);
+    std::fprintf(stderr, "%s: cohort: %s\n", dir.c_str(),
+                 blocker.empty() ? "lockstep (clients with equal batch sizes train as one grouped model, the rest one by one)"
+                                 : ("off, clients train one by one: " + blocker).c_str());
+  }
   Progress p;
   if (resuming) resume_from_checkpoint(sim, fed, f, p, config.progress);
   else if (writer) start_files(f, resolved, has_rows, config.progress);

@@ -181,8 +181,8 @@ Simulation::Batches Simulation::plan_batches(int64_t client, int64_t round, uint
   return batches;
 }
 
-Tensor Simulation::step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx,
-                                  const Generator& gen, bool personal) {
+std::pair<Tensor, Tensor> Simulation::load_batch(int64_t client, const std::vector<int64_t>& idx, const Generator& gen,
+                                                 bool personal) {
   const Tensor index = index_tensor(idx, device_);  // one small upload per batch
   const datasets::Dataset& train = clients_[client].train;
   Tensor x = index_select(train.images, 0, index);
@@ -191,6 +191,12 @@ Tensor Simulation::step_gradients(nn::Module& model, int64_t client, const std::
     Generator g = gen.derive({0});
     x = certify::perturb(x, *smoothing, g);
   }
+  return {x, y};
+}
+
+Tensor Simulation::step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx,
+                                  const Generator& gen, bool personal) {
+  auto [x, y] = load_batch(client, idx, gen, personal);
   if (config_.adv_train) {  // Madry: train on PGD examples of the batch (crafted in eval mode)
     Generator g = gen.derive({1});
     x = attacks::pgd(model, x, y, adversarial_, g);

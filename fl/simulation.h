@@ -185,9 +185,24 @@ class Simulation {
   // Local SGD of the global model w^t on the client's batches, pulled toward w^t by mu
   // (FedProx); returns w_k - w^t.
   LocalResult train_global_side(int64_t client, const Batches& batches, double mu);
+  // The same for several clients (batches[i] for clients[i]), results[i] for each owned client:
+  // in lockstep cohorts when the config allows (`cohort`, fl/cohort.cpp), else one client per
+  // task (for_each_client). Either way the numbers of one client after another.
+  std::vector<LocalResult> train_global_sides(const std::vector<int64_t>& clients, const std::vector<Batches>& batches,
+                                              double mu);
   // Steps of client k's personal model v on the batches: v <- v - lr (grad_scale grad + pull (v - anchor)).
   double train_personal(int64_t client, const Batches& batches, const Tensor& anchor, double pull,
                         double grad_scale, double lr, int set = 0);
+  // train_personal for several clients (one anchor for all), lockstep when possible; returns the
+  // losses (0 for clients of other ranks).
+  std::vector<double> train_personals(const std::vector<int64_t>& clients, const std::vector<Batches>& batches,
+                                      const Tensor& anchor, double pull, double grad_scale, double lr, int set = 0);
+  // Why the clients of a round cannot train in lockstep ("" when they can): the config's
+  // `cohort`, a layer without a grouped form, adversarial training, per-client optimizer state.
+  std::string cohort_blocker(bool global_side);
+  // Lockstep cohorts run so far and the clients they held (tests, the run's log).
+  int64_t cohorts_run() const { return cohorts_run_; }
+  int64_t cohort_clients() const { return cohort_clients_; }
   // The mean training loss (the simulation's loss) of the round-start global model w^t on
   // client k's full train set (its labels as the client holds them: poisoned for a Byzantine
   // client that poisons), in eval mode, batches of eval_batch_size. Loads the calling task's
@@ -213,6 +228,19 @@ class Simulation {
  private:
   double run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
                    const Tensor& anchor, double pull, double grad_scale, bool personal);
+  // Client k's batch `idx` as its model sees it: the images (smoothing-augmented when configured,
+  // drawing from gen.derive({0})) and labels. step_gradients adds the PGD examples.
+  std::pair<Tensor, Tensor> load_batch(int64_t client, const std::vector<int64_t>& idx, const Generator& gen,
+                                       bool personal);
+  // fl/cohort.cpp: the owned clients among clients[] in lockstep cohorts (indices into clients)
+  // and the rest one by one; run_cohort steps G models from their start rows [G, P] together.
+  void for_each_cohort(const std::vector<int64_t>& clients, const std::vector<Batches>& batches, bool global_side,
+                       const std::function<void(const std::vector<size_t>&)>& cohort,
+                       const std::function<void(int64_t i)>& alone);
+  Tensor run_cohort(nn::Module& model, const std::vector<int64_t>& clients, const std::vector<const Batches*>& batches,
+                    const Tensor& start_rows, const Tensor& anchor, double pull, double grad_scale, double lr,
+                    bool personal, std::vector<double>& losses);
+  std::atomic<int64_t> cohorts_run_{0}, cohort_clients_{0};
   std::unique_ptr<nn::Optimizer> make_optimizer(nn::Module& model, double lr) const;
   // aggregate's parts: results' loss/finite/buffers (and updates) from their owners; the rows'
   // NaN/Inf screen; the chain on the kept rows; the coordinate-sharded path.

@@ -98,6 +98,17 @@ void GroupedParameters::load_rows(const Tensor& rows) {
   }
 }
 
+Tensor GroupedParameters::stack(const Tensor& row) const {
+  NF_CHECK(row.numel() == P_, "GroupedParameters::stack: row " << row.str() << " must have " << P_ << " elements");
+  Tensor out = empty({groups_ * P_}, values_.device());
+  for (const Saved& s : saved_) {
+    const int64_t numel = shape_numel(s.shape);
+    for (int64_t g = 0; g < groups_; ++g)
+      out.view_range(s.flat_offset * groups_ + g * numel, {numel}).copy_(row.view_range(s.flat_offset, {numel}));
+  }
+  return out;
+}
+
 void GroupedParameters::zero_grad() { gradients_.fill_(0.0f); }
 
 }  // namespace nanofed::nn

@@ -45,6 +45,12 @@ class GroupedParameters {
   Tensor rows() const;
   Tensor gradient_rows() const;
   void load_rows(const Tensor& rows);  // the inverse of rows(): [G, P] into the stacked copies
+  // One [P] row repeated G times, in the stacked layout (an anchor for every group's copy).
+  Tensor stack(const Tensor& row) const;
+  // The stacked arenas themselves ([G*P], parameter by parameter): an optimizer step or a
+  // gradient edit that is elementwise runs on them in one pass for all groups.
+  const Tensor& stacked_values() const { return values_; }
+  const Tensor& stacked_gradients() const { return gradients_; }
   void zero_grad();
 
  private:

@@ -247,6 +247,65 @@ BOOST_AUTO_TEST_CASE(clients_trained_at_once_give_the_sequential_bytes) {
   set_num_threads(before);
 }
 
+// Lockstep cohorts (fl/cohort.cpp, cohort = on): the clients of a round train as one grouped
+// model, and every strategy that trains clients gives the bytes of one client after another
+// (cohort = off), with momentum, weight decay, a poisoned Byzantine client, Ditto's extra
+// personal sets and both orders, an MLP and a CNN; clients whose batch sizes differ from all
+// others train alone in the same round. The cohort path must really have run.
+BOOST_AUTO_TEST_CASE(lockstep_cohorts_give_the_sequential_bytes) {
+  TempDir tmp;
+  const json cnn = {{"model", "cnn"}, {"channels", {3, 4}}, {"fc_hidden", 6}, {"synthetic_size", 8}};
+  // 242 images over 6 clients: sizes 41 and 40, i.e. 6 and 5 batches of 8: two cohorts' shapes.
+  const json unequal = {{"local_steps", 0}, {"local_epochs", 1}, {"synthetic_train", 242}};
+  const std::vector<std::pair<std::string, json>> cases = {
+      {"fedavg", json::object()}, {"fedprox", cnn}, {"local", json::object()}, {"finetune", cnn},
+      {"ditto", {{"personal_lambdas", {0.0, 0.5}}}}, {"ditto", {{"ditto_order", "after_global"}, {"personal_steps", 3}}},
+      {"mixture", cnn}, {"mixture", {{"mixture_overwrite", true}}}, {"fedavg", unequal}};
+  int index = 0;
+  for (const auto& [strategy, extra] : cases) {
+    json j = tiny(tmp.path, {{"strategy", strategy}, {"momentum", 0.9}, {"weight_decay", 0.001}, {"num_byzantine", 1},
+                             {"attack", "label_poisoning"}, {"keep_checkpoint", true}});
+    j.update(extra);
+    const std::string what = strategy + " " + extra.dump();
+    std::vector<RunResult> runs;
+    for (const char* cohort : {"off", "on"}) {
+      j["cohort"] = cohort;
+      runs.push_back(run_one(parsed(j), tmp / (std::to_string(index) + cohort)));
+    }
+    ++index;
+    for (const char* f : {"rounds.csv", "clients.csv", "checkpoint.safetensors"})
+      BOOST_TEST(read_text(runs[0].dir + "/" + f) == read_text(runs[1].dir + "/" + f), what << ": " << f);
+    j["cohort"] = "on";
+    const FlConfig c = parsed(j);
+    Federation fed = build_federation(c);
+    Simulation sim(c, fed.clients, fed.byzantine, fed.make_model);
+    sim.run_round(0);
+    sim.finish();
+    BOOST_TEST(sim.cohorts_run() > 0, what << ": no lockstep cohort ran");
+  }
+}
+
+// What keeps clients out of a cohort is named (the run's log prints it).
+BOOST_AUTO_TEST_CASE(cohort_blockers_are_named) {
+  TempDir tmp;
+  auto blocker = [&](const json& overrides, bool global_side) {
+    json j = tiny(tmp.path, {{"cohort", "on"}});
+    j.update(overrides);
+    const FlConfig c = parsed(j);
+    Federation fed = build_federation(c);
+    Simulation sim(c, fed.clients, fed.byzantine, fed.make_model);
+    return sim.cohort_blocker(global_side);
+  };
+  BOOST_TEST(blocker(json::object(), true) == "");
+  BOOST_TEST(blocker({{"cohort", "off"}}, true) == "cohort = off");
+  BOOST_TEST(blocker({{"cohort", "auto"}}, true).find("cohort = auto on the CPU") == 0);
+  BOOST_TEST(blocker({{"adv_train", true}}, false).find("adv_train") == 0);
+  BOOST_TEST(blocker({{"persist_optimizer_state", true}}, true).find("persist_optimizer_state") == 0);
+  BOOST_TEST(blocker({{"persist_optimizer_state", true}}, false) == "");
+  BOOST_TEST(blocker({{"model", "cnn28"}, {"channels", {3, 4}}, {"fc_hidden", 6}, {"synthetic_size", 8}}, true) ==
+             "bn1 (BatchNorm2d) has no grouped form");
+}
+
 // Killed after round 1's rows but before the first checkpoint (round 3): resume=true starts over
 // from round 0 in the same folder and ends with an uninterrupted run's files.
 BOOST_AUTO_TEST_CASE(run_killed_before_its_first_checkpoint_resumes_from_round_zero) {

@@ -28,16 +28,20 @@ class Ditto : public FedAvg {
  protected:
   // per_step: Ditto's code takes one batch and steps w and v on it; v's anchor is the fixed
   // w^t, so stepping all of w first and then all of v gives the same numbers.
-  void after_client(Simulation& sim, int64_t k, int64_t round, const Simulation::Batches& batches) override {
-    if (sim.is_byzantine(k)) return;
-    Simulation::Batches personal = batches;
-    if (after_global_) {
-      const int64_t steps = config_.personal_steps > 0 ? config_.personal_steps : (int64_t)batches.steps.size();
-      personal = sim.plan_batches(k, round, kFinetune, steps, 1);
+  void after_clients(Simulation& sim, const std::vector<int64_t>& selected, int64_t round,
+                     const std::vector<Simulation::Batches>& batches) override {
+    std::vector<int64_t> benign;
+    std::vector<Simulation::Batches> personal;
+    for (size_t i = 0; i < selected.size(); ++i) {
+      const int64_t k = selected[i];
+      if (sim.is_byzantine(k)) continue;
+      benign.push_back(k);
+      const int64_t steps = config_.personal_steps > 0 ? config_.personal_steps : (int64_t)batches[i].steps.size();
+      personal.push_back(after_global_ ? sim.plan_batches(k, round, kFinetune, steps, 1) : batches[i]);
     }
-    sim.train_personal(k, personal, sim.global_params(), config_.lambda, 1.0, config_.lr);
+    sim.train_personals(benign, personal, sim.global_params(), config_.lambda, 1.0, config_.lr);
     for (size_t s = 0; s < config_.personal_lambdas.size(); ++s)  // the same batches, the same anchor w^t
-      sim.train_personal(k, personal, sim.global_params(), config_.personal_lambdas[s], 1.0, config_.lr, (int)s + 1);
+      sim.train_personals(benign, personal, sim.global_params(), config_.personal_lambdas[s], 1.0, config_.lr, (int)s + 1);
   }
 
  private:

@@ -7,15 +7,12 @@ namespace nanofed::fl {
 void FedAvg::run_round(Simulation& sim, int64_t round) {
   const std::vector<int64_t> selected = sim.last_round().selected;
   const std::vector<double> weights = row_weights(sim, selected);
-  std::vector<Simulation::LocalResult> results(selected.size());
-  std::vector<double> losses(selected.size());
-  sim.for_each_client(selected, [&](int64_t i) {
-    const int64_t k = selected[i];
-    const auto batches = sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
-    results[i] = sim.train_global_side(k, batches, mu_);
-    losses[i] = results[i].loss;
-    after_client(sim, k, round, batches);
-  });
+  std::vector<Simulation::Batches> batches;
+  for (int64_t k : selected) batches.push_back(sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs));
+  std::vector<Simulation::LocalResult> results = sim.train_global_sides(selected, batches, mu_);
+  std::vector<double> losses;
+  for (const auto& r : results) losses.push_back(r.loss);
+  after_clients(sim, selected, round, batches);
   sim.round_log().train_loss = sim.mean_benign_loss(selected, losses);
   const Tensor agg = sim.aggregate(round, 0, selected, results, weights);
   sim.update_buffers(selected, results);

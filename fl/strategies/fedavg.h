@@ -23,9 +23,11 @@ class FedAvg : public Strategy {
     (void)sim, (void)selected;
     return {};
   }
-  // Called for each selected client after its global-side training, on the same batches.
-  virtual void after_client(Simulation& sim, int64_t client, int64_t round, const Simulation::Batches& batches) {
-    (void)sim, (void)client, (void)round, (void)batches;
+  // Called after the selected clients' global-side training, with their batches (Ditto's
+  // personal steps). A client's numbers never depend on another's, so this order is free.
+  virtual void after_clients(Simulation& sim, const std::vector<int64_t>& selected, int64_t round,
+                             const std::vector<Simulation::Batches>& batches) {
+    (void)sim, (void)selected, (void)round, (void)batches;
   }
   const FlConfig config_;
   const double mu_;

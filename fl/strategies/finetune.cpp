@@ -19,17 +19,18 @@ class Finetune : public FedAvg {
   }
 
   void finish(Simulation& sim) override {
-    std::vector<int64_t> all(sim.num_clients());
-    for (int64_t k = 0; k < sim.num_clients(); ++k) all[k] = k;
-    sim.for_each_client(all, [&](int64_t k) {
-      if (sim.is_byzantine(k)) return;
+    std::vector<int64_t> benign;
+    std::vector<Simulation::Batches> batches;
+    for (int64_t k = 0; k < sim.num_clients(); ++k) {
+      if (sim.is_byzantine(k) || !sim.owns(k)) continue;
       Simulation::ClientState& s = sim.personal_state(k);
       s.personal_params.copy_(sim.global_params());
       if (s.personal_buffers.numel() > 0) s.personal_buffers.copy_(sim.client_buffers(k));
-      if (config_.finetune_epochs == 0) return;
-      const auto batches = sim.plan_batches(k, config_.rounds, kFinetune, 0, config_.finetune_epochs);
-      sim.train_personal(k, batches, sim.global_params(), config_.finetune_lambda, 1.0, lr());
-    });
+      if (config_.finetune_epochs == 0) continue;
+      benign.push_back(k);
+      batches.push_back(sim.plan_batches(k, config_.rounds, kFinetune, 0, config_.finetune_epochs));
+    }
+    sim.train_personals(benign, batches, sim.global_params(), config_.finetune_lambda, 1.0, lr());
   }
 
  private:

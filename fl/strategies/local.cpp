@@ -14,12 +14,15 @@ class Local : public Strategy {
 
   void run_round(Simulation& sim, int64_t round) override {
     const std::vector<int64_t> selected = sim.last_round().selected;
-    std::vector<double> losses(selected.size());
-    sim.for_each_client(selected, [&](int64_t i) {
-      const int64_t k = selected[i];
-      const auto batches = sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
-      losses[i] = sim.is_byzantine(k) ? 0.0 : sim.train_personal(k, batches, Tensor(), 0.0, 1.0, config_.lr);
-    });
+    std::vector<int64_t> benign;
+    std::vector<Simulation::Batches> batches;
+    for (int64_t k : selected)
+      if (!sim.is_byzantine(k))
+        benign.push_back(k), batches.push_back(sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs));
+    const std::vector<double> trained = sim.train_personals(benign, batches, Tensor(), 0.0, 1.0, config_.lr);
+    std::vector<double> losses(selected.size(), 0.0);  // Byzantine clients: 0, not counted
+    for (size_t i = 0, b = 0; i < selected.size(); ++i)
+      if (!sim.is_byzantine(selected[i])) losses[i] = trained[b++];
     sim.round_log().train_loss = sim.mean_benign_loss(selected, losses);
   }
 

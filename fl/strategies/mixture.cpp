@@ -24,12 +24,28 @@ class Mixture : public Strategy {
 
   void run_round(Simulation& sim, int64_t round) override {
     const std::vector<int64_t> selected = sim.last_round().selected;
+    const double lambda = config_.lambda;
+    std::vector<Simulation::Batches> batches;
+    for (int64_t k : selected) {
+      if (config_.mixture_overwrite && sim.owns(k)) {
+        Simulation::ClientState& s = sim.personal_state(k);
+        s.personal_params.copy_(sim.global_params());
+        if (s.personal_buffers.numel() > 0) s.personal_buffers.copy_(sim.global_buffers());
+      }
+      batches.push_back(sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs));
+    }
+    const std::vector<double> losses =
+        sim.train_personals(selected, batches, sim.global_params(), 2.0 * (1.0 - lambda), lambda, config_.lr);
     std::vector<Simulation::LocalResult> results(selected.size());
-    std::vector<double> losses(selected.size());
-    sim.for_each_client(selected, [&](int64_t i) {
-      results[i] = train_client(sim, selected[i], round);
-      losses[i] = results[i].loss;
-    });
+    for (size_t i = 0; i < selected.size(); ++i) {
+      if (!sim.owns(selected[i])) continue;  // filled by aggregate from the owner
+      const Simulation::ClientState& s = sim.personal_state(selected[i]);
+      Simulation::LocalResult& r = results[i];
+      r.loss = losses[i];
+      r.finite = std::isfinite(r.loss);
+      r.update = sub(s.personal_params, sim.global_params());
+      r.buffers = s.personal_buffers.clone();
+    }
     sim.round_log().train_loss = sim.mean_benign_loss(selected, losses);
     const Tensor agg = sim.aggregate(round, 0, selected, results);
     sim.update_buffers(selected, results);
@@ -37,22 +53,6 @@ class Mixture : public Strategy {
   }
 
  private:
-  Simulation::LocalResult train_client(Simulation& sim, int64_t k, int64_t round) const {
-    Simulation::ClientState& s = sim.personal_state(k);
-    if (config_.mixture_overwrite) {
-      s.personal_params.copy_(sim.global_params());
-      if (s.personal_buffers.numel() > 0) s.personal_buffers.copy_(sim.global_buffers());
-    }
-    const auto batches = sim.plan_batches(k, round, kBatches, config_.local_steps, config_.local_epochs);
-    const double lambda = config_.lambda;
-    Simulation::LocalResult r;
-    r.loss = sim.train_personal(k, batches, sim.global_params(), 2.0 * (1.0 - lambda), lambda, config_.lr);
-    r.finite = std::isfinite(r.loss);
-    r.update = sub(s.personal_params, sim.global_params());
-    r.buffers = s.personal_buffers.clone();
-    return r;
-  }
-
   const FlConfig config_;
 };
 
