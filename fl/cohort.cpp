@@ -21,6 +21,7 @@
 #include "engine/ops/shape_ops.h"
 #include "engine/ops/softmax.h"
 #include "fl/simulation.h"
+#include "nn/group_gradients.h"
 #include "nn/grouped_parameters.h"
 
 namespace nanofed::fl {
@@ -172,6 +173,49 @@ std::vector<double> Simulation::train_personals(const std::vector<int64_t>& clie
       },
       [&](int64_t i) { losses[i] = train_personal(clients[i], batches[i], anchor, pull, grad_scale, lr, set); });
   return losses;
+}
+
+std::vector<Tensor> Simulation::gradients_at(nn::Module& model, const std::vector<int64_t>& clients,
+                                             const std::vector<std::vector<int64_t>>& idx,
+                                             const std::vector<Generator>& gens, std::vector<double>& losses) {
+  const size_t n = clients.size();
+  std::vector<Tensor> grads(n);
+  losses.assign(n, 0.0);
+  std::vector<std::vector<size_t>> alone_and_groups;  // groups of equal batch size (size >= 2), or singles
+  if (cohort_blocker(false).empty()) {
+    std::map<size_t, std::vector<size_t>> by_size;
+    for (size_t j = 0; j < n; ++j)
+      if (owns(clients[j]) && !idx[j].empty()) by_size[idx[j].size()].push_back(j);
+    for (auto& [size, members] : by_size) alone_and_groups.push_back(members);
+  } else {
+    for (size_t j = 0; j < n; ++j)
+      if (owns(clients[j]) && !idx[j].empty()) alone_and_groups.push_back({j});
+  }
+  const int64_t P = model.num_parameters();
+  for (const std::vector<size_t>& members : alone_and_groups) {
+    if (members.size() == 1) {
+      const size_t j = members[0];
+      losses[j] = step_gradients(model, clients[j], idx[j], gens[j], true).item();
+      grads[j] = model.flat_gradients().clone();
+      continue;
+    }
+    std::vector<Tensor> xs, ys;
+    for (size_t j : members) {
+      auto [x, y] = load_batch(clients[j], idx[j], gens[j], true);
+      xs.push_back(x);
+      ys.push_back(y);
+    }
+    std::vector<float> group_losses;
+    const Tensor rows = nn::group_gradients(model, concat(xs), concat(ys), (int64_t)members.size(), &group_losses,
+                                            nn::GroupPath::grouped, loss_);
+    for (size_t m = 0; m < members.size(); ++m) {
+      grads[members[m]] = rows.view_range((int64_t)m * P, {P}).clone();
+      losses[members[m]] = group_losses[m];
+    }
+    cohorts_run_ += 1;
+    cohort_clients_ += (int64_t)members.size();
+  }
+  return grads;
 }
 
 }  // namespace nanofed::fl

@@ -155,6 +155,10 @@ class Simulation {
   // personal training (smoothing augmentation, then PGD adversarial examples), drawing from gen.
   Tensor step_gradients(nn::Module& model, int64_t client, const std::vector<int64_t>& idx, const Generator& gen,
                         bool personal);
+  // Client k's batch `idx` as its model sees it: the images (smoothing-augmented when configured,
+  // drawing from gen.derive({0})) and labels. step_gradients then adds the PGD examples.
+  std::pair<Tensor, Tensor> load_batch(int64_t client, const std::vector<int64_t>& idx, const Generator& gen,
+                                       bool personal);
   // Copies params (when defined) and buffers (when non-empty) into the model's arenas.
   void load_into(nn::Module& model, const Tensor& params, const Tensor& buffers);
   // Client k's state with its personal model of that set (v_k = w^0 when it had none yet).
@@ -197,6 +201,13 @@ class Simulation {
   // losses (0 for clients of other ranks).
   std::vector<double> train_personals(const std::vector<int64_t>& clients, const std::vector<Batches>& batches,
                                       const Tensor& anchor, double pull, double grad_scale, double lr, int set = 0);
+  // g_j for clients[j] at the model loaded in `model` (IPGD's per-client gradients at theta_i):
+  // the gradients of client j's batch idx[j] (perturbed from gens[j]) as step_gradients leaves
+  // them, for each owned client; clients with equal batch sizes in one grouped pass when the
+  // cohort is on (nn::group_gradients: the same bits). losses[j] gets each loss.
+  std::vector<Tensor> gradients_at(nn::Module& model, const std::vector<int64_t>& clients,
+                                   const std::vector<std::vector<int64_t>>& idx, const std::vector<Generator>& gens,
+                                   std::vector<double>& losses);
   // Why the clients of a round cannot train in lockstep ("" when they can): the config's
   // `cohort`, a layer without a grouped form, adversarial training, per-client optimizer state.
   std::string cohort_blocker(bool global_side);
@@ -228,10 +239,6 @@ class Simulation {
  private:
   double run_steps(nn::Module& model, nn::Optimizer& opt, int64_t client, const Batches& batches,
                    const Tensor& anchor, double pull, double grad_scale, bool personal);
-  // Client k's batch `idx` as its model sees it: the images (smoothing-augmented when configured,
-  // drawing from gen.derive({0})) and labels. step_gradients adds the PGD examples.
-  std::pair<Tensor, Tensor> load_batch(int64_t client, const std::vector<int64_t>& idx, const Generator& gen,
-                                       bool personal);
   // fl/cohort.cpp: the owned clients among clients[] in lockstep cohorts (indices into clients)
   // and the rest one by one; run_cohort steps G models from their start rows [G, P] together.
   void for_each_cohort(const std::vector<int64_t>& clients, const std::vector<Batches>& batches, bool global_side,

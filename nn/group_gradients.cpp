@@ -20,11 +20,12 @@ void check_groups(const Tensor& x, const Tensor& labels, int64_t groups) {
 }
 
 // One batch_gradients per group: the oracle, and the path for layers without a grouped form.
-Tensor sequential(Module& model, const Tensor& x, const Tensor& labels, int64_t groups, std::vector<float>* losses) {
+Tensor sequential(Module& model, const Tensor& x, const Tensor& labels, int64_t groups, std::vector<float>* losses,
+                  const LossFn& loss_fn) {
   const int64_t n = x.size(0) / groups, P = model.num_parameters();
   Tensor out = empty({groups, P}, model.device());
   for (int64_t k = 0; k < groups; ++k) {
-    const Tensor loss = batch_gradients(model, x.slice(k * n, (k + 1) * n), labels.slice(k * n, (k + 1) * n));
+    const Tensor loss = batch_gradients(model, x.slice(k * n, (k + 1) * n), labels.slice(k * n, (k + 1) * n), loss_fn);
     out.view_range(k * P, {P}).copy_(model.flat_gradients());
     if (losses) losses->push_back(loss.item());
   }
@@ -34,14 +35,16 @@ Tensor sequential(Module& model, const Tensor& x, const Tensor& labels, int64_t 
 // One forward and one backward for all groups: the parameters stacked G times, group g's rows
 // through copy g, the loss the sum of the groups' mean cross-entropies (each group's logits
 // gradient is then exactly what its own mean loss gives).
-Tensor grouped(Module& model, const Tensor& x, const Tensor& labels, int64_t groups, std::vector<float>* losses) {
+Tensor grouped(Module& model, const Tensor& x, const Tensor& labels, int64_t groups, std::vector<float>* losses,
+               const LossFn& loss_fn) {
   const int64_t n = x.size(0) / groups;
   GroupedParameters stacked(model, groups);
   const Tensor logits = model(x);
   Tensor total;
   std::vector<Tensor> group_losses;
   for (int64_t k = 0; k < groups; ++k) {
-    Tensor loss = cross_entropy(logits.slice(k * n, (k + 1) * n), labels.slice(k * n, (k + 1) * n));
+    const Tensor out = logits.slice(k * n, (k + 1) * n), target = labels.slice(k * n, (k + 1) * n);
+    Tensor loss = loss_fn ? loss_fn(out, target) : cross_entropy(out, target);
     group_losses.push_back(loss.detach());
     total = total.defined() ? add(total, loss) : loss;
   }
@@ -56,14 +59,14 @@ Tensor grouped(Module& model, const Tensor& x, const Tensor& labels, int64_t gro
 bool supports_grouped(const Module& model) { return first_ungroupable(model).empty(); }
 
 Tensor group_gradients(Module& model, const Tensor& x, const Tensor& labels, int64_t groups,
-                       std::vector<float>* losses, GroupPath path) {
+                       std::vector<float>* losses, GroupPath path, const LossFn& loss) {
   check_groups(x, labels, groups);
   if (losses) losses->clear();
   const std::string bad = first_ungroupable(model);
   NF_CHECK(path != GroupPath::grouped || bad.empty(),
            "group_gradients: " << bad << " has no grouped form; use the sequential path");
-  if (path == GroupPath::sequential || !bad.empty()) return sequential(model, x, labels, groups, losses);
-  return grouped(model, x, labels, groups, losses);
+  if (path == GroupPath::sequential || !bad.empty()) return sequential(model, x, labels, groups, losses, loss);
+  return grouped(model, x, labels, groups, losses, loss);
 }
 
 }  // namespace nanofed::nn

@@ -17,13 +17,14 @@
 //     rows and its weight gradient lands in row k: one forward and one backward for all groups.
 //   * sequential: one batch_gradients per group; used for models with a layer the grouped ops
 //     do not cover (BatchNorm: its batch statistics mix the groups; Dropout), and as the oracle.
-// losses (optional) receives each group's mean loss.
+// losses (optional) receives each group's loss.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "engine/tensor.h"
 #include "nn/module.h"
+#include "nn/training.h"
 
 namespace nanofed::nn {
 
@@ -35,7 +36,9 @@ bool supports_grouped(const Module& model);
 
 // path: automatic = grouped when supports_grouped, else sequential; grouped throws (naming the
 // layer) when the model has no grouped form; sequential forces the loop (the oracle).
+// loss: the training loss of a group's output and labels (mean cross-entropy when empty).
 Tensor group_gradients(Module& model, const Tensor& x, const Tensor& labels, int64_t groups,
-                       std::vector<float>* losses = nullptr, GroupPath path = GroupPath::automatic);
+                       std::vector<float>* losses = nullptr, GroupPath path = GroupPath::automatic,
+                       const LossFn& loss = {});
 
 }  // namespace nanofed::nn

@@ -46,8 +46,7 @@ class Ipgd : public Strategy {
     nn::Module& model = sim.worker();
     sim.load_personal_everywhere(model, i);
     std::vector<Simulation::LocalResult> grads(selected.size());
-    for (size_t j = 0; j < selected.size(); ++j)
-      if (sim.owns(selected[j])) grads[j] = gradient(sim, model, round, i, step, selected[j]);
+    gradients(sim, model, round, i, step, selected, grads);
     const size_t me = std::find(selected.begin(), selected.end(), i) - selected.begin();
     const Tensor own = grads[me].update;
     const double loss = grads[me].loss;
@@ -60,24 +59,30 @@ class Ipgd : public Strategy {
     return loss;
   }
 
-  // g_j at theta_i (loaded in `model`) on one batch of client j; the loss is read only for j = i.
-  Simulation::LocalResult gradient(Simulation& sim, nn::Module& model, int64_t round, int64_t i, int64_t step,
-                                   int64_t j) const {
-    Simulation::LocalResult r;
-    const int64_t n = sim.train_size(j);
-    if (n == 0) {
-      r.update = zeros_like(model.flat_parameters());
-      return r;
+  // g_j at theta_i (loaded in `model`) on one batch of each selected client j (owned by this
+  // rank): a fresh random batch per (round, i, step, j); the loss is read only for j = i. With
+  // the cohort on, clients with equal batch sizes share one grouped pass (Simulation::gradients_at).
+  void gradients(Simulation& sim, nn::Module& model, int64_t round, int64_t i, int64_t step,
+                 const std::vector<int64_t>& selected, std::vector<Simulation::LocalResult>& out) const {
+    const uint64_t t = round, me = i, s = step;
+    std::vector<std::vector<int64_t>> idx(selected.size());
+    std::vector<Generator> perturb;
+    for (size_t j = 0; j < selected.size(); ++j) {
+      const uint64_t from = selected[j];
+      perturb.push_back(sim.generator().derive({kPerturb, kIpgd, t, me, s, from}));
+      const int64_t n = sim.train_size(selected[j]);
+      if (!sim.owns(selected[j]) || n == 0) continue;
+      Generator g = sim.generator().derive({kIpgd, t, me, s, from});
+      idx[j] = randperm(n, g);
+      idx[j].resize(std::min(n, config_.batch_size));
     }
-    const uint64_t t = round, me = i, s = step, from = j;
-    Generator g = sim.generator().derive({kIpgd, t, me, s, from});
-    std::vector<int64_t> perm = randperm(n, g);
-    perm.resize(std::min(n, config_.batch_size));
-    const Generator perturb = sim.generator().derive({kPerturb, kIpgd, t, me, s, from});
-    const Tensor loss = sim.step_gradients(model, j, perm, perturb, true);
-    if (j == i) r.loss = loss.item();  // logged; NaN rows are caught by aggregate()
-    r.update = model.flat_gradients().clone();
-    return r;
+    std::vector<double> losses;
+    const std::vector<Tensor> grads = sim.gradients_at(model, selected, idx, perturb, losses);
+    for (size_t j = 0; j < selected.size(); ++j) {
+      if (!sim.owns(selected[j])) continue;
+      out[j].update = idx[j].empty() ? zeros_like(model.flat_parameters()) : grads[j];
+      if (selected[j] == i) out[j].loss = losses[j];  // logged; NaN rows are caught by aggregate()
+    }
   }
 
   const FlConfig config_;
