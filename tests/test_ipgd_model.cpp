@@ -7,6 +7,7 @@
 #include <set>
 
 #include "engine/ops/elementwise.h"
+#include "engine/threads.h"
 #include "fl/aggregators.h"
 #include "fl/host_draws.h"
 #include "fl/ipgd_model.h"
@@ -129,6 +130,41 @@ BOOST_AUTO_TEST_CASE(ipgd_model_equals_hand_written_steps) {
     BOOST_TEST(std::isnan(t.kappa[0]) == (lambda == 0));
     if (lambda == 1) BOOST_TEST(t.kappa[0] < 1e-10);  // f = 0: R is the honest mean
   }
+}
+
+// RT-A3 runs blocks on the thread pool, one model each: two trainings at once give the bits of
+// the same trainings one after the other.
+BOOST_AUTO_TEST_CASE(ipgd_model_same_bits_on_two_threads) {
+  const int64_t m = 4, clients = 5;
+  Generator data(7);
+  std::vector<float> xs;
+  for (int64_t i = 0; i < clients * m * 64; ++i) xs.push_back((float)uniform_open(data));
+  std::vector<int32_t> ys;
+  for (int64_t i = 0; i < clients * m; ++i) ys.push_back((int32_t)(i % 3));
+  const Tensor x = from_vector(xs, {clients * m, 1, 8, 8}), y = from_vector(ys, {clients * m});
+  auto train = [&](double lambda) {
+    Generator init(3);
+    nn::ModelOptions o;
+    o.in_channels = 1, o.image_size = 8, o.num_classes = 3, o.hidden = {32}, o.gen = &init;
+    auto model = nn::make_model("mlp", o);
+    IpgdSetting s;
+    s.lambda = lambda, s.lr = 0.3, s.steps = 4, s.byzantine = 1, s.chain = paper_chain(1, 0);
+    const Tensor theta0 = model->flat_parameters().clone();
+    const IpgdTrace t = ipgd_model(*model, theta0, x, y, m, clients - 1, 0, x, y, s, 2);
+    std::vector<float> out = model->flat_parameters().to_vector<float>();
+    out.insert(out.end(), t.kappa.begin(), t.kappa.end());
+    return out;
+  };
+  const std::vector<double> lambdas = {0.4, 1.0};
+  std::vector<std::vector<float>> one, two(lambdas.size());
+  for (double l : lambdas) one.push_back(train(l));
+  const int before = num_threads();
+  set_num_threads(2);
+  parallel_ranges((int64_t)lambdas.size(), int64_t(1) << 30, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) two[(size_t)i] = train(lambdas[(size_t)i]);
+  });
+  set_num_threads(before);
+  BOOST_TEST(one == two);
 }
 
 // NNM's blocked pass against its definition (each row := the mean of its K - f nearest rows by
