@@ -366,12 +366,14 @@ Figure lambda_figure(const CnnGrid& g, const Summary* s) {
 
 std::string timing_text(const Timing& t, const CnnGrid& g) {
   if (t.aggregating.empty() && t.local.empty()) return "Every block was done before this invocation (no timing).\n\n";
-  const double agg = t.aggregating.empty() ? NAN : mean_of(t.aggregating), loc = t.local.empty() ? NAN : mean_of(t.local);
-  const double per_run = (double)g.main_clients * (loc + agg * (double)(g.f.size() * (g.lambda.size() - 1)));
-  return "Measured in this invocation: " + fmt(agg, "%.1f") + " s per aggregating block (one (f, λ > 0, client, run) "
-         "training of T = " + std::to_string(g.steps) + " steps, " + std::to_string(t.aggregating.size()) + " blocks), " +
-         fmt(loc, "%.1f") + " s per local (λ = 0) block (" + std::to_string(t.local.size()) + "); one run of the grid ≈ " +
-         fmt(per_run / 60, "%.1f") + " min.\n\n";
+  std::string out = "Measured in this invocation (wall time per block; blocks run two at a time on 2 threads):";
+  if (!t.aggregating.empty())
+    out += " " + fmt(mean_of(t.aggregating), "%.1f") + " s per aggregating block (one (f, λ > 0, client, run) training of T = " +
+           std::to_string(g.steps) + " steps; " + std::to_string(t.aggregating.size()) + " blocks)";
+  if (!t.local.empty())
+    out += std::string(t.aggregating.empty() ? "" : ",") + " " + fmt(mean_of(t.local), "%.1f") + " s per local (λ = 0) block (" +
+           std::to_string(t.local.size()) + ")";
+  return out + ".\n\n";
 }
 
 }  // namespace
