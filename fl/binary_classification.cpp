@@ -229,4 +229,24 @@ double crossover_f(const std::vector<double>& fs, const std::vector<double>& loc
   return std::numeric_limits<double>::infinity();
 }
 
+std::vector<double> argmax_path(const std::vector<std::vector<double>>& curves, const std::vector<double>& lambdas) {
+  std::vector<double> out;
+  for (const std::vector<double>& c : curves) {
+    NF_CHECK(c.size() == lambdas.size(), kWho << ": a curve has " << c.size() << " values for " << lambdas.size() << " λ");
+    out.push_back(lambdas[fl::first_argmax(c)]);
+  }
+  return out;
+}
+
+double largest_gap(const std::vector<std::vector<double>>& ours, const std::vector<std::vector<double>>& paper) {
+  NF_CHECK(ours.size() == paper.size(), kWho << ": " << ours.size() << " rows against the paper's " << paper.size());
+  double worst = 0;
+  for (size_t i = 0; i < ours.size(); ++i) {
+    NF_CHECK(ours[i].size() == paper[i].size(), kWho << ": row " << i << " has " << ours[i].size() << " cells, the paper's "
+                                                     << paper[i].size());
+    for (size_t k = 0; k < ours[i].size(); ++k) worst = std::max(worst, std::fabs(ours[i][k] - paper[i][k]));
+  }
+  return worst;
+}
+
 }  // namespace nanofed::fl

@@ -86,4 +86,11 @@ bool non_increasing(const std::vector<double>& v);
 // +inf when it never does.
 double crossover_f(const std::vector<double>& fs, const std::vector<double>& local, const std::vector<double>& full);
 
+// ---- and RT-A3's (the MNIST CNN, examples/byzantine_ft/mnist_cnn.cpp)
+
+// The grid value of each curve's first largest accuracy (curves[f index][lambda index]).
+std::vector<double> argmax_path(const std::vector<std::vector<double>>& curves, const std::vector<double>& lambdas);
+// The largest |ours - paper| over the cells of two equal-shaped tables.
+double largest_gap(const std::vector<std::vector<double>>& ours, const std::vector<std::vector<double>>& paper);
+
 }  // namespace nanofed::fl

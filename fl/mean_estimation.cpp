@@ -121,20 +121,28 @@ std::vector<double> local_means(const std::vector<double>& samples, int64_t m) {
 }
 
 // The attack sees the N honest rows plus one corrupted row (the f copies are identical).
-std::vector<double> byzantine_vector(const std::vector<double>& samples, int64_t m, const AttackConfig& attack,
-                                     double clip) {
-  NF_CHECK(m >= 1 && !samples.empty() && samples.size() % (size_t)m == 0,
-           kWho << ": " << samples.size() << " samples do not form rows of m = " << m);
-  const int64_t N = (int64_t)samples.size() / m;
-  std::vector<double> rows = samples;
-  rows.resize(samples.size() + (size_t)m, 0.0);
+Tensor byzantine_row(const Tensor& honest, const AttackConfig& attack, double clip) {
+  NF_CHECK(honest.defined() && honest.dim() == 2 && honest.size(0) >= 1,
+           kWho << ": the Byzantine row needs honest rows [N >= 1, P]");
+  const int64_t N = honest.size(0), P = honest.size(1);
   Updates u;
-  u.rows = detail::to_tensor(rows, {N + 1, m}, Device::cpu());
+  u.rows = zeros({N + 1, P}, honest.device());
+  u.rows.slice(0, N).copy_(honest);
   Generator unused(0);  // SF, FOE and ALIE draw nothing
   apply_update_attack(attack, u, {N}, unused);
   Updates byz;
   byz.rows = u.rows.slice(N, N + 1);
   if (clip > 0) byz = StaticClip(clip).apply(byz, unused);
+  return byz.rows;
+}
+
+std::vector<double> byzantine_vector(const std::vector<double>& samples, int64_t m, const AttackConfig& attack,
+                                     double clip) {
+  NF_CHECK(m >= 1 && !samples.empty() && samples.size() % (size_t)m == 0,
+           kWho << ": " << samples.size() << " samples do not form rows of m = " << m);
+  const int64_t N = (int64_t)samples.size() / m;
+  Updates byz;
+  byz.rows = byzantine_row(detail::to_tensor(samples, {N, m}, Device::cpu()), attack, clip);
   return detail::to_host(byz, kWho).x;
 }
 

@@ -61,6 +61,9 @@ double byzantine_value(const std::vector<double>& samples, int64_t m, const Atta
 // honest gradient rows the same way).
 std::vector<double> byzantine_vector(const std::vector<double>& samples, int64_t m, const AttackConfig& attack,
                                      double clip);
+// The same on f32 rows [N, P] (no host copy of the rows: RT-A3's CNN gradients have 1.1M
+// columns); returns the Byzantine row [1, P].
+Tensor byzantine_row(const Tensor& honest, const AttackConfig& attack, double clip);
 
 // server_clip(f, told_n) -> nnm(f) -> `last`: trimmed_mean(f) (the paper), median, krum (f, the
 // ByzFL n - f neighbour convention) or geometric_median; other kinds throw.

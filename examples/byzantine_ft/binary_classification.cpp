@@ -169,20 +169,6 @@ void add_block(const std::string& path, const BinaryGrid& g, int64_t m, double a
   for (size_t i = 0; i < f.size(); ++i) acc[Key{m, alpha, (int64_t)f[i], l[i]}].push_back(a[i]);
 }
 
-double mean_of(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return s / (double)v.size();
-}
-
-double sd_of(const std::vector<double>& v) {
-  if (v.size() < 2) return 0;
-  const double m = mean_of(v);
-  double ss = 0;
-  for (double x : v) ss += (x - m) * (x - m);
-  return std::sqrt(ss / (double)(v.size() - 1));
-}
-
 void write_summary(const std::string& path, const std::map<Key, std::vector<double>>& acc) {
   std::string text = "m,alpha,f,lambda,accuracy_mean,accuracy_std,runs\n";
   for (const auto& [k, v] : acc)
@@ -418,6 +404,20 @@ BinaryGrid cpu_grid(int64_t runs, std::vector<int64_t> m) {
 }
 
 }  // namespace
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / (double)v.size();
+}
+
+double sd_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double ss = 0;
+  for (double x : v) ss += (x - m) * (x - m);
+  return std::sqrt(ss / (double)(v.size() - 1));
+}
 
 std::vector<BinaryTask> binary_tasks(bool full) {
   const std::string synthetic = "Synthetic phishing-like data (11,055 × 68 binary features, logistic regression)";

@@ -46,6 +46,10 @@ struct BinaryResult {
   std::vector<report::Figure> figures;      // accuracy vs lambda per f, per (task, m, alpha); local vs full vs f
 };
 
+// The mean and the sample standard deviation (0 for fewer than two values) of accuracies over runs.
+double mean_of(const std::vector<double>& v);
+double sd_of(const std::vector<double>& v);
+
 // Throws one line naming the missing file unless every task's data is there (call it before
 // writing anything).
 void check_binary_inputs(const std::vector<BinaryTask>& tasks, const std::string& data_dir);
