@@ -147,7 +147,6 @@ std::string rt_a3_text(const CnnGrid& g) {
          "into train and test. The first 20 − f clients are honest; " +
          std::string(g.main_clients == 1 ? "client 0 is the main client (the paper: clients 0 and 1), "
                                           : "clients 0 and 1 are the main clients, each ") +
-         "
          "trained for T = 100 full-batch IPGD steps (lr 0.05) from one initialization with §4.3's CNN (1.1M "
          "parameters, pixels in [0, 1]); SF clipped to norm 1; server_clip → NNM → trimmed mean. Accuracy is the "
          "final-iterate accuracy on the main client's own test set, mean ± sd over runs × main clients.\n\n";
