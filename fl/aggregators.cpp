@@ -17,14 +17,17 @@ HostRows to_host(const Updates& in, const char* who) {
   HostRows h;
   h.K = in.count();
   h.P = in.dim();
-  const std::vector<float> v = in.rows.to_vector<float>();
-  h.x.assign(v.begin(), v.end());
+  // Read in place on the CPU (rows 10^6 wide: no float copy of K x P before the conversion).
+  const Tensor rows = in.rows.device().is_cpu() ? in.rows : in.rows.cpu();
+  const float* v = rows.data<float>();
+  h.x.assign(v, v + h.K * h.P);
   return h;
 }
 
 Tensor to_tensor(const std::vector<double>& v, const Shape& shape, Device device) {
-  std::vector<float> f(v.begin(), v.end());
-  return from_vector(f, shape, device);
+  Tensor out = empty(shape, Device::cpu());  // written once, rounded to f32 as it goes
+  std::copy(v.begin(), v.end(), out.data<float>());
+  return device.is_cpu() ? out : out.to(device);
 }
 
 double sq_dist(const double* a, const double* b, int64_t P) {

@@ -41,6 +41,18 @@ std::vector<double> pairwise_sq_dist(const HostRows& h) {
     for (int64_t i = 0; i < K; ++i) {
       const double* a = h.row(i);
       int64_t j = i;
+      // Eight pairs at a time: eight independent chains keep both FMA pipes busy (a chain's own
+      // sum must stay in column order for the bits, so it cannot be split across lanes).
+      for (; j + 8 <= K; j += 8) {
+        const double* b[8];
+        double s[8];
+        for (int q = 0; q < 8; ++q) b[q] = h.row(j + q), s[q] = dist[i * K + j + q];
+        for (int64_t c = c0; c < c1; ++c) {
+          const double ac = a[c];
+          for (int q = 0; q < 8; ++q) s[q] += (ac - b[q][c]) * (ac - b[q][c]);
+        }
+        for (int q = 0; q < 8; ++q) dist[i * K + j + q] = s[q];
+      }
       for (; j + 4 <= K; j += 4) {
         const double *b0 = h.row(j), *b1 = h.row(j + 1), *b2 = h.row(j + 2), *b3 = h.row(j + 3);
         double s0 = dist[i * K + j], s1 = dist[i * K + j + 1], s2 = dist[i * K + j + 2], s3 = dist[i * K + j + 3];
@@ -147,20 +159,28 @@ Updates NNM::apply(const Updates& in, Generator&) const {
     for (int64_t j = 0; j < h.K; ++j)
       if (chosen[j]) neighbours[(size_t)i].push_back(j);  // summed in index order
   }
-  HostRows out = h;
   // Column blocks, so that the neighbours' slices stay in cache while every output row is summed
-  // (the rows are ~10^6 wide for a CNN); each element is still summed in index order.
+  // (the rows are ~10^6 wide for a CNN); each element is still summed in index order, in double,
+  // and rounded to f32 as it is stored into the output rows (what from_host would do after).
+  Updates out;
+  out.rows = empty({h.K, h.P}, Device::cpu());
+  out.weights = in.weights;
+  float* y = out.rows.data<float>();
+  std::vector<double> acc((size_t)kColumnBlock);
   for (int64_t c0 = 0; c0 < h.P; c0 += kColumnBlock) {
-    const int64_t c1 = std::min(h.P, c0 + kColumnBlock);
+    const int64_t c1 = std::min(h.P, c0 + kColumnBlock), len = c1 - c0;
     for (int64_t i = 0; i < h.K; ++i) {
-      double* o = out.row(i);
-      std::fill(o + c0, o + c1, 0.0);
-      for (int64_t j : neighbours[(size_t)i])
-        for (int64_t c = c0; c < c1; ++c) o[c] += h.row(j)[c];
-      for (int64_t c = c0; c < c1; ++c) o[c] /= (double)keep;
+      std::fill(acc.begin(), acc.begin() + len, 0.0);
+      for (int64_t j : neighbours[(size_t)i]) {
+        const double* r = h.row(j) + c0;
+        for (int64_t c = 0; c < len; ++c) acc[c] += r[c];
+      }
+      float* o = y + i * h.P + c0;
+      for (int64_t c = 0; c < len; ++c) o[c] = (float)(acc[c] / (double)keep);
     }
   }
-  return from_host(out, in.weights, in.rows.device());
+  if (!in.rows.device().is_cpu()) out.rows = out.rows.to(in.rows.device());
+  return out;
 }
 
 Bucketing::Bucketing(int64_t s) : s_(s) {
