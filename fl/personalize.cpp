@@ -105,7 +105,9 @@ Trained train(nn::Module& model, const Recipe& recipe, const Options& options, G
       ++b;
       if (b % options.eval_every != 0 && b != t.total_batches) continue;
       const double v = score(model, b);
-      if (v > best) best = v, t.params.copy_(model.flat_parameters()), t.best_batches = b;
+      // Ties go to the later checkpoint: a validation split of a few dozen images ties often,
+      // and the paper's val-acc selection is the one that lands on late, entangled checkpoints.
+      if (v >= best) best = v, t.params.copy_(model.flat_parameters()), t.best_batches = b;
     }
   }
   return t;

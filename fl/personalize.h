@@ -62,7 +62,7 @@ struct Recipe {
 };
 
 // A checkpoint's score (higher is better) of the model after `batches` batches; train() keeps
-// the parameters of the first best one. Also the place to log a trajectory.
+// the parameters of the best one, the latest of equal scores. Also the place to log a trajectory.
 using CheckpointScore = std::function<double(nn::Module& model, int64_t batches)>;
 
 struct Trained {

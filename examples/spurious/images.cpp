@@ -209,7 +209,8 @@ std::vector<std::string> image_methods() {
   return m;
 }
 
-void run_personalizations(const fl::json& base, const std::vector<uint64_t>& seeds, const std::string& root) {
+void run_personalizations(const fl::json& base, const std::vector<uint64_t>& seeds, const std::string& root,
+                          int64_t clients_limit) {
   fl::json j = base;
   j["name"] = "global", j["out"] = root, j["keep_checkpoint"] = true, j["resume"] = true, j["progress"] = false;
   const fl::FlConfig cfg = fl::parse_config(j, "examples/spurious/config.json");
@@ -228,7 +229,8 @@ void run_personalizations(const fl::json& base, const std::vector<uint64_t>& see
   std::shared_ptr<nn::Module> local = nn::load_model(gdir + "/checkpoint.safetensors", Device::cpu());
   std::vector<Client> clients;
   const auto t1 = std::chrono::steady_clock::now();
-  for (size_t k = 0; k < fed.clients.size(); ++k) clients.push_back(prepare(*global, fed.clients[k], fed.environments[k]));
+  const size_t n = clients_limit > 0 ? std::min(fed.clients.size(), (size_t)clients_limit) : fed.clients.size();
+  for (size_t k = 0; k < n; ++k) clients.push_back(prepare(*global, fed.clients[k], fed.environments[k]));
   std::printf("spurious: f_g's PGD examples of %zu clients (%.1f s)\n", clients.size(),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
   for (const auto& [m, s] : todo) {
