@@ -37,7 +37,8 @@ struct Options {
   int64_t eval_every = 2;    // batches between checkpoints (batch 0 = w_g is one)
   double lambda_adv = 1.0;   // Ours / consistency-only / benign consistency
   double lambda_l2 = 0.1;    // Ours / L2-only
-  double ditto_lambda = 0.1;  // Ditto's ||w_l - w_g|| coefficient ({0.1, 1} in D.2)
+  double ditto_lambda = 0.1;      // Ditto's ||w_l - w_g|| coefficient: D.2's grid {0.1, 1},
+  double ditto_lambda_high = 1.0;  // one personalizer each (ditto, ditto_high)
   double uw_fraction = 0.02;  // UW: share of the train split recoloured as counter-examples
   int64_t upweight = 50;      // UW and JTT: copies of each counter-example / error
 };
@@ -115,7 +116,7 @@ struct Context {
 using Personalizer = std::function<Recipe(const Context& context)>;
 
 struct PersonalizerInfo {
-  std::string name;   // ft, ours, ditto, naive, uw, jtt, consistency_only, l2_only, benign
+  std::string name;   // ft, ditto, ditto_high, naive, uw, jtt, ours, consistency_only, l2_only, benign
   std::string label;  // for tables: "FT", "Ours", ...
   Personalizer make;
 };

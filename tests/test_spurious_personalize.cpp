@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(recipes_of_the_methods) {
   in.clean_probs = full({4, 10}, 0.2f);
   in.adv_prediction = labels({0, 1, 2, 3});
   Options o;
-  o.lambda_adv = 3, o.lambda_l2 = 0.5, o.ditto_lambda = 1, o.uw_fraction = 0.5, o.upweight = 5;
+  o.lambda_adv = 3, o.lambda_l2 = 0.5, o.ditto_lambda = 1, o.ditto_lambda_high = 4, o.uw_fraction = 0.5, o.upweight = 5;
   Generator gen(2);
   Bias model(std::vector<float>(10, 0.0f));
   int fine_tunes = 0;
@@ -201,6 +201,7 @@ BOOST_AUTO_TEST_CASE(recipes_of_the_methods) {
   const Recipe l2 = find_personalizer("l2_only").make(c);
   BOOST_TEST((l2.lambda_adv == 0 && l2.lambda_l2 == 0.5 && !l2.consistency_x.defined()));
   BOOST_TEST(find_personalizer("ditto").make(c).lambda_l2 == 1);
+  BOOST_TEST(find_personalizer("ditto_high").make(c).lambda_l2 == 4);
   // UW: 2 of the 4 rows recoloured in env 1, each 5 times.
   const Recipe uw = find_personalizer("uw").make(c);
   BOOST_TEST(uw.train.size() == 4 + 2 * 5);
@@ -222,7 +223,7 @@ BOOST_AUTO_TEST_CASE(recipes_of_the_methods) {
 BOOST_AUTO_TEST_CASE(registry_names_every_method_once) {
   std::vector<std::string> names;
   for (const PersonalizerInfo& p : personalizers()) names.push_back(p.name);
-  const std::vector<std::string> expected = {"ft", "ditto", "naive", "uw", "jtt", "ours",
+  const std::vector<std::string> expected = {"ft", "ditto", "ditto_high", "naive", "uw", "jtt", "ours",
                                              "consistency_only", "l2_only", "benign"};
   BOOST_TEST(names == expected, boost::test_tools::per_element());
   expect_error([] { find_personalizer("fedavg"); }, {"personalizer 'fedavg' is unknown", "ft, ditto"});

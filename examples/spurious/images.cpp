@@ -31,12 +31,12 @@ namespace {
 
 // ---- the fixed personalization settings (README: Deviations)
 // Coefficients fixed from the paper's grid {0.01, 0.1, 1, 10} without the per-client search
-// (the budget): lambda_adv = 1, lambda_L2 = 1; Ditto's lambda 0.1 (D.2's {0.1, 1}).
+// (the budget): lambda_adv = 1, lambda_L2 = 1; Ditto at both of D.2's {0.1, 1}.
 pz::Options personalize_options() {
   pz::Options o;
   o.lr = 1e-3;  // the global model's scaled Adam lr (config.json)
   o.epochs = 5, o.batch_size = 16, o.eval_every = 2;
-  o.lambda_adv = 1, o.lambda_l2 = 1, o.ditto_lambda = 0.1;
+  o.lambda_adv = 1, o.lambda_l2 = 1, o.ditto_lambda = 0.1, o.ditto_lambda_high = 1;
   return o;
 }
 // f_g's PGD (Spurious §3.2, D.2): L-inf in pixel space, from x (no random start), 10 steps of eps/4.

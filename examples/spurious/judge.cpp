@@ -192,11 +192,12 @@ ImagesSection judge_images(const std::string& root, const std::vector<uint64_t>&
                    f3(ow) + " vs " + f3(fw) + " / " + f3(gw), ow >= fw + 0.05 && ow >= gw - 0.02));
   c.push_back(crit("1e Ours average >= Global - 0.01 and >= FT", "Table 2: " + f3(kPaperOursAvg) + " vs " + f3(kPaperGlobalAvg) + " / " + f3(kPaperFtAvg),
                    f3(oa) + " vs " + f3(ga) + " / " + f3(fa), oa >= ga - 0.01 && oa >= fa));
-  const double dd = M("ditto", "disp"), jd = M("jtt", "disp"), nd = M("naive", "disp"), ud = M("uw", "disp");
-  c.push_back(crit("1f Ours disparity < Ditto, JTT, naive (UW may come close)",
+  const double dd = M("ditto", "disp"), dh = M("ditto_high", "disp"), jd = M("jtt", "disp"), nd = M("naive", "disp"),
+               ud = M("uw", "disp");
+  c.push_back(crit("1f Ours disparity < Ditto (λ 0.1 and 1), JTT, naive (UW may come close)",
                    "Table 2: Ditto " + f3(kPaperDittoDisp) + ", JTT " + f3(kPaperJttDisp) + ", UW " + f3(kPaperUwDisp),
-                   "ours " + f3(od) + "; Ditto " + f3(dd) + ", JTT " + f3(jd) + ", naive " + f3(nd) + ", UW " + f3(ud),
-                   od < dd && od < jd && od < nd));
+                   "ours " + f3(od) + "; Ditto " + f3(dd) + " / " + f3(dh) + ", JTT " + f3(jd) + ", naive " + f3(nd) + ", UW " + f3(ud),
+                   od < dd && od < dh && od < jd && od < nd));
   // ---- target 2: along FT's checkpoints
   const auto ft = read_trajectory(root, "ft", seeds), naive = read_trajectory(root, "naive", seeds),
              ours = read_trajectory(root, "ours", seeds), cons = read_trajectory(root, "consistency_only", seeds),

@@ -9,7 +9,8 @@ namespace nanofed::fl::personalize {
 const std::vector<PersonalizerInfo>& personalizers() {
   static const std::vector<PersonalizerInfo> all = {
       {"ft", "FT", make_ft},
-      {"ditto", "Ditto", make_ditto},
+      {"ditto", "Ditto (λ = 0.1)", make_ditto},
+      {"ditto_high", "Ditto (λ = 1)", make_ditto_high},
       {"naive", "Naive (flipped labels)", make_naive},
       {"uw", "UW", make_uw},
       {"jtt", "JTT", make_jtt},
