@@ -209,11 +209,14 @@ std::vector<std::string> image_methods() {
   return m;
 }
 
-void run_personalizations(const fl::json& base, const std::vector<uint64_t>& seeds, const std::string& root,
-                          int64_t clients_limit) {
+fl::FlConfig global_config(const fl::json& base, const std::string& root) {
   fl::json j = base;
   j["name"] = "global", j["out"] = root, j["keep_checkpoint"] = true, j["resume"] = true, j["progress"] = false;
-  const fl::FlConfig cfg = fl::parse_config(j, "examples/spurious/config.json");
+  return fl::parse_config(j, "examples/spurious/config.json");
+}
+
+void run_personalizations(const fl::FlConfig& cfg, const std::vector<uint64_t>& seeds, const std::string& root,
+                          int64_t clients_limit) {
   const std::string gdir = root + "/global/seed_" + std::to_string(cfg.seed);
   const auto t0 = std::chrono::steady_clock::now();
   fl::run_one(cfg, gdir);

@@ -33,10 +33,14 @@ constexpr int64_t kRatioBatches = 16;
 
 // "global" and the personalizers' names, in table order.
 std::vector<std::string> image_methods();
-// Trains (or resumes) the global model for `base` (config.json + overrides, without "seeds"),
-// then writes every missing (method, personalization seed) pair's CSVs; clients > 0 keeps only
-// the first that many clients (a smoke run: its CSVs are not the full run's, so give it its own root).
-void run_personalizations(const fl::json& base, const std::vector<uint64_t>& seeds, const std::string& root,
+// The global model's FL config: `base` (config.json + overrides, without "seeds") parsed and
+// validated, writing under <root>/global, checkpoint kept, resumable. Throws one line naming the
+// key before anything is written.
+fl::FlConfig global_config(const fl::json& base, const std::string& root);
+// Trains (or resumes) the global model, then writes every missing (method, personalization seed)
+// pair's CSVs; clients > 0 keeps only the first that many clients (a smoke run: its CSVs are not
+// the full run's, so give it its own root).
+void run_personalizations(const fl::FlConfig& cfg, const std::vector<uint64_t>& seeds, const std::string& root,
                           int64_t clients = 0);
 // Targets 1-5 and 9 judged from the CSVs under root (whatever of them exists).
 ImagesSection judge_images(const std::string& root, const std::vector<uint64_t>& seeds);

@@ -72,15 +72,30 @@ Args parse_args(int argc, char** argv) {
     (s == "--seeds" ? a.seeds : a.clients) = n;
   }
   NF_CHECK(!a.out.empty(), "spurious: --out is empty");
+  NF_CHECK(!a.gaussian_only || (a.overrides.empty() && a.clients == 0),
+           "spurious: --gaussian-only runs no colored-MNIST target, so key=value and --clients have nothing to configure");
   return a;
 }
 
-// Targets 1-5 and 9 on colored MNIST (resumable), judged from their CSVs.
-spurious::ImagesSection image_targets(const Args& args) {
+// The colored-MNIST experiment, parsed and validated before anything runs.
+struct ImageExperiment {
+  fl::json base;
   std::vector<uint64_t> seeds;
-  const fl::json base = report::experiment_config("examples/spurious", false, args.overrides, seeds, "spurious");
+  fl::FlConfig config;
+};
+ImageExperiment image_experiment(const Args& args) {
+  ImageExperiment e;
+  e.base = report::experiment_config("examples/spurious", false, args.overrides, e.seeds, "spurious");
+  e.config = spurious::global_config(e.base, args.out + "/images");
+  return e;
+}
+
+// Targets 1-5 and 9 on colored MNIST (resumable), judged from their CSVs.
+spurious::ImagesSection image_targets(const Args& args, const ImageExperiment& e) {
+  const std::vector<uint64_t>& seeds = e.seeds;
+  const fl::json& base = e.base;
   const std::string root = args.out + "/images";
-  spurious::run_personalizations(base, seeds, root, args.clients);
+  spurious::run_personalizations(e.config, seeds, root, args.clients);
   spurious::ImagesSection s = spurious::judge_images(root, seeds);
   s.markdown = "Data " + base.value("dataset", std::string("?")) + ", FL seed " + std::to_string(base.value("seed", 0)) +
                ", personalization seeds " + std::to_string(seeds.size()) +
@@ -105,10 +120,12 @@ int main(int argc, char** argv) {
   try {
     const auto t0 = std::chrono::steady_clock::now();
     const Args args = parse_args(argc, argv);
+    ImageExperiment experiment;
+    if (!args.gaussian_only) experiment = image_experiment(args);  // a bad key fails before anything is written
     std::printf("spurious: target 6, the Gaussian simulation (App. E.2), %lld seeds\n", (long long)args.seeds);
     const spurious::GaussianSection e2 = spurious::run_gaussian(args.out + "/gaussian", args.seeds);
     spurious::ImagesSection img;
-    if (!args.gaussian_only) img = image_targets(args);
+    if (!args.gaussian_only) img = image_targets(args, experiment);
     std::vector<report::Criterion> all = e2.criteria;
     all.insert(all.end(), img.criteria.begin(), img.criteria.end());
     std::vector<report::Figure> figures = e2.figures;
