@@ -43,7 +43,7 @@ ifeq ($(MPI),1)
   MPI_LIBS := $(filter-out -lmpi_cxx,$(shell mpicxx --showme:link))
 endif
 
-LIB_DIRS := engine engine/ops engine/cuda nn datasets fl fl/strategies attacks certify tools bench
+LIB_DIRS := engine engine/ops engine/cuda nn datasets fl fl/strategies fl/personalizers attacks certify tools bench
 CPP_SRC := $(filter-out tools/nanofed.cpp bench/bench.cpp fl/comm_mpi.cpp,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cpp)))
 MPI_OBJ = $(BUILD)/obj/fl/comm_mpi-mpi$(1).o
 CU_SRC :=

@@ -80,7 +80,8 @@ struct FlConfig {
   int64_t local_epochs = 1;
   int64_t batch_size = 16;
   double lr = 0.05;
-  double momentum = 0.0;
+  std::string optimizer = "sgd";    // sgd | adam (torch defaults, fresh each round unless persisted)
+  double momentum = 0.0;            // sgd only
   double weight_decay = 0.0;
   bool persist_optimizer_state = false;  // keep each client's momentum across rounds (004 §2.6)
   double server_lr = 1.0;                // w <- w + server_lr * aggregate

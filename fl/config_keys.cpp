@@ -73,6 +73,7 @@ void training_keys(Table& t) {
   t.add("local_epochs", &FlConfig::local_epochs);
   t.add("batch_size", &FlConfig::batch_size);
   t.add("lr", &FlConfig::lr);
+  t.add("optimizer", &FlConfig::optimizer, {"sgd", "adam"});
   t.add("momentum", &FlConfig::momentum);
   t.add("weight_decay", &FlConfig::weight_decay);
   t.add("persist_optimizer_state", &FlConfig::persist_optimizer_state);

@@ -102,6 +102,7 @@ void check_training(const Checker& k, const std::set<std::string>& given) {
   k.setting(nn::Setting::batch_size, (double)c.batch_size, "batch_size");
   k.setting(nn::Setting::lr, c.lr, "lr");
   k.setting(nn::Setting::momentum, c.momentum, "momentum");
+  k.need(c.optimizer == "sgd" || c.momentum == 0, "momentum", num(c.momentum), "must be 0 with optimizer adam");
   k.setting(nn::Setting::weight_decay, c.weight_decay, "weight_decay");
   k.positive(c.server_lr, "server_lr");
   k.at_least(c.cohort_size, 2, "cohort_size");

@@ -212,6 +212,8 @@ void Simulation::load_into(nn::Module& model, const Tensor& params, const Tensor
 }
 
 std::unique_ptr<nn::Optimizer> Simulation::make_optimizer(nn::Module& model, double lr) const {
+  if (config_.optimizer == "adam")
+    return std::make_unique<nn::Adam>(model.parameters(), nn::AdamOptions(lr).weight_decay(config_.weight_decay));
   return std::make_unique<nn::SGD>(
       model.parameters(), nn::SGDOptions(lr).momentum(config_.momentum).weight_decay(config_.weight_decay));
 }

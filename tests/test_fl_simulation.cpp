@@ -235,6 +235,24 @@ BOOST_AUTO_TEST_CASE(fedprox_steps_match_hand_computation) {
   BOOST_TEST(first(plain.global_params()) == 0.38f, boost::test_tools::tolerance(1e-6f));
 }
 
+BOOST_AUTO_TEST_CASE(adam_local_steps_match_hand_computation) {
+  // optimizer adam (Spurious D.2 trains FedAvg with Adam): one client, xbar = 2, lr 0.1, 2 steps
+  // from 0, torch's Adam (betas 0.9, 0.999, eps 1e-8), fresh each round:
+  //   g1 = -2: m_hat = -2, v_hat = 4 -> w = 0.1;  g2 = 0.1 - 2 = -1.9 -> w = 0.1 + 0.1 m_hat / sqrt(v_hat).
+  FlConfig c = quadratic_config("fedavg");
+  c.optimizer = "adam";
+  c.local_steps = 2;
+  Simulation sim(c, quadratic_clients({{1, 3}}), {}, quadratic_model(), half_mean_square);
+  sim.run_round(0);
+  const double m2 = 0.9 * 0.1 * -2 + 0.1 * -1.9, v2 = 0.999 * 0.001 * 4 + 0.001 * 1.9 * 1.9;
+  const double w2 = 0.1 - 0.1 * (m2 / (1 - 0.81)) / (std::sqrt(v2 / (1 - 0.999 * 0.999)) + 1e-8);
+  BOOST_TEST(first(sim.global_params()) == w2, boost::test_tools::tolerance(1e-5));
+  // SGD momentum has no meaning for Adam: rejected, naming the key.
+  json j = to_json(c);
+  j["momentum"] = 0.9;
+  expect_error([&] { parse_config(j, "cfg.json"); }, {"cfg.json", "momentum", "must be 0 with optimizer adam"});
+}
+
 BOOST_AUTO_TEST_CASE(ditto_personal_steps_match_hand_computation) {
   // xbar = 2, lambda = 1, lr 0.1, 2 steps; the anchor is w^t = 0 throughout the round:
   //   v: grad = (0 - 2) + 1 (0 - 0) = -2 -> 0.2; grad = (0.2 - 2) + 1 (0.2 - 0) = -1.6 -> 0.36
