@@ -260,7 +260,8 @@ BOOST_AUTO_TEST_CASE(lockstep_cohorts_give_the_sequential_bytes) {
   const std::vector<std::pair<std::string, json>> cases = {
       {"fedavg", json::object()}, {"fedprox", cnn}, {"local", json::object()}, {"finetune", cnn},
       {"ditto", {{"personal_lambdas", {0.0, 0.5}}}}, {"ditto", {{"ditto_order", "after_global"}, {"personal_steps", 3}}},
-      {"mixture", cnn}, {"mixture", {{"mixture_overwrite", true}}}, {"fedavg", unequal}};
+      {"mixture", cnn}, {"mixture", {{"mixture_overwrite", true}}}, {"fedavg", unequal},
+      {"fedavg", {{"optimizer", "adam"}, {"momentum", 0.0}, {"lr", 0.01}}}};
   int index = 0;
   for (const auto& [strategy, extra] : cases) {
     json j = tiny(tmp.path, {{"strategy", strategy}, {"momentum", 0.9}, {"weight_decay", 0.001}, {"num_byzantine", 1},

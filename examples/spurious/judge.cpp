@@ -256,7 +256,7 @@ ImagesSection judge_images(const std::string& root, const std::vector<uint64_t>&
   report::Figure bars;
   bars.name = "images_table2", bars.kind = "bar", bars.title = "Table 2 analog: Acc, Acc' and worst per method";
   bars.ylabel = "accuracy";
-  for (const std::string& col : {"acc", "acc_other", "worst"}) {
+  for (const char* col : {"acc", "acc_other", "worst"}) {
     report::Series s;
     s.label = col == std::string("acc") ? "Acc" : col == std::string("acc_other") ? "Acc'" : "worst";
     for (const std::string& m : image_methods())
