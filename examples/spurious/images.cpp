@@ -29,14 +29,14 @@ namespace pz = fl::personalize;
 
 namespace {
 
-// ---- the fixed personalization settings (README: Deviations)
-// Coefficients fixed from the paper's grid {0.01, 0.1, 1, 10} without the per-client search
-// (the budget): lambda_adv = 1, lambda_L2 = 1; Ditto at both of D.2's {0.1, 1}.
-pz::Options personalize_options() {
+// ---- the personalization settings (README: Deviations)
+// lambda_adv and lambda_L2 come from the coefficient rule below (coefficients.csv); Ditto runs at
+// both of D.2's {0.1, 1}.
+pz::Options personalize_options(double lambda_adv, double lambda_l2) {
   pz::Options o;
   o.lr = 1e-3;  // the global model's scaled Adam lr (config.json)
   o.epochs = 5, o.batch_size = 16, o.eval_every = 2;
-  o.lambda_adv = 1, o.lambda_l2 = 1, o.ditto_lambda = 0.1, o.ditto_lambda_high = 1;
+  o.lambda_adv = lambda_adv, o.lambda_l2 = lambda_l2, o.ditto_lambda = 0.1, o.ditto_lambda_high = 1;
   return o;
 }
 // f_g's PGD (Spurious §3.2, D.2): L-inf in pixel space, from x (no random start), 10 steps of eps/4.
@@ -155,9 +155,8 @@ const char* kPersonalHeader = "client,env,best_batches,acc,acc_other,loss,loss_o
 const char* kTrajectoryHeader = "client,batches,acc,acc_other,loss,loss_other,adv_trans,logr_median,logr_iqr\n";
 
 // Personalizes every client with one method and seed; the two CSVs.
-void personalize_all(const std::string& method, uint64_t seed, nn::Module& global, nn::Module& local,
-                     const std::vector<Client>& clients, const std::string& root) {
-  const pz::Options opt = personalize_options();
+void personalize_all(const std::string& method, uint64_t seed, const pz::Options& opt, nn::Module& global,
+                     nn::Module& local, const std::vector<Client>& clients, const std::string& root) {
   std::string personal = kPersonalHeader, trajectory = kTrajectoryHeader;
   const Tensor w_g = global.flat_parameters().clone(), b_g = global.flat_buffers().clone();
   for (size_t k = 0; k < clients.size(); ++k) {
@@ -201,6 +200,65 @@ void personalize_all(const std::string& method, uint64_t seed, nn::Module& globa
   write_file_atomic(root + "/personal/" + tag, personal, "spurious");  // last: its presence means done
 }
 
+// ---- the coefficient rule (Spurious D.2): each of lambda_adv and lambda_L2 is "the largest value
+// in {0.01, 0.1, 1, 10} that does not decrease the validation accuracy during personalization".
+// Read here as: its term alone (consistency_only for lambda_adv, l2_only for lambda_L2) keeps the
+// clients' mean validation accuracy at the selected checkpoint within kValTolerance of plain
+// fine-tuning's (coefficient 0); checkpoints selected by val-acc for all, so only the term
+// differs. Searched once, on the first personalization seed, and used for every seed.
+constexpr double kCoefficientGrid[] = {0.01, 0.1, 1, 10};
+constexpr double kValTolerance = 0.01;  // one point (a client's val split is ~16 images: 6 points each)
+
+double mean_val_accuracy(const std::string& method, const pz::Options& opt, uint64_t seed, nn::Module& global,
+                         nn::Module& local, const std::vector<Client>& clients) {
+  const Tensor w_g = global.flat_parameters().clone(), b_g = global.flat_buffers().clone();
+  double sum = 0;
+  for (size_t k = 0; k < clients.size(); ++k) {
+    const Client& c = clients[k];
+    local.flat_parameters().copy_(w_g);
+    if (b_g.numel() > 0) local.flat_buffers().copy_(b_g);
+    Generator gen = Generator(seed).derive({(uint64_t)k});
+    auto no_fine_tune = [](const datasets::Dataset&) { NF_CHECK(false, "spurious: the coefficient search runs no JTT"); };
+    const pz::Recipe recipe = pz::find_personalizer(method).make(pz::Context{c.inputs, opt, gen, no_fine_tune, local});
+    const pz::Trained t = pz::train(local, recipe, opt, gen, [&](nn::Module& m, int64_t) { return selection_score(global, m, c, false); });
+    local.flat_parameters().copy_(t.params);
+    sum += selection_score(global, local, c, false);
+  }
+  return clients.empty() ? 0.0 : sum / (double)clients.size();
+}
+
+// coefficients.csv: term, lambda, mean_val_acc (term "ft" at lambda 0 is the reference), then
+// the chosen rows (term "chosen_adv" / "chosen_l2").
+void search_coefficients(uint64_t seed, nn::Module& global, nn::Module& local, const std::vector<Client>& clients,
+                         const std::string& path) {
+  std::string csv = "term,lambda,mean_val_acc\n";
+  const double reference = mean_val_accuracy("ft", personalize_options(0, 0), seed, global, local, clients);
+  csv += "ft,0," + g6(reference) + "\n";
+  double chosen[2] = {kCoefficientGrid[0], kCoefficientGrid[0]};
+  const char* terms[2] = {"consistency_only", "l2_only"};
+  for (int t = 0; t < 2; ++t)
+    for (double lambda : kCoefficientGrid) {
+      const pz::Options o = t == 0 ? personalize_options(lambda, 0) : personalize_options(0, lambda);
+      const double acc = mean_val_accuracy(terms[t], o, seed, global, local, clients);
+      csv += std::string(terms[t]) + "," + g6(lambda) + "," + g6(acc) + "\n";
+      if (acc >= reference - kValTolerance) chosen[t] = lambda;  // the grid ascends: the largest wins
+    }
+  csv += "chosen_adv," + g6(chosen[0]) + ",\nchosen_l2," + g6(chosen[1]) + ",\n";
+  write_file_atomic(path, csv, "spurious");
+}
+
+// The chosen (lambda_adv, lambda_L2) of coefficients.csv.
+std::pair<double, double> chosen_coefficients(const std::string& path) {
+  const report::CsvFile t = report::read_csv(path);
+  double adv = NAN, l2 = NAN;
+  for (const auto& row : t.rows) {
+    if (row[t.index("term")] == "chosen_adv") adv = report::to_number(row[t.index("lambda")]);
+    if (row[t.index("term")] == "chosen_l2") l2 = report::to_number(row[t.index("lambda")]);
+  }
+  NF_CHECK(!std::isnan(adv) && !std::isnan(l2), path << ": no chosen_adv / chosen_l2 row (delete it to search again)");
+  return {adv, l2};
+}
+
 }  // namespace
 
 std::vector<std::string> image_methods() {
@@ -236,9 +294,19 @@ void run_personalizations(const fl::FlConfig& cfg, const std::vector<uint64_t>& 
   for (size_t k = 0; k < n; ++k) clients.push_back(prepare(*global, fed.clients[k], fed.environments[k]));
   std::printf("spurious: f_g's PGD examples of %zu clients (%.1f s)\n", clients.size(),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+  const std::string coefficients = root + "/coefficients.csv";
+  if (!fs::exists(coefficients)) {
+    const auto t2 = std::chrono::steady_clock::now();
+    search_coefficients(seeds.at(0), *global, *local, clients, coefficients);
+    std::printf("spurious: coefficient rule on seed %llu (%.1f s)\n", (unsigned long long)seeds.at(0),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count());
+  }
+  const auto [lambda_adv, lambda_l2] = chosen_coefficients(coefficients);
+  std::printf("spurious: lambda_adv = %g, lambda_L2 = %g\n", lambda_adv, lambda_l2);
+  const pz::Options options = personalize_options(lambda_adv, lambda_l2);
   for (const auto& [m, s] : todo) {
     const auto t1 = std::chrono::steady_clock::now();
-    personalize_all(m, s, *global, *local, clients, root);
+    personalize_all(m, s, options, *global, *local, clients, root);
     std::printf("spurious: %-16s seed %llu: %.1f s\n", m.c_str(), (unsigned long long)s,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
   }

@@ -176,6 +176,14 @@ ImagesSection judge_images(const std::string& root, const std::vector<uint64_t>&
           " | " + pm(S(m, "avg")) + " | " + pm(S(m, "loss_disp")) + " | " + pm(S(m, "adv_trans")) + " | " +
           pm(S(m, "direct_success")) + " | " + f3(M(m, "best_batches")) + " |\n";
   }
+  // ---- the coefficients the rule chose (images.cpp: search_coefficients)
+  if (std::filesystem::exists(root + "/coefficients.csv")) {
+    const report::CsvFile c = report::read_csv(root + "/coefficients.csv");
+    md += "\n### Coefficients (Spurious D.2's rule on the first seed)\n\nThe largest λ in {0.01, 0.1, 1, 10} whose term "
+          "alone keeps the clients' mean validation accuracy (checkpoint selected by val-acc) within 1 point of plain "
+          "fine-tuning's (λ = 0), chosen once and used for every seed and for Ours.\n\n| term | λ | mean val acc |\n|---|---|---|\n";
+    for (const auto& row : c.rows) md += "| " + row[0] + " | " + row[1] + " | " + row[2] + " |\n";
+  }
   // ---- target 1
   const double gd = M("global", "disp"), fd = M("ft", "disp"), od = M("ours", "disp");
   const double gw = M("global", "worst"), fw = M("ft", "worst"), ow = M("ours", "worst");
