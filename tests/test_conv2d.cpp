@@ -118,10 +118,6 @@ ExplicitConv explicit_conv(const Config& f, const std::vector<float>& x,
   return r;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(conv2d)

@@ -16,6 +16,7 @@
 #include "tests/test_util.h"
 
 using namespace nanofed;
+using nanofed::test::same_bits;
 using nanofed::test::random_tensor;
 
 namespace {
@@ -121,10 +122,6 @@ std::vector<float> fma_chain(const Case& c, const Operands& o) {
       cij = acc;
     }
   return C;
-}
-
-bool same_bits(const std::vector<float>& x, const std::vector<float>& y) {
-  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
 }
 
 // Sizes around every blocking of every kernel: MR (12, 6, 4), NR (32, 16, 8), KC (256), 0, 1.

@@ -17,11 +17,6 @@ using namespace nanofed::test;
 
 namespace {
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  const std::vector<float> x = a.to_vector(), y = b.to_vector();
-  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
-
 Tensor random_labels(int64_t n, int64_t classes, uint64_t seed) {
   Generator g(seed);
   std::vector<int32_t> y(n);

@@ -17,11 +17,6 @@ using namespace nanofed::test;
 
 namespace {
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  const std::vector<float> x = a.to_vector(), y = b.to_vector();
-  return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
-}
-
 // The op under test: conv2d or linear with the given weight and bias.
 using Op = std::function<Tensor(const Tensor& x, const Tensor& w, const Tensor& b)>;
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <cmath>
+#include <cstring>
 #include <sstream>
 
 #include "engine/device.h"
@@ -219,6 +220,12 @@ void write_text(const std::string& path, const std::string& text) {
   BOOST_REQUIRE_MESSAGE(f.good(), "cannot write " << path);
   f << text;
 }
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) { return same_bits(a.to_vector<float>(), b.to_vector<float>()); }
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> out;

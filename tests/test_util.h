@@ -96,4 +96,8 @@ std::vector<std::string> split_lines(const std::string& text);  // without the '
 // Expects `fn` to throw nanofed::Error whose message is one line containing every fragment.
 void expect_error(const std::function<void()>& fn, const std::vector<std::string>& fragments);
 
+// Bit-for-bit equality (memcmp, so -0 != +0 and NaN payloads count): the same arithmetic twice.
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b);
+bool same_bits(const Tensor& a, const Tensor& b);
+
 }  // namespace nanofed::test

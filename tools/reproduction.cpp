@@ -133,4 +133,23 @@ DriverArgs parse_driver_args(int argc, char** argv, const std::string& who, cons
   return a;
 }
 
+SummaryCells::SummaryCells(const std::string& path, const std::vector<std::string>& key_columns,
+                           const std::string& mean_column, const std::string& sd_column, const std::string& who) {
+  const CsvFile csv = read_csv(path);
+  std::vector<std::vector<double>> keys;
+  for (const std::string& k : key_columns) keys.push_back(csv.column(k));
+  const std::vector<double> mean = csv.column(mean_column), sd = csv.column(sd_column);
+  NF_CHECK(!mean.empty(), who << ": " << path << " has no rows");
+  for (size_t i = 0; i < mean.size(); ++i) {
+    std::vector<double> key;
+    for (const std::vector<double>& column : keys) key.push_back(column[i]);
+    cells_[key] = {mean[i], sd[i]};
+  }
+}
+
+MeanSd SummaryCells::at(const std::vector<double>& key) const {
+  const auto it = cells_.find(key);
+  return it == cells_.end() ? MeanSd{} : it->second;
+}
+
 }  // namespace nanofed::report

@@ -4,7 +4,9 @@
 // section of a driver returns a list of Criterion; results.md prints them as tables, and the
 // run's exit line counts them.
 #pragma once
+#include <cmath>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,22 @@ std::string machine_line();
 // (matplotlib missing) is one line on stderr: results.md stands without the figures.
 void write_reproduction(const std::string& root, const std::string& md, const std::vector<Figure>& figures,
                         const std::string& kind);
+
+// A summary CSV read back: mean ± sd cells keyed by numeric columns, e.g. (f, lambda) ->
+// (accuracy_mean, accuracy_std). Absent keys give NaN cells; an empty file throws naming it.
+struct MeanSd {
+  double mean = NAN, sd = NAN;
+};
+class SummaryCells {
+ public:
+  SummaryCells(const std::string& path, const std::vector<std::string>& key_columns, const std::string& mean_column,
+               const std::string& sd_column, const std::string& who);
+  MeanSd at(const std::vector<double>& key) const;
+  bool contains(const std::vector<double>& key) const { return cells_.count(key) > 0; }
+
+ private:
+  std::map<std::vector<double>, MeanSd> cells_;
+};
 
 // The experiment config of a driver whose configs live in `folder`: folder/config.json, then
 // folder/full.json on top when `full`, then the key=value overrides. "seeds" (a non-empty list

@@ -204,24 +204,14 @@ void run_task(const std::string& dir, const BinaryTask& t, uint64_t seed, const 
 
 // ---- reading the summary back
 
-struct Cell {
-  double mean = NAN, sd = NAN;
-};
+using Cell = report::MeanSd;
 
 class Summary {
  public:
-  explicit Summary(const std::string& path) {
-    const report::CsvFile csv = report::read_csv(path);
-    const std::vector<double> m = csv.column("m"), a = csv.column("alpha"), f = csv.column("f"), l = csv.column("lambda"),
-                              mean = csv.column("accuracy_mean"), sd = csv.column("accuracy_std");
-    NF_CHECK(!m.empty(), kWho << ": " << path << " has no rows");
-    for (size_t i = 0; i < m.size(); ++i) cells_[Key{(int64_t)m[i], a[i], (int64_t)f[i], l[i]}] = {mean[i], sd[i]};
-  }
-  Cell at(int64_t m, double alpha, int64_t f, double lambda) const {
-    const auto it = cells_.find(Key{m, alpha, f, lambda});
-    return it == cells_.end() ? Cell{} : it->second;
-  }
-  bool has(int64_t m, double alpha, int64_t f) const { return cells_.count(Key{m, alpha, f, 1.0}) > 0; }
+  explicit Summary(const std::string& path)
+      : cells_(path, {"m", "alpha", "f", "lambda"}, "accuracy_mean", "accuracy_std", kWho) {}
+  Cell at(int64_t m, double alpha, int64_t f, double lambda) const { return cells_.at({(double)m, alpha, (double)f, lambda}); }
+  bool has(int64_t m, double alpha, int64_t f) const { return cells_.contains({(double)m, alpha, (double)f, 1.0}); }
   // Mean accuracy along the lambda grid.
   std::vector<double> curve(const BinaryGrid& g, int64_t m, double alpha, int64_t f) const {
     std::vector<double> v;
@@ -230,7 +220,7 @@ class Summary {
   }
 
  private:
-  std::map<Key, Cell> cells_;
+  report::SummaryCells cells_;
 };
 
 std::string f1(double v) { return fmt(v, "%.1f"); }

@@ -243,23 +243,12 @@ void write_tables(const std::string& dir, const CnnGrid& g) {
 
 // ---- reading them back
 
-struct Cell {
-  double mean = NAN, sd = NAN;
-};
+using Cell = report::MeanSd;
 
 class Summary {
  public:
-  explicit Summary(const std::string& path) {
-    const report::CsvFile csv = report::read_csv(path);
-    const std::vector<double> f = csv.column("f"), l = csv.column("lambda"), mean = csv.column("accuracy_mean"),
-                              sd = csv.column("accuracy_std");
-    NF_CHECK(!f.empty(), kWho << ": " << path << " has no rows");
-    for (size_t i = 0; i < f.size(); ++i) cells_[Key{(int64_t)f[i], l[i]}] = {mean[i], sd[i]};
-  }
-  Cell at(int64_t f, double lambda) const {
-    const auto it = cells_.find(Key{f, lambda});
-    return it == cells_.end() ? Cell{} : it->second;
-  }
+  explicit Summary(const std::string& path) : cells_(path, {"f", "lambda"}, "accuracy_mean", "accuracy_std", kWho) {}
+  Cell at(int64_t f, double lambda) const { return cells_.at({(double)f, lambda}); }
   std::vector<std::vector<double>> means(const CnnGrid& g) const {
     std::vector<std::vector<double>> out;
     for (int64_t f : g.f) {
@@ -270,7 +259,7 @@ class Summary {
   }
 
  private:
-  std::map<Key, Cell> cells_;
+  report::SummaryCells cells_;
 };
 
 std::string path_text(const std::vector<double>& path) {
