@@ -177,7 +177,8 @@ std::vector<double> Simulation::train_personals(const std::vector<int64_t>& clie
 
 std::vector<Tensor> Simulation::gradients_at(nn::Module& model, const std::vector<int64_t>& clients,
                                              const std::vector<std::vector<int64_t>>& idx,
-                                             const std::vector<Generator>& gens, std::vector<double>& losses) {
+                                             const std::vector<Generator>& gens, int64_t loss_of,
+                                             std::vector<double>& losses) {
   const size_t n = clients.size();
   std::vector<Tensor> grads(n);
   losses.assign(n, 0.0);
@@ -195,7 +196,8 @@ std::vector<Tensor> Simulation::gradients_at(nn::Module& model, const std::vecto
   for (const std::vector<size_t>& members : alone_and_groups) {
     if (members.size() == 1) {
       const size_t j = members[0];
-      losses[j] = step_gradients(model, clients[j], idx[j], gens[j], true).item();
+      const Tensor loss = step_gradients(model, clients[j], idx[j], gens[j], true);
+      if (clients[j] == loss_of) losses[j] = loss.item();  // the one host read of this step
       grads[j] = model.flat_gradients().clone();
       continue;
     }

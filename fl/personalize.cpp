@@ -34,14 +34,6 @@ datasets::Dataset appended(const datasets::Dataset& base, const Tensor& images, 
 }
 
 // Zeroes the parameters' gradients before a step (they accumulate across backward calls).
-void zero_gradients(nn::Module& model) {
-  for (Tensor p : model.parameters())
-    if (p.grad().defined()) {
-      Tensor g = p.grad();
-      mul_(g, 0.0f);
-    }
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- the loss terms
@@ -95,7 +87,7 @@ Trained train(nn::Module& model, const Recipe& recipe, const Options& options, G
     for (int64_t s = 0; s < n; s += options.batch_size) {
       const std::vector<int64_t> rows(perm.begin() + s, perm.begin() + std::min(n, s + options.batch_size));
       model.train();
-      zero_gradients(model);
+      model.zero_grad();
       batch_loss(model, recipe, index_tensor(rows, device)).backward();
       if (recipe.lambda_l2 != 0) {
         Tensor g = model.flat_gradients();
@@ -148,8 +140,7 @@ datasets::Dataset upsample(const datasets::Dataset& base, const datasets::Datase
 }
 
 std::vector<int64_t> misclassified(nn::Module& model, const datasets::Dataset& data) {
-  const bool was_training = model.is_training();
-  model.eval();
+  nn::EvalMode eval_mode(model);
   std::vector<int64_t> wrong;
   {
     NoGrad no_grad;
@@ -160,7 +151,6 @@ std::vector<int64_t> misclassified(nn::Module& model, const datasets::Dataset& d
         if (p[i] != y[i]) wrong.push_back(s + (int64_t)i);
     }
   }
-  model.train(was_training);
   return wrong;
 }
 

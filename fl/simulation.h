@@ -204,10 +204,11 @@ class Simulation {
   // g_j for clients[j] at the model loaded in `model` (IPGD's per-client gradients at theta_i):
   // the gradients of client j's batch idx[j] (perturbed from gens[j]) as step_gradients leaves
   // them, for each owned client; clients with equal batch sizes in one grouped pass when the
-  // cohort is on (nn::group_gradients: the same bits). losses[j] gets each loss.
+  // cohort is on (nn::group_gradients: the same bits). losses[j] gets client loss_of's loss
+  // (a client computed alone is read from the device only when it is loss_of; 0 otherwise).
   std::vector<Tensor> gradients_at(nn::Module& model, const std::vector<int64_t>& clients,
                                    const std::vector<std::vector<int64_t>>& idx, const std::vector<Generator>& gens,
-                                   std::vector<double>& losses);
+                                   int64_t loss_of, std::vector<double>& losses);
   // Why the clients of a round cannot train in lockstep ("" when they can): the config's
   // `cohort`, a layer without a grouped form, adversarial training, per-client optimizer state.
   std::string cohort_blocker(bool global_side);

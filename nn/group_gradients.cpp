@@ -4,6 +4,7 @@
 #include "engine/common.h"
 #include "engine/ops/softmax.h"
 #include "engine/ops/elementwise.h"
+#include "engine/ops/shape_ops.h"
 #include "nn/grouped_parameters.h"
 #include "nn/training.h"
 
@@ -49,8 +50,8 @@ Tensor grouped(Module& model, const Tensor& x, const Tensor& labels, int64_t gro
     total = total.defined() ? add(total, loss) : loss;
   }
   total.backward();
-  if (losses)
-    for (const Tensor& l : group_losses) losses->push_back(l.item());
+  if (losses)  // one host read for all G losses
+    for (float l : stack(group_losses).to_vector<float>()) losses->push_back(l);
   return stacked.gradient_rows();
 }
 

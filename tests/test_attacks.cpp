@@ -38,7 +38,7 @@ Tensor edge_inputs(const Shape& shape, uint64_t seed) {
   return fv(v, shape);
 }
 
-std::vector<int32_t> random_labels(int64_t n, int64_t k, uint64_t seed) {
+std::vector<int32_t> random_label_values(int64_t n, int64_t k, uint64_t seed) {
   Generator gen(seed);
   std::vector<int32_t> y((size_t)n);
   for (int32_t& v : y) v = (int32_t)gen.next_below((uint64_t)k);
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_SUITE(attacks)
 BOOST_AUTO_TEST_CASE(budget_and_box_hold_for_every_configuration) {
   const Tensor x = edge_inputs({12, 1, 6, 6}, 1);
   const Tensor x_copy = x.clone();
-  const Tensor y = labels(random_labels(12, 3, 2));
+  const Tensor y = labels(random_label_values(12, 3, 2));
   for (const char* name : {"mlp", "cnn"}) {
     auto model = std::string(name) == "mlp" ? small_mlp(3) : small_cnn(3);
     for (Norm norm : {Norm::linf, Norm::l2})
@@ -214,7 +214,7 @@ BOOST_AUTO_TEST_CASE(budget_and_box_hold_for_every_configuration) {
 BOOST_AUTO_TEST_CASE(eps_zero_returns_x_and_the_clean_accuracy) {
   auto model = std::make_shared<ForwardCounter>(small_cnn(4));
   const Tensor x = edge_inputs({10, 1, 6, 6}, 5);
-  const std::vector<int32_t> y = random_labels(10, 3, 6);
+  const std::vector<int32_t> y = random_label_values(10, 3, 6);
   for (Norm norm : {Norm::linf, Norm::l2})
     for (bool targeted : {false, true}) {
       AttackOptions o = norm == Norm::linf ? AttackOptions() : l2_defaults();
@@ -346,7 +346,7 @@ BOOST_AUTO_TEST_CASE(evaluate_matches_pgd_batch_by_batch) {
   // Batch k draws from gen.derive({k}); counts, flags, losses and x' agree with pgd() run by hand.
   auto model = small_mlp(12);
   const Tensor x = edge_inputs({10, 1, 6, 6}, 13);
-  const std::vector<int32_t> y = random_labels(10, 3, 14);
+  const std::vector<int32_t> y = random_label_values(10, 3, 14);
   for (bool targeted : {false, true}) {
     AttackOptions o;
     o.targeted = targeted;
@@ -407,7 +407,7 @@ BOOST_AUTO_TEST_CASE(leaves_input_parameters_gradients_buffers_and_modes_alone) 
   const Tensor grads_before = grads.clone(), params_before = model->flat_parameters().clone();
   const Tensor buffers_before = model->flat_buffers().clone();
   const Tensor x = edge_inputs({6, 1, 6, 6}, 17), x_copy = x.clone();
-  const std::vector<int32_t> y = random_labels(6, 3, 18);
+  const std::vector<int32_t> y = random_label_values(6, 3, 18);
   auto check = [&](const std::string& what) {
     BOOST_TEST_CONTEXT(what) {
       BOOST_TEST(bitwise_equal(x, x_copy));
@@ -449,7 +449,7 @@ BOOST_AUTO_TEST_CASE(gradient_is_with_respect_to_the_input_only) {
   std::vector<Tensor> grad_handles;
   for (const Tensor& p : params) grad_handles.push_back(p.grad());
   const Tensor x = edge_inputs({8, 1, 6, 6}, 22);
-  const Tensor y = labels(random_labels(8, 3, 23));
+  const Tensor y = labels(random_label_values(8, 3, 23));
   Generator gen(24);
   const Tensor adv = pgd(*model, x, y, AttackOptions(), gen);
   BOOST_TEST(bitwise_equal(model->flat_gradients(), zeros({grads.numel()})));
@@ -599,7 +599,7 @@ BOOST_AUTO_TEST_CASE(transferability_of_a_model_to_itself) {
   auto copy = small_mlp(31);  // same weights, a different object
   BOOST_REQUIRE(bitwise_equal(model->flat_parameters(), copy->flat_parameters()));
   const Tensor x = edge_inputs({20, 1, 6, 6}, 32);
-  const datasets::Dataset data = make_data(x, random_labels(20, 3, 33), 3);
+  const datasets::Dataset data = make_data(x, random_label_values(20, 3, 33), 3);
   AttackOptions o;
   o.eps = 0.2f;
   for (nn::Module* target : {model.get(), copy.get()}) {
@@ -714,7 +714,7 @@ NF_CUDA_TEST_CASE(cuda_matches_cpu) {
   auto cpu = two_class_model(), gpu = two_class_model();
   gpu->to(Device::cuda());
   const Tensor x = edge_inputs({8, 5}, 50);
-  const Tensor y = labels(random_labels(8, 2, 51));
+  const Tensor y = labels(random_label_values(8, 2, 51));
   for (Norm norm : {Norm::linf, Norm::l2}) {
     AttackOptions o = norm == Norm::linf ? AttackOptions() : l2_defaults();
     o.eps = norm == Norm::linf ? 0.1f : 0.3f;
@@ -741,7 +741,7 @@ NF_CUDA_TEST_CASE(cuda_matches_cpu) {
   grads.fill_(3.0f);
   const Tensor grads_before = grads.cpu(), buffers_before = cnn->flat_buffers().cpu();
   const Tensor images = edge_inputs({16, 1, 6, 6}, 55);
-  const std::vector<int32_t> image_labels = random_labels(16, 3, 56);
+  const std::vector<int32_t> image_labels = random_label_values(16, 3, 56);
   const Tensor xg = images.cuda(), xg_copy = xg.cpu();
   for (Norm norm : {Norm::linf, Norm::l2}) {
     AttackOptions o = norm == Norm::linf ? AttackOptions() : l2_defaults();

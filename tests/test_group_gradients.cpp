@@ -17,12 +17,6 @@ using namespace nanofed::test;
 
 namespace {
 
-Tensor random_labels(int64_t n, int64_t classes, uint64_t seed) {
-  Generator g(seed);
-  std::vector<int32_t> y(n);
-  for (auto& v : y) v = (int32_t)g.next_below(classes);
-  return from_vector(y, {n});
-}
 
 // Grouped and sequential paths on the same model and data: same bits, same losses.
 void check_paths_agree(const std::string& what, nn::Module& model, const Tensor& x, const Tensor& y, int64_t G) {

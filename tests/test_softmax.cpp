@@ -11,12 +11,6 @@ using namespace nanofed::test;
 
 namespace {
 
-Tensor random_labels(int64_t n, int64_t classes, uint64_t seed) {
-  Generator gen(seed);
-  std::vector<int32_t> v(n);
-  for (auto& y : v) y = (int32_t)gen.next_below(classes);
-  return labels(v);
-}
 
 // Rows of positive numbers summing to 1 (soft targets).
 Tensor random_distribution(int64_t n, int64_t classes, uint64_t seed) {

@@ -221,6 +221,13 @@ void write_text(const std::string& path, const std::string& text) {
   f << text;
 }
 
+Tensor random_labels(int64_t n, int64_t classes, uint64_t seed) {
+  Generator gen(seed);
+  std::vector<int32_t> v((size_t)n);
+  for (auto& y : v) y = (int32_t)gen.next_below((uint64_t)classes);
+  return labels(v);
+}
+
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }

@@ -29,6 +29,8 @@ struct GpuPresent {
 // overloaded on the element type, so a bare list is ambiguous).
 Tensor fv(const std::vector<float>& values, const Shape& shape, Device device = Device::cpu());
 Tensor labels(const std::vector<int32_t>& values);
+// n labels in [0, classes), uniform, from Generator(seed).
+Tensor random_labels(int64_t n, int64_t classes, uint64_t seed);
 // The names of a named_parameters() / state_dict() list, in order.
 std::vector<std::string> names(const std::vector<std::pair<std::string, Tensor>>& named);
 

@@ -57,13 +57,13 @@ struct Client {
 
 Tensor probabilities(nn::Module& m, const Tensor& x) {
   NoGrad ng;
-  m.eval();
+  nn::EvalMode eval_mode(m);
   return softmax(m(x), 1);
 }
 
 // ||grad_x CE(f(x_i), y_i)|| per sample (eval mode; the summed loss keeps each row's own gradient).
 std::vector<double> input_grad_norms(nn::Module& m, const datasets::Dataset& d) {
-  m.eval();
+  nn::InputGradientScope input_only(m);  // eval mode, no weight gradients (restored after)
   Tensor x = d.images.clone().detach();
   x.requires_grad_(true);
   CrossEntropyOptions o;
@@ -77,8 +77,6 @@ std::vector<double> input_grad_norms(nn::Module& m, const datasets::Dataset& d) 
     for (size_t j = 0; j < per; ++j) s += (double)g[i * per + j] * g[i * per + j];
     out[i] = std::sqrt(s);
   }
-  for (Tensor p : m.parameters())
-    if (p.grad().defined()) p.grad().copy_(zeros_like(p.grad()));
   return out;
 }
 

@@ -77,7 +77,7 @@ class Ipgd : public Strategy {
       idx[j].resize(std::min(n, config_.batch_size));
     }
     std::vector<double> losses;
-    const std::vector<Tensor> grads = sim.gradients_at(model, selected, idx, perturb, losses);
+    const std::vector<Tensor> grads = sim.gradients_at(model, selected, idx, perturb, i, losses);
     for (size_t j = 0; j < selected.size(); ++j) {
       if (!sim.owns(selected[j])) continue;
       out[j].update = idx[j].empty() ? zeros_like(model.flat_parameters()) : grads[j];
